@@ -1,0 +1,29 @@
+// Builds every CLI in src/cli/ into one bundled file under dist/cli/, so that a command
+// starts by loading a single module (start-up time is measured against real OVS tools).
+import { readdirSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cliDir = join(root, 'src', 'cli');
+const entryPoints = readdirSync(cliDir)
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  .map((f) => join(cliDir, f));
+mkdirSync(join(root, 'dist'), { recursive: true });
+await build({
+  entryPoints,
+  outdir: join(root, 'dist', 'cli'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  logLevel: 'warning',
+  banner: {
+    js: "import { createRequire as __tsCreateRequire } from 'node:module'; const require = __tsCreateRequire(import.meta.url);",
+  },
+});
+if (!existsSync(join(root, 'dist', 'cli'))) process.exit(1);
