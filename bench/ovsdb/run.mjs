@@ -1,0 +1,125 @@
+// bench/ovsdb: TypeSwitch's ovsdb-server side by side with real ovsdb-server, in one run.
+//   sequential small transactions per second (one at a time, each awaited)
+//   pipelined transactions per second (all sent at once on one connection)
+//   fan-out: time for one committed change to reach 50 monitoring clients (median)
+// Usage: node bench/ovsdb/run.mjs [--quick]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RawClient } from '../lib/raw-jsonrpc.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const schema = join(here, 'bench.ovsschema');
+const quick = process.argv.includes('--quick');
+const N_SEQ = quick ? 500 : 3000;
+const N_PIPE = quick ? 2000 : 20000;
+const N_MON = 50;
+const FANOUT_ROUNDS = quick ? 10 : 40;
+
+const servers = [
+  { name: 'real OVS', tool: '/usr/bin/ovsdb-tool', server: '/usr/sbin/ovsdb-server' },
+  { name: 'TypeSwitch', tool: join(root, 'bin/ovsdb-tool'), server: join(root, 'bin/ovsdb-server') },
+];
+
+async function startServer(s, dir) {
+  const db = join(dir, 'bench.db');
+  const sock = join(dir, 'db.sock');
+  const r = spawnSync(s.tool, ['create', db, schema], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${s.name}: ovsdb-tool create failed: ${r.stderr}`);
+  const child = spawn(s.server, [db, `--remote=punix:${sock}`, `--unixctl=${join(dir, 'ctl')}`, '--no-chdir', '-vconsole:off'], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 200 && !existsSync(sock); i++) await sleep(25);
+  if (!existsSync(sock)) throw new Error(`${s.name}: server did not come up`);
+  return { child, sock };
+}
+
+const insert = (i) => ['Bench', { op: 'insert', table: 'T', row: { name: `r${i}`, n: i } }];
+
+async function sequential(sock) {
+  const c = await RawClient.open(sock);
+  const t0 = performance.now();
+  for (let i = 0; i < N_SEQ; i++) {
+    const r = await c.request('transact', insert(i));
+    if (r.error) throw new Error(JSON.stringify(r.error));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  c.close();
+  return N_SEQ / secs;
+}
+
+async function pipelined(sock) {
+  const c = await RawClient.open(sock);
+  const t0 = performance.now();
+  const all = [];
+  for (let i = 0; i < N_PIPE; i++) all.push(c.request('transact', insert(N_SEQ + i)));
+  const replies = await Promise.all(all);
+  const secs = (performance.now() - t0) / 1000;
+  if (replies.some((r) => r.error)) throw new Error('pipelined transaction failed');
+  c.close();
+  return N_PIPE / secs;
+}
+
+async function fanout(sock) {
+  const monitors = [];
+  for (let i = 0; i < N_MON; i++) {
+    const c = await RawClient.open(sock);
+    await c.request('monitor_cond', ['Bench', null, { T: [{ columns: ['name', 'n'], where: [['name', '==', 'hot']] }] }]);
+    monitors.push(c);
+  }
+  const writer = await RawClient.open(sock);
+  const ins = await writer.request('transact', ['Bench', { op: 'insert', table: 'T', row: { name: 'hot', n: 0 } }]);
+  await sleep(200);
+  const times = [];
+  for (let round = 1; round <= FANOUT_ROUNDS; round++) {
+    let seen = 0;
+    const done = new Promise((resolve) => {
+      for (const m of monitors) {
+        m.onNotify = (msg) => {
+          if (msg.method === 'update2' && ++seen === N_MON) resolve();
+        };
+      }
+    });
+    const t0 = performance.now();
+    await writer.request('transact', ['Bench', { op: 'update', table: 'T', where: [['_uuid', '==', ins.result[0].uuid]], row: { n: round } }]);
+    await done;
+    times.push(performance.now() - t0);
+  }
+  for (const m of monitors) m.close();
+  writer.close();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const results = {};
+for (const s of servers.filter((x) => !process.env.BENCH_ONLY || x.name === process.env.BENCH_ONLY)) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ovsdb-'));
+  const { child, sock } = await startServer(s, dir);
+  try {
+    results[s.name] = {
+      seq: await sequential(sock),
+      pipe: await pipelined(sock),
+      fanoutMs: await fanout(sock),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await sleep(100);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (Object.keys(results).length < 2) {
+  console.log(JSON.stringify(results, null, 2));
+  process.exit(0);
+}
+const real = results['real OVS'];
+const ours = results.TypeSwitch;
+const fmt = (n) => n.toFixed(n < 10 ? 2 : 0);
+console.log('bench/ovsdb                          real OVS   TypeSwitch   ratio (TypeSwitch / real)');
+console.log(`sequential transactions per second  ${fmt(real.seq).padStart(9)}  ${fmt(ours.seq).padStart(11)}   ${(ours.seq / real.seq).toFixed(2)}x`);
+console.log(`pipelined transactions per second   ${fmt(real.pipe).padStart(9)}  ${fmt(ours.pipe).padStart(11)}   ${(ours.pipe / real.pipe).toFixed(2)}x`);
+console.log(`fan-out to ${N_MON} monitors (ms, median) ${fmt(real.fanoutMs).padStart(8)}  ${fmt(ours.fanoutMs).padStart(11)}   ${(real.fanoutMs / ours.fanoutMs).toFixed(2)}x faster`);
