@@ -29,6 +29,11 @@ export function setPidfileLocker(l: PidfileLocker): void {
   locker = l;
 }
 
+/** The installed locker: other lock files (the database's `.conf.db.~lock~`) use it too. */
+export function pidfileLocker(): PidfileLocker {
+  return locker;
+}
+
 const STRERROR: Record<string, string> = {
   ENOENT: 'No such file or directory',
   ESRCH: 'No such process',

@@ -5,6 +5,8 @@
  * OVS holds an fcntl() write lock on that file. Node.js has no fcntl locking, so we:
  *  - write our PID into the lock file and treat the lock as held while that PID is alive
  *    (and, on Linux, still a node or ovsdb process: a reused PID does not count);
+ *  - when the native addon is loaded (daemons install it), also take the real fcntl lock, so
+ *    real OVS tools see ours;
  *  - also honour real OVS's fcntl locks, which Linux lists in /proc/locks by inode, so our
  *    tools refuse a file a real ovsdb-server has open (real OVS cannot see our locks:
  *    it only looks at fcntl locks).
@@ -24,6 +26,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { pidfileLocker } from '../lib/pidfile.ts';
 import { OvsdbIoError } from './io-error.ts';
 
 /** What the lock module reports instead of OVS's vlog warnings. */
@@ -161,6 +164,10 @@ export class Lockfile {
       }
       if (other) {
         fail('EAGAIN', `${name}: cannot lock file because it is already locked by pid ${other}`);
+      }
+      if (pidfileLocker().owner(fd) !== null && !pidfileLocker().lock(fd)) {
+        const by = pidfileLocker().owner(fd) || 'another process';
+        fail('EAGAIN', `${name}: cannot lock file because it is already locked by pid ${by}`);
       }
       ftruncateSync(fd, 0);
       writeSync(fd, `${process.pid}\n`, 0);

@@ -1,0 +1,304 @@
+/**
+ * ovsdb-server: serves OVSDB databases (RFC 7047) from files, as Open vSwitch's does.
+ *
+ *   ovsdb-server [DATABASE...] [--remote=REMOTE]... [--run=COMMAND] [--pidfile[=FILE]]
+ *                [--detach] [--monitor] [--no-chdir] [--overwrite-pidfile] [--unixctl=SOCKET]
+ *                [--log-file[=FILE]] [-vSPEC] [--private-key=KEY] [--certificate=CERT]
+ *                [--ca-cert=CA]
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  DAEMON_USAGE,
+  type Daemon,
+  DaemonOptionError,
+  parseDaemonArgs,
+  startDaemon,
+} from '../lib/daemon.ts';
+import { defaultDbPath } from '../lib/paths.ts';
+import { strerror } from '../lib/pidfile.ts';
+import { type UnixctlCommands, UnixctlError, versionString } from '../lib/unixctl/index.ts';
+import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
+import { installPidfileLocker } from '../native/pidfile-lock.ts';
+import { OvsdbError } from '../ovsdb/error.ts';
+import { type RunningOvsdbServer, startOvsdbServer } from '../ovsdb/server/index.ts';
+
+const PROGRAM = 'ovsdb-server';
+const log = vlog('ovsdb_server');
+
+interface Options {
+  databases: string[];
+  remotes: string[];
+  run?: string;
+  privateKey?: string;
+  certificate?: string;
+  caCert?: string;
+}
+
+class UsageError extends Error {}
+
+/** Server options (daemon and vlog ones are parsed by lib/daemon.ts) taking a value. */
+const VALUE_OPTIONS = new Set([
+  'remote',
+  'run',
+  'private-key',
+  'certificate',
+  'ca-cert',
+  'peer-ca-cert',
+  'ssl-protocols',
+  'ssl-ciphers',
+  'ssl-ciphersuites',
+  'sync-from',
+  'sync-exclude-tables',
+  'user',
+  'config-file',
+]);
+const FLAG_OPTIONS = new Set([
+  'bootstrap-ca-cert',
+  'disable-file-column-diff',
+  'no-self-confinement',
+  'active',
+  'help',
+  'version',
+]);
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { databases: [], remotes: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      o.databases.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      o.databases.push(arg);
+      continue;
+    }
+    if (arg === '-h') return usage();
+    if (arg === '-V') return version();
+    if (!arg.startsWith('--')) throw new UsageError(`invalid option -- '${arg.slice(1, 2)}'`);
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    let value: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (VALUE_OPTIONS.has(name)) {
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`option '--${name}' requires an argument`);
+        value = argv[++i];
+      }
+    } else if (FLAG_OPTIONS.has(name)) {
+      if (value !== undefined) throw new UsageError(`option '--${name}' doesn't allow an argument`);
+    } else {
+      throw new UsageError(`unrecognized option '${arg}'`);
+    }
+    switch (name) {
+      case 'remote':
+        o.remotes.push(value as string);
+        break;
+      case 'run':
+        o.run = value;
+        break;
+      case 'private-key':
+        o.privateKey = value;
+        break;
+      case 'certificate':
+        o.certificate = value;
+        break;
+      case 'ca-cert':
+        o.caCert = value;
+        break;
+      case 'help':
+        return usage();
+      case 'version':
+        return version();
+      default:
+        // Accepted for compatibility; replication and confinement options have no effect.
+        break;
+    }
+  }
+  if (o.databases.length === 0) o.databases.push(defaultDbPath());
+  return o;
+}
+
+function usage(): never {
+  process.stdout.write(`${PROGRAM}: Open vSwitch database server
+usage: ${PROGRAM} [OPTIONS] [DATABASE...]
+where each DATABASE is a database file in ovsdb format.
+The default DATABASE, if none is given, is
+${defaultDbPath()}.
+
+JSON-RPC options (may be specified any number of times):
+  --remote=REMOTE         connect or listen to REMOTE
+  --private-key=FILE      file with private key (may be db:DB,TABLE,COLUMN)
+  --certificate=FILE      file with certificate for private key
+  --ca-cert=FILE          file with peer CA certificate
+${DAEMON_USAGE}${vlogUsage()}
+Other options:
+  --run COMMAND           run COMMAND as subprocess then exit
+  -h, --help              display this help message
+  -V, --version           display version information
+`);
+  process.exit(0);
+}
+
+function version(): never {
+  process.stdout.write(`${versionString(PROGRAM)}\n`);
+  process.exit(0);
+}
+
+function fatal(msg: string): never {
+  process.stderr.write(`${PROGRAM}: ${msg}\n`);
+  process.exit(1);
+}
+
+/* ---------- unixctl ---------- */
+
+function errorText(e: unknown): string {
+  // OVS prints database errors as "tag: details" and its own refusals as bare text.
+  if (e instanceof OvsdbError) return e.toString();
+  return String((e as Error)?.message ?? e);
+}
+
+/** Runs a command body, turning its failure into a unixctl error reply. */
+async function guarded<T>(f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw new UnixctlError(errorText(e));
+  }
+}
+
+function registerCommands(cmds: UnixctlCommands, srv: RunningOvsdbServer): void {
+  cmds.register('ovsdb-server/compact', '', 0, 1, async (args) => {
+    const errors = await srv.compact(args[0]);
+    if (errors.length) throw new UnixctlError(errors.join('\n'));
+    return '';
+  });
+  cmds.register('ovsdb-server/add-remote', 'REMOTE', 1, 1, ([r]) =>
+    guarded(async () => {
+      await srv.addRemote(r);
+      return '';
+    }),
+  );
+  cmds.register('ovsdb-server/remove-remote', 'REMOTE', 1, 1, ([r]) =>
+    guarded(async () => {
+      await srv.removeRemote(r);
+      return '';
+    }),
+  );
+  cmds.register('ovsdb-server/list-remotes', '', 0, 0, () =>
+    srv.remotes
+      .list()
+      .map((r) => `${r}\n`)
+      .join(''),
+  );
+  cmds.register('ovsdb-server/add-db', 'DB', 1, 1, ([f]) =>
+    guarded(async () => {
+      await srv.addDb(isAbsolute(f) ? f : resolve(f));
+      return '';
+    }),
+  );
+  cmds.register('ovsdb-server/remove-db', 'DB', 1, 1, ([name]) =>
+    guarded(async () => {
+      await srv.removeDb(name);
+      return '';
+    }),
+  );
+  cmds.register('ovsdb-server/list-dbs', '', 0, 0, () =>
+    [...srv.server.dbs.keys()]
+      .sort()
+      .map((n) => `${n}\n`)
+      .join(''),
+  );
+  cmds.register('ovsdb-server/reconnect', '', 0, 0, () => {
+    srv.server.reconnectAll(true);
+    return '';
+  });
+}
+
+/* ---------- main ---------- */
+
+async function main(): Promise<void> {
+  setProgramName(PROGRAM);
+  let o: Options;
+  let daemonArgs: ReturnType<typeof parseDaemonArgs>;
+  try {
+    daemonArgs = parseDaemonArgs(PROGRAM, process.argv.slice(2));
+    o = parseArgs(daemonArgs.rest);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof VlogOptionError || e instanceof DaemonOptionError) {
+      fatal(e.message);
+    }
+    throw e;
+  }
+  // Before the daemon may change to "/".
+  const databases = o.databases.map((d) => (isAbsolute(d) ? d : resolve(d)));
+  // OVS opens the databases before it creates its control socket, so an unusable file is
+  // what the user hears about first; check before the daemon machinery starts.
+  for (const [i, d] of databases.entries()) {
+    try {
+      accessSync(d, constants.R_OK | constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      fatal(`I/O error: ${o.databases[i]}: open failed (${strerror(code)})`);
+    }
+  }
+
+  let daemon: Daemon;
+  try {
+    // fcntl locks on the pidfile and the database lock file, as real OVS tools expect them.
+    installPidfileLocker();
+    daemon = await startDaemon({ program: PROGRAM, options: daemonArgs.options });
+  } catch (e) {
+    fatal((e as Error).message);
+  }
+
+  let srv: RunningOvsdbServer;
+  try {
+    srv = await startOvsdbServer({
+      databases,
+      remotes: o.remotes,
+      privateKey: o.privateKey,
+      certificate: o.certificate,
+      caCert: o.caCert,
+      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), dbg: (m) => log.dbg(m) },
+      // Not OVS options: bounds a deployment (or a test) may tighten.
+      maxBacklog: envBytes('TYPESWITCH_OVSDB_MAX_BACKLOG'),
+      maxMessageSize: envBytes('TYPESWITCH_OVSDB_MAX_MESSAGE_SIZE'),
+    });
+  } catch (e) {
+    process.stderr.write(
+      `${PROGRAM}: ${e instanceof OvsdbError ? e.toString() : String((e as Error).message ?? e)}\n`,
+    );
+    await daemon.exit(1);
+    return;
+  }
+  daemon.onExit(() => srv.close());
+  daemon.addMemoryReporter(() => srv.memoryUsage());
+  if (daemon.unixctl) registerCommands(daemon.unixctl.commands, srv);
+  process.on('SIGPIPE', () => {});
+
+  if (o.run) {
+    const child = spawn('/bin/sh', ['-c', o.run], { stdio: 'inherit' });
+    child.on('exit', (_code, signal) => {
+      if (signal) log.info(`${o.run}: child terminated by signal ${signal}`);
+      void daemon.exit(0);
+    });
+    child.on('error', (e) => {
+      log.err(`${o.run}: subprocess failed (${e.message})`);
+      void daemon.exit(1);
+    });
+  }
+  daemon.ready();
+}
+
+function envBytes(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+main().catch((e: unknown) => {
+  fatal(String((e as Error)?.stack ?? e));
+});

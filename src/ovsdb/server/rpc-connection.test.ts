@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import type { JsonObject } from '../../lib/json.ts';
+import { JsonFramer } from '../../lib/jsonrpc/framer.ts';
+import { type CloseReason, RpcConnection } from './rpc-connection.ts';
+
+/** A connected pair: our RpcConnection on one end, a raw socket on the other. */
+async function pair(opts: ConstructorParameters<typeof RpcConnection>[2]) {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const peer = net.connect(port, '127.0.0.1');
+  const sock = await accepted;
+  server.close();
+  const conn = new RpcConnection(sock, 'test', opts);
+  const got: JsonObject[] = [];
+  const framer = new JsonFramer();
+  peer.on('data', (d) => framer.feed(d, (v) => got.push(v as JsonObject)));
+  peer.on('error', () => {});
+  let closed: CloseReason | null = null;
+  conn.onClose = (reason) => {
+    closed = reason;
+  };
+  return { conn, peer, got, closedReason: () => closed };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('RpcConnection', () => {
+  it('batches messages queued in one turn into one write, in order', async () => {
+    const { conn, peer, got } = await pair({});
+    for (let i = 0; i < 100; i++) conn.sendReply(i, { n: i });
+    await sleep(50);
+    assert.equal(got.length, 100);
+    assert.deepEqual(
+      got.map((m) => m.id),
+      [...Array(100).keys()],
+    );
+    assert.deepEqual(got[5], { id: 5, result: { n: 5 }, error: null });
+    peer.destroy();
+  });
+
+  it('sends an echo probe to a silent peer and drops it when it stays silent', async () => {
+    const { peer, got, closedReason } = await pair({ probeInterval: 100 });
+    await sleep(160);
+    assert.deepEqual(got[0], { id: 'echo', method: 'echo', params: [] });
+    await sleep(250);
+    assert.equal(closedReason(), 'probe timeout');
+    peer.destroy();
+  });
+
+  it('keeps a peer that answers its probes', async () => {
+    const { conn, peer, got, closedReason } = await pair({ probeInterval: 100 });
+    const answer = setInterval(() => {
+      for (const m of got.splice(0)) {
+        if (m.method === 'echo') peer.write(JSON.stringify({ id: m.id, result: [], error: null }));
+      }
+    }, 20);
+    await sleep(500);
+    clearInterval(answer);
+    assert.equal(closedReason(), null);
+    assert.equal(conn.isClosed, false);
+    conn.destroy();
+    peer.destroy();
+  });
+
+  it('delivers requests split across chunks and rejects a non-JSON-RPC value', async () => {
+    const { conn, peer, closedReason } = await pair({});
+    const seen: string[] = [];
+    conn.onMessage = (m) => {
+      if (m.type === 'request') seen.push(m.method);
+    };
+    const text = JSON.stringify({ method: 'echo', params: ['é'], id: 1 });
+    peer.write(text.slice(0, 7));
+    await sleep(10);
+    peer.write(text.slice(7));
+    await sleep(20);
+    assert.deepEqual(seen, ['echo']);
+    peer.write('{"id":1}');
+    await sleep(50);
+    assert.equal(closedReason(), 'protocol error');
+    peer.destroy();
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * One client connection of the database server, seen as a JSON-RPC peer. It is the server's
+ * own transport rather than the generic lib/jsonrpc session because the server needs three
+ * things a generic session hides: sending pre-serialised text (one update shared by many
+ * monitors is serialised once), one socket write per turn of the event loop however many
+ * messages were queued, and a bound on what a peer that stops reading can make us buffer.
+ */
+import type { Duplex } from 'node:stream';
+import type { Json } from '../../lib/json.ts';
+import { JsonFramer } from '../../lib/jsonrpc/framer.ts';
+import { type JsonRpcMessage, messageFromJson } from '../../lib/jsonrpc/message.ts';
+
+export interface RpcConnectionOptions {
+  /** Bytes queued for a peer that does not read before it is disconnected. */
+  maxBacklog?: number;
+  /** Largest JSON-RPC message accepted from the peer, in bytes. */
+  maxMessageSize?: number;
+  /**
+   * Inactivity probe interval in ms (0: none). After this long without hearing from the peer we
+   * send an "echo" request; after as long again, still silent, we disconnect. OVS's rule.
+   */
+  probeInterval?: number;
+}
+
+export const DEFAULT_MAX_BACKLOG = 64 * 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_PROBE_INTERVAL = 5000;
+
+export type CloseReason = 'eof' | 'protocol error' | 'backlog' | 'probe timeout' | 'closed';
+
+export class RpcConnection {
+  readonly name: string;
+  onMessage: (msg: JsonRpcMessage) => void = () => {};
+  onClose: (reason: CloseReason, detail?: string) => void = () => {};
+
+  private readonly socket: Duplex;
+  private readonly framer: JsonFramer;
+  private readonly maxBacklog: number;
+  private probeInterval: number;
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private lastRx = Date.now();
+  private probeSent = false;
+  private probeTimer: NodeJS.Timeout | null = null;
+
+  constructor(socket: Duplex, name: string, opts: RpcConnectionOptions = {}) {
+    this.socket = socket;
+    this.name = name;
+    this.maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
+    this.framer = new JsonFramer({
+      maxMessageSize: opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    });
+    this.probeInterval = opts.probeInterval ?? 0;
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('end', () => {
+      try {
+        this.framer.finish();
+        this.shutdown('eof');
+      } catch (err) {
+        this.shutdown('protocol error', (err as Error).message);
+      }
+    });
+    socket.on('error', (err) => this.shutdown('closed', err.message));
+    socket.on('close', () => this.shutdown('eof'));
+    socket.on('drain', () => this.onDrain?.());
+    this.armProbe();
+  }
+
+  /** Called when the socket's own buffer has drained (monitors may then flush more). */
+  onDrain: (() => void) | null = null;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bytes accepted for sending but not yet taken by the kernel. */
+  get backlog(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  setProbeInterval(ms: number): void {
+    if (ms === this.probeInterval) return;
+    this.probeInterval = ms;
+    this.armProbe();
+  }
+
+  /** Queues one serialised message. */
+  sendRaw(text: string): void {
+    if (this.closed) return;
+    this.queue.push(text);
+    this.queuedBytes += text.length;
+    if (this.backlog > this.maxBacklog) {
+      this.shutdown('backlog', `output backlog exceeds ${this.maxBacklog} bytes`);
+      return;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** A reply whose result is already serialised. */
+  sendRawReply(id: Json, resultText: string): void {
+    this.sendRaw(`{"id":${JSON.stringify(id)},"result":${resultText},"error":null}`);
+  }
+
+  sendReply(id: Json, result: Json): void {
+    this.sendRaw(`{"id":${JSON.stringify(id)},"result":${JSON.stringify(result)},"error":null}`);
+  }
+
+  sendError(id: Json, error: Json): void {
+    // OVS writes no "result" member in an error reply.
+    this.sendRaw(`{"id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`);
+  }
+
+  sendNotify(method: string, params: Json[]): void {
+    this.sendRaw(
+      `{"id":null,"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`,
+    );
+  }
+
+  sendRequest(method: string, params: Json[], id: Json): void {
+    this.sendRaw(
+      `{"id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`,
+    );
+  }
+
+  /** Flushes what is queued, then closes. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.clearProbe();
+    this.socket.end();
+    // A peer that never closes its side must not keep the socket forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+    this.onClose('closed');
+  }
+
+  /** Closes at once, dropping anything queued. */
+  destroy(reason: CloseReason = 'closed', detail?: string): void {
+    this.shutdown(reason, detail);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.queue.length === 0) return;
+    const text = this.queue.length === 1 ? this.queue[0] : this.queue.join('');
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.socket.write(text);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastRx = Date.now();
+    this.probeSent = false;
+    try {
+      this.framer.feed(chunk, (json) => {
+        if (this.closed) return;
+        let msg: JsonRpcMessage;
+        try {
+          msg = messageFromJson(json);
+        } catch (err) {
+          this.shutdown(
+            'protocol error',
+            `received bad JSON-RPC message: ${(err as Error).message}`,
+          );
+          return;
+        }
+        // Replies to our own probes carry no information for the server.
+        if (msg.type === 'reply' && msg.id === 'echo') return;
+        this.onMessage(msg);
+      });
+    } catch (err) {
+      this.shutdown('protocol error', (err as Error).message);
+    }
+  }
+
+  private shutdown(reason: CloseReason, detail?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearProbe();
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.socket.destroy();
+    this.onClose(reason, detail);
+  }
+
+  private clearProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  private armProbe(): void {
+    this.clearProbe();
+    if (this.probeInterval <= 0 || this.closed) return;
+    const tick = (): void => {
+      if (this.closed) return;
+      const idle = Date.now() - this.lastRx;
+      if (idle >= this.probeInterval) {
+        if (this.probeSent) {
+          this.shutdown(
+            'probe timeout',
+            `no response to inactivity probe after ${this.probeInterval / 1000} seconds`,
+          );
+          return;
+        }
+        this.probeSent = true;
+        this.lastRx = Date.now();
+        this.sendRequest('echo', [], 'echo');
+      }
+      const wait = Math.max(50, this.probeInterval - (Date.now() - this.lastRx));
+      this.probeTimer = setTimeout(tick, wait);
+      this.probeTimer.unref();
+    };
+    this.probeTimer = setTimeout(tick, this.probeInterval);
+    this.probeTimer.unref();
+  }
+}
