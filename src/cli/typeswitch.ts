@@ -59,6 +59,21 @@ function runningPid(name: string): number | null {
   }
 }
 
+/** Whether `pid` still runs: a zombie (exited, not yet reaped by its new parent) has ended. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function start(): number {
   for (const dir of [rundir(), dbdir(), logdir()]) mkdirSync(dir, { recursive: true });
   if (!existsSync(defaultDbPath())) {
@@ -113,10 +128,10 @@ function stop(): number {
     }
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && runningPid(d.name) === pid) {
+    while (Date.now() < deadline && processExists(pid)) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
-    if (runningPid(d.name) === pid) {
+    if (processExists(pid)) {
       console.error(`typeswitch: ${d.name} (pid ${pid}) did not stop`);
       status = 1;
     } else {
