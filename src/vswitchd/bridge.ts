@@ -1,0 +1,369 @@
+/**
+ * Bridge reconciliation (OVS's vswitchd/bridge.c): turns the configuration read from the
+ * database into ofproto objects, in phases, so that what is unchanged is never disturbed:
+ *
+ *   1. deletions: bridges no longer configured (or whose datapath type changed), then in each
+ *      remaining bridge the interfaces no longer configured, whose type changed, whose options
+ *      no longer apply, or whose requested OpenFlow port number changed;
+ *   2. creations: new bridges, then in each bridge the new interfaces, first those that request
+ *      an OpenFlow port number, then the others (so an automatic number never takes a
+ *      requested one);
+ *   3. configuration: bridge address and datapath ID, fail mode, MAC table settings, MTUs and
+ *      addresses of internal interfaces;
+ *   4. the caller writes status back (status.ts) together with cur_cfg.
+ *
+ * `reconfigure` returns what the database should now say about each interface and bridge.
+ */
+import type { DpifBackers } from '../dpif/backers.ts';
+import { UnknownDatapathTypeError } from '../dpif/backers.ts';
+import { vlog } from '../lib/vlog.ts';
+import {
+  type EthAddr,
+  ethAddrBytes,
+  formatEthAddr,
+  type Netdev,
+  NetdevError,
+  parseEthAddr,
+  STRERROR,
+} from '../netdev/netdev.ts';
+import type { NetdevRegistry } from '../netdev/registry.ts';
+import { OFPP_LOCAL, type OfpPort, validOfportRequest } from '../ofproto/ofp-port.ts';
+import { DEFAULT_SETTINGS, Ofproto } from '../ofproto/ofproto.ts';
+import type { BridgeConfig, IfaceConfig, OvsConfig, PortConfig } from './config.ts';
+
+const log = vlog('bridge');
+
+/** One interface as the switch has it. */
+export interface Iface {
+  readonly name: string;
+  cfg: IfaceConfig;
+  portName: string;
+  /** The netdev type it was opened as (a change of type means delete and re-create). */
+  readonly openType: string;
+  readonly netdev: Netdev;
+  readonly ofpPort: OfpPort;
+}
+
+/** What the database should say about one Interface row after a reconfiguration. */
+export type IfaceOutcome =
+  | { readonly uuid: string; readonly ok: true; readonly iface: Iface }
+  | { readonly uuid: string; readonly ok: false; readonly error: string };
+
+export interface BridgeOutcome {
+  readonly uuid: string;
+  readonly datapathId: string;
+  readonly datapathVersion: string;
+}
+
+export interface ReconfigureOutcome {
+  readonly ifaces: IfaceOutcome[];
+  readonly bridges: BridgeOutcome[];
+}
+
+export class Bridge {
+  readonly ifaces = new Map<string, Iface>();
+
+  constructor(
+    readonly name: string,
+    public cfg: BridgeConfig,
+    readonly ofproto: Ofproto,
+    /** The configured datapath type, normalized (what a change is detected against). */
+    readonly type: string,
+  ) {}
+
+  /** OVS derives the fallback address from the first bytes of the row's UUID. */
+  defaultEa(): EthAddr {
+    const hex = this.cfg.uuid.replace(/-/g, '');
+    const word = (i: number): number[] => {
+      const w = hex.slice(i * 8, i * 8 + 8);
+      // struct uuid holds 32-bit words in host (little-endian) order.
+      return [6, 4, 2, 0].map((o) => Number.parseInt(w.slice(o, o + 2), 16));
+    };
+    const b = [...word(0), ...word(1).slice(0, 2)];
+    b[0] = (b[0] & 0xfe) | 0x02;
+    return formatEthAddr(b);
+  }
+}
+
+export interface VSwitchOptions {
+  registry: NetdevRegistry;
+  backers: DpifBackers;
+  /** --enable-dummy=override: an empty datapath type means "system" (a dummy datapath). */
+  override: boolean;
+  now?: () => number;
+}
+
+/** All bridges of the process. */
+export class VSwitch {
+  readonly bridges = new Map<string, Bridge>();
+
+  constructor(private readonly opts: VSwitchOptions) {}
+
+  /** OVS's ofproto_normalize_type, except that without a kernel datapath "" means netdev. */
+  normalizeType(type: string): string {
+    if (type === '') return this.opts.override ? 'system' : 'netdev';
+    return type;
+  }
+
+  reconfigure(cfg: OvsConfig | undefined): ReconfigureOutcome {
+    const bridgeCfgs = cfg?.bridges ?? [];
+    const failed: IfaceOutcome[] = [];
+
+    // Phase 1: deletions.
+    const wanted = new Map(bridgeCfgs.map((b) => [b.name, b]));
+    for (const [name, br] of [...this.bridges]) {
+      const c = wanted.get(name);
+      if (!c || this.normalizeType(c.datapathType) !== br.type) this.destroyBridge(br);
+    }
+    for (const br of this.bridges.values()) {
+      br.cfg = wanted.get(br.name) as BridgeConfig;
+      this.deleteOrReconfigurePorts(br);
+    }
+
+    // Phase 2: creations.
+    for (const c of bridgeCfgs) {
+      if (this.bridges.has(c.name)) continue;
+      const type = this.normalizeType(c.datapathType);
+      try {
+        const ofproto = new Ofproto(c.name, type, this.opts.backers, { now: this.opts.now });
+        this.bridges.set(c.name, new Bridge(c.name, c, ofproto, type));
+      } catch (e) {
+        if (!(e instanceof UnknownDatapathTypeError)) throw e;
+        log.warn(`unknown datapath type ${type}`);
+        log.warn(`could not create datapath ${c.name} of unknown type ${type}`);
+        log.err(`failed to create bridge ${c.name}: ${STRERROR.EAFNOSUPPORT}`);
+      }
+    }
+    for (const c of bridgeCfgs) {
+      const br = this.bridges.get(c.name);
+      if (!br) continue;
+      this.addPorts(br, true, failed);
+      this.addPorts(br, false, failed);
+    }
+
+    // Phase 3: configuration.
+    const bridges: BridgeOutcome[] = [];
+    const ifaces: IfaceOutcome[] = [...failed];
+    for (const c of bridgeCfgs) {
+      const br = this.bridges.get(c.name);
+      if (!br) continue;
+      this.configureBridge(br);
+      bridges.push({
+        uuid: c.uuid,
+        datapathId: br.ofproto.datapathId.toString(16).padStart(16, '0'),
+        datapathVersion: br.ofproto.dpif.version,
+      });
+      for (const iface of br.ifaces.values())
+        ifaces.push({ uuid: iface.cfg.uuid, ok: true, iface });
+    }
+    return { ifaces, bridges };
+  }
+
+  /** Removes every bridge (at exit). */
+  destroy(): void {
+    for (const br of [...this.bridges.values()]) this.destroyBridge(br);
+  }
+
+  private destroyBridge(br: Bridge): void {
+    br.ofproto.destroy();
+    br.ifaces.clear();
+    this.bridges.delete(br.name);
+  }
+
+  private openType(br: Bridge, c: IfaceConfig): string {
+    const internal = c.name === br.name || c.type === 'internal';
+    return br.ofproto.dpif.portOpenType(internal ? 'internal' : c.type === '' ? 'system' : c.type);
+  }
+
+  private deleteIface(br: Bridge, iface: Iface): void {
+    log.info(`bridge ${br.name}: deleted interface ${iface.name} on port ${iface.ofpPort}`);
+    br.ofproto.portDel(iface.ofpPort);
+    br.ifaces.delete(iface.name);
+  }
+
+  private deleteOrReconfigurePorts(br: Bridge): void {
+    const wanted = new Map<string, { port: PortConfig; iface: IfaceConfig }>();
+    for (const port of br.cfg.ports)
+      for (const iface of port.ifaces)
+        if (!wanted.has(iface.name)) wanted.set(iface.name, { port, iface });
+    const byOfport = new Map<number, Iface>();
+    for (const i of br.ifaces.values()) byOfport.set(i.ofpPort, i);
+
+    const doomed = new Set<Iface>();
+    for (const iface of br.ifaces.values()) {
+      if (doomed.has(iface)) continue;
+      const w = wanted.get(iface.name);
+      if (!w || this.openType(br, w.iface) !== iface.openType) {
+        doomed.add(iface);
+        continue;
+      }
+      iface.cfg = w.iface;
+      iface.portName = w.port.name;
+      if (iface.netdev.setConfig(w.iface.options) !== null) {
+        doomed.add(iface);
+        continue;
+      }
+      // A changed request: move the port, unless the number belongs to a port that asked for
+      // it too (a conflict in the configuration that cannot be resolved; keep what is there).
+      const req = validOfportRequest(w.iface.ofportRequest);
+      if (iface.ofpPort !== OFPP_LOCAL && req !== null && req !== iface.ofpPort) {
+        const victim = byOfport.get(req);
+        if (!victim) doomed.add(iface);
+        else if (validOfportRequest(wanted.get(victim.name)?.iface.ofportRequest) !== req) {
+          doomed.add(victim);
+          doomed.add(iface);
+        }
+      }
+    }
+    for (const iface of doomed) this.deleteIface(br, iface);
+  }
+
+  private addPorts(br: Bridge, withRequest: boolean, failed: IfaceOutcome[]): void {
+    for (const port of br.cfg.ports) {
+      for (const c of port.ifaces) {
+        const req = validOfportRequest(c.ofportRequest);
+        if ((req !== null) !== withRequest || br.ifaces.has(c.name)) continue;
+        const r = this.createIface(br, port, c, req ?? validOfportRequest(c.ofport));
+        if (typeof r === 'string') failed.push({ uuid: c.uuid, ok: false, error: r });
+      }
+    }
+  }
+
+  /** Returns the new interface, or the error text for Interface.error. */
+  private createIface(
+    br: Bridge,
+    port: PortConfig,
+    c: IfaceConfig,
+    req: OfpPort | null,
+  ): Iface | string {
+    const openType = this.openType(br, c);
+    let netdev: Netdev;
+    try {
+      netdev = this.opts.registry.open(c.name, openType);
+    } catch (e) {
+      if (!(e instanceof NetdevError)) throw e;
+      const msg = `could not open network device ${c.name} (${e.message})`;
+      log.warn(msg);
+      return msg;
+    }
+    const configError = netdev.setConfig(c.options);
+    if (configError !== null) {
+      log.err(configError);
+      netdev.close();
+      return configError;
+    }
+    let ofpPort: OfpPort;
+    try {
+      ofpPort = br.ofproto.portAdd(netdev, req);
+    } catch (e) {
+      if (!(e instanceof NetdevError)) throw e;
+      netdev.close();
+      const msg = `could not add network device ${c.name} to ofproto (${e.message})`;
+      log.warn(msg);
+      return msg;
+    }
+    const iface: Iface = { name: c.name, cfg: c, portName: port.name, openType, netdev, ofpPort };
+    br.ifaces.set(c.name, iface);
+    log.info(`bridge ${br.name}: added interface ${c.name} on port ${ofpPort}`);
+    return iface;
+  }
+
+  private configureBridge(br: Bridge): void {
+    const oc = br.cfg.otherConfig;
+    const ofproto = br.ofproto;
+
+    const ea = this.pickLocalHwAddr(br);
+    const local = ofproto.port(OFPP_LOCAL);
+    local?.netdev.setEtheraddr(ea);
+    ofproto.ea = ea;
+    const dpid = pickDatapathId(oc.get('datapath-id'), ea);
+    if (dpid !== ofproto.datapathId) {
+      log.info(`bridge ${br.name}: using datapath ID ${dpid.toString(16).padStart(16, '0')}`);
+      ofproto.datapathId = dpid;
+    }
+
+    ofproto.settings = {
+      failMode: br.cfg.failMode === 'secure' ? 'secure' : 'standalone',
+      macAgingTime: intOption(oc.get('mac-aging-time'), DEFAULT_SETTINGS.macAgingTime),
+      macTableSize: intOption(oc.get('mac-table-size'), DEFAULT_SETTINGS.macTableSize),
+    };
+
+    // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
+    let minMtu: number | undefined;
+    for (const i of br.ifaces.values()) {
+      if (i.openType.endsWith('internal') || i.name === br.name) continue;
+      const m = i.netdev.getMtu();
+      if (m !== null && (minMtu === undefined || m < minMtu)) minMtu = m;
+    }
+    for (const i of br.ifaces.values()) {
+      const internal = i.cfg.type === 'internal' || i.name === br.name;
+      if (i.cfg.mtuRequest !== undefined && i.cfg.mtuRequest > 0) i.netdev.setMtu(i.cfg.mtuRequest);
+      else if (internal && minMtu !== undefined) i.netdev.setMtu(minMtu);
+      if (internal && i.ofpPort !== OFPP_LOCAL && i.cfg.mac !== undefined) {
+        const mac = parseEthAddr(i.cfg.mac);
+        if (mac === undefined) continue;
+        const b = ethAddrBytes(mac);
+        if (b[0] & 1) log.err(`interface ${i.name}: cannot set MAC to multicast address`);
+        else if (b.every((x) => x === 0))
+          log.err(`interface ${i.name}: cannot set MAC to all zero`);
+        else i.netdev.setEtheraddr(mac);
+      }
+    }
+  }
+
+  /** OVS's bridge_pick_local_hw_addr: other_config:hwaddr, else the smallest usable port address. */
+  private pickLocalHwAddr(br: Bridge): EthAddr {
+    const requested = parseEthAddr(br.cfg.otherConfig.get('hwaddr') ?? '');
+    if (requested !== undefined) {
+      const b = ethAddrBytes(requested);
+      if (b[0] & 1)
+        log.err(`bridge ${br.name}: cannot set MAC address to multicast address ${requested}`);
+      else if (b.every((x) => x === 0))
+        log.err(`bridge ${br.name}: cannot set MAC address to zero`);
+      else return requested;
+    }
+    let best: EthAddr | undefined;
+    for (const port of br.cfg.ports) {
+      if (br.cfg.mirrorOutputPorts.has(port.name)) continue;
+      let ea: EthAddr | undefined;
+      const portMac = port.mac !== undefined ? parseEthAddr(port.mac) : undefined;
+      if (portMac !== undefined) {
+        ea = portMac;
+      } else {
+        // Bonds take the address of their alphabetically first member.
+        let first: Iface | undefined;
+        for (const c of port.ifaces) {
+          const i = br.ifaces.get(c.name);
+          if (i && (!first || i.name < first.name)) first = i;
+        }
+        if (!first || first.ofpPort === OFPP_LOCAL) continue;
+        ea = first.netdev.getEtheraddr();
+      }
+      if (usableBridgeAddr(ea) && (best === undefined || ea < best)) best = ea;
+    }
+    return best ?? br.defaultEa();
+  }
+}
+
+/** Neither multicast, locally administered, IEEE-reserved (01:80:c2:00:00:0x) nor zero. */
+function usableBridgeAddr(ea: EthAddr): boolean {
+  const b = ethAddrBytes(ea);
+  if (b[0] & 0x03) return false;
+  if (b.every((x) => x === 0)) return false;
+  return true;
+}
+
+/** other_config:datapath-id if it is exactly 16 hex digits and not zero, else the address. */
+export function pickDatapathId(configured: string | undefined, ea: EthAddr): bigint {
+  if (configured !== undefined && /^[0-9a-fA-F]{16}$/.test(configured)) {
+    const v = BigInt(`0x${configured}`);
+    if (v !== 0n) return v;
+  }
+  return BigInt(`0x${ea.replace(/:/g, '')}`);
+}
+
+function intOption(v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number.parseInt(v, 10);
+  return Number.isFinite(n) ? n : dflt;
+}

@@ -1,0 +1,173 @@
+/**
+ * The configuration ovs-vswitchd acts on, read out of the Open_vSwitch database replica into
+ * plain values (OVS's ovsrec_* structs, only the columns this switch uses). Reconciliation works
+ * on these, so it can be tested without a database. Only vswitchd/ knows the schema's tables.
+ */
+import type { Idl, IdlRow, RowEvent } from '../ovsdb/client/index.ts';
+import { shashOrder } from '../ovsdb/client/index.ts';
+
+export interface IfaceConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly options: ReadonlyMap<string, string>;
+  readonly ofportRequest: number | undefined;
+  /** The number written back earlier (a restarted switch keeps it, as OVS does). */
+  readonly ofport: number | undefined;
+  readonly mtuRequest: number | undefined;
+  readonly mac: string | undefined;
+}
+
+export interface PortConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly mac: string | undefined;
+  /** In the order OVS walks them (the row's set order). */
+  readonly ifaces: readonly IfaceConfig[];
+}
+
+export interface BridgeConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly datapathType: string;
+  readonly failMode: string | undefined;
+  readonly otherConfig: ReadonlyMap<string, string>;
+  /** In OVS's iteration order of its port-name hash table. */
+  readonly ports: readonly PortConfig[];
+  /** Ports that are some mirror's output (they do not lend the bridge their address). */
+  readonly mirrorOutputPorts: ReadonlySet<string>;
+}
+
+export interface OvsConfig {
+  readonly uuid: string;
+  readonly nextCfg: number;
+  readonly otherConfig: ReadonlyMap<string, string>;
+  /** In OVS's iteration order of its bridge-name hash table. */
+  readonly bridges: readonly BridgeConfig[];
+}
+
+/** The tables and columns ovs-vswitchd replicates. */
+export const VSWITCHD_TABLES = {
+  Open_vSwitch: true,
+  Bridge: true,
+  Port: true,
+  Interface: true,
+  Mirror: ['name', 'output_port'],
+} as const;
+
+/**
+ * Columns ovs-vswitchd writes and never reads as configuration (OVS's ovsdb_idl_omit_alert):
+ * a change to nothing but these, typically our own status write, needs no reconfiguration.
+ */
+export const STATUS_COLUMNS: { readonly [table: string]: ReadonlySet<string> } = {
+  Open_vSwitch: new Set([
+    'cur_cfg',
+    'statistics',
+    'datapath_types',
+    'iface_types',
+    'dpdk_initialized',
+    'dpdk_version',
+  ]),
+  Bridge: new Set(['datapath_id', 'datapath_version', 'status', 'rstp_status']),
+  Port: new Set(['status', 'statistics', 'rstp_status', 'rstp_statistics', 'bond_active_slave']),
+  Interface: new Set([
+    'admin_state',
+    'bfd_status',
+    'cfm_fault',
+    'cfm_fault_status',
+    'cfm_flap_count',
+    'cfm_health',
+    'cfm_remote_mpids',
+    'cfm_remote_opstate',
+    'duplex',
+    'error',
+    'ifindex',
+    'lacp_current',
+    'link_resets',
+    'link_speed',
+    'link_state',
+    'mac_in_use',
+    'mtu',
+    'ofport',
+    'statistics',
+    'status',
+  ]),
+};
+
+/** True when a change touched configuration, not only status columns. */
+export function touchesConfig(events: readonly RowEvent[]): boolean {
+  for (const e of events) {
+    if (e.kind !== 'modify') return true;
+    const status = STATUS_COLUMNS[e.table];
+    if (!status || e.columns.some((c) => !status.has(c))) return true;
+  }
+  return false;
+}
+
+function ifaceConfig(row: IdlRow): IfaceConfig {
+  return {
+    uuid: row.uuid,
+    name: row.string('name') ?? '',
+    type: row.string('type') ?? '',
+    options: row.map('options'),
+    ofportRequest: row.integer('ofport_request'),
+    ofport: row.integer('ofport'),
+    mtuRequest: row.integer('mtu_request'),
+    mac: row.string('mac'),
+  };
+}
+
+function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
+  const ports = new Map<string, PortConfig>();
+  for (const uuid of row.set<string>('ports')) {
+    const p = idl.getRow('Port', uuid);
+    if (!p) continue;
+    const name = p.string('name') ?? '';
+    // OVS: a second port of the same name is ignored (with a warning); so is one without interfaces.
+    if (ports.has(name)) continue;
+    const ifaces: IfaceConfig[] = [];
+    for (const iu of p.set<string>('interfaces')) {
+      const i = idl.getRow('Interface', iu);
+      if (i) ifaces.push(ifaceConfig(i));
+    }
+    if (ifaces.length === 0) continue;
+    ports.set(name, { uuid: p.uuid, name, mac: p.string('mac'), ifaces });
+  }
+  const mirrorOutputPorts = new Set<string>();
+  for (const mu of row.set<string>('mirrors')) {
+    const out = idl.getRow('Mirror', mu)?.string('output_port');
+    if (out) mirrorOutputPorts.add(out);
+  }
+  const portOrder = shashOrder([...ports.keys()]);
+  return {
+    uuid: row.uuid,
+    name: row.string('name') ?? '',
+    datapathType: row.string('datapath_type') ?? '',
+    failMode: row.string('fail_mode'),
+    otherConfig: row.map('other_config'),
+    ports: portOrder.map((n) => ports.get(n) as PortConfig),
+    mirrorOutputPorts: new Set(
+      [...ports.values()].filter((p) => mirrorOutputPorts.has(p.uuid)).map((p) => p.name),
+    ),
+  };
+}
+
+/** Reads the configuration; undefined while the database has no Open_vSwitch row. */
+export function readOvsConfig(idl: Idl): OvsConfig | undefined {
+  const ovs = idl.first('Open_vSwitch');
+  if (!ovs) return undefined;
+  const bridges = new Map<string, BridgeConfig>();
+  for (const uuid of ovs.set<string>('bridges')) {
+    const b = idl.getRow('Bridge', uuid);
+    if (!b) continue;
+    const name = b.string('name') ?? '';
+    if (!bridges.has(name)) bridges.set(name, bridgeConfig(idl, b));
+  }
+  const order = shashOrder([...bridges.keys()]);
+  return {
+    uuid: ovs.uuid,
+    nextCfg: ovs.integer('next_cfg') ?? 0,
+    otherConfig: ovs.map('other_config'),
+    bridges: order.map((n) => bridges.get(n) as BridgeConfig),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * ovs-vswitchd's own unixctl commands, in OVS's output formats:
+ *
+ *   dpif/show                          datapaths, their bridges and ports (ofport/odp port)
+ *   ofproto/list                       bridge names
+ *   netdev-dummy/set-admin-state [netdev] up|down
+ *
+ * Commands about flows and packets (dpif/dump-flows, ofproto/trace, netdev-dummy/receive,
+ * fdb/show, ...) come with the forwarding slice.
+ */
+import { type UnixctlCommands, UnixctlError } from '../lib/unixctl/index.ts';
+import { dummyNetdevs, findDummyNetdev } from '../netdev/dummy.ts';
+import { shashOrder } from '../ovsdb/client/index.ts';
+import type { Vswitchd } from './vswitchd.ts';
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The text of `dpif/show`. */
+export function dpifShow(vs: Vswitchd): string {
+  let s = '';
+  const bridges = [...vs.vswitch.bridges.values()].sort((a, b) => byName(a.name, b.name));
+  for (const dpif of vs.backers.list()) {
+    const st = dpif.getStats();
+    s += `${dpif.fullName}: hit:${st.hit} missed:${st.missed}\n`;
+    for (const br of bridges) {
+      if (br.ofproto.dpif !== dpif) continue;
+      s += `  ${br.name}:\n`;
+      const ports = [...br.ofproto.ports()].sort((a, b) => byName(a.netdev.name, b.netdev.name));
+      for (const p of ports) {
+        s += `    ${p.netdev.name} ${p.ofpPort}/${p.odpPort === null ? 'none' : p.odpPort}: (${p.netdev.type}`;
+        const config = [...p.netdev.getConfig()].sort(([a], [b]) => byName(a, b));
+        config.forEach(([k, v], i) => {
+          s += `${i ? ',' : ':'} ${k}=${v}`;
+        });
+        s += ')\n';
+      }
+    }
+  }
+  return s;
+}
+
+export function registerVswitchdCommands(cmds: UnixctlCommands, vs: Vswitchd): void {
+  cmds.register('dpif/show', '', 0, 0, () => dpifShow(vs));
+  cmds.register('ofproto/list', '', 0, 0, () =>
+    // OVS walks its table of switches, hashed by name.
+    shashOrder([...vs.vswitch.bridges.keys()])
+      .map((n) => `${n}\n`)
+      .join(''),
+  );
+  cmds.register('netdev-dummy/set-admin-state', '[netdev] up|down', 1, 2, (args) => {
+    const state = (args[args.length - 1] ?? '').toLowerCase();
+    if (state !== 'up' && state !== 'down') throw new UnixctlError('Invalid Admin State');
+    const up = state === 'up';
+    if (args.length > 1) {
+      const dev = findDummyNetdev(args[0] as string);
+      if (!dev) throw new UnixctlError('Unknown Dummy Interface');
+      dev.setUp(up);
+    } else {
+      for (const dev of dummyNetdevs()) dev.setUp(up);
+    }
+    vs.refreshStatusSoon();
+    return 'OK';
+  });
+}
