@@ -19,8 +19,8 @@ function typeswitch(...args: string[]) {
 function real(cmd: string, ...args: string[]) {
   return spawnSync(cmd, args, { env: ovsEnv, encoding: 'utf8', timeout: 30_000 });
 }
-function serverPid(): number | null {
-  const f = join(home, 'run', 'ovsdb-server.pid');
+function serverPid(name = 'ovsdb-server'): number | null {
+  const f = join(home, 'run', `${name}.pid`);
   return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : null;
 }
 
@@ -28,11 +28,13 @@ before(() => {
   spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
 });
 after(() => {
-  const pid = serverPid();
-  if (pid) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
+  for (const name of ['ovs-vswitchd', 'ovsdb-server']) {
+    const pid = serverPid(name);
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
   }
   rmSync(home, { recursive: true, force: true });
 });
@@ -42,6 +44,7 @@ test('start creates the database, starts ovsdb-server and prints how to reach it
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`created database ${join(home, 'db', 'conf.db')}`));
   assert.match(r.stdout, /started ovsdb-server \(pid \d+\)/);
+  assert.match(r.stdout, /started ovs-vswitchd \(pid \d+\)/);
   assert.match(r.stdout, new RegExp(`export OVS_RUNDIR=${join(home, 'run')} `));
   assert.ok(existsSync(join(home, 'run', 'db.sock')));
 });
@@ -54,8 +57,14 @@ test('real ovs-appctl finds the server by name and real ovs-vsctl uses the datab
   const show = real('/usr/bin/ovs-vsctl', '--no-wait', 'show');
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /^[0-9a-f-]{36}\n$/);
-  assert.equal(real('/usr/bin/ovs-vsctl', '--no-wait', 'add-br', 'br0').status, 0);
-  assert.equal(real('/usr/bin/ovs-vsctl', '--no-wait', 'list-br').stdout, 'br0\n');
+  // Without --no-wait: real ovs-vsctl waits until our ovs-vswitchd has applied the change.
+  const add = real('/usr/bin/ovs-vsctl', '--timeout=20', 'add-br', 'br0');
+  assert.equal(add.status, 0, add.stderr);
+  assert.equal(real('/usr/bin/ovs-vsctl', 'list-br').stdout, 'br0\n');
+  assert.equal(real('/usr/bin/ovs-vsctl', 'get', 'Interface', 'br0', 'ofport').stdout, '65534\n');
+  const vs = real('/usr/bin/ovs-appctl', '-t', 'ovs-vswitchd', 'version');
+  assert.equal(vs.status, 0, vs.stderr);
+  assert.match(vs.stdout, /^ovs-vswitchd \(TypeSwitch\) /);
 });
 
 test('status reports the running server; a second start leaves it alone', () => {
@@ -63,6 +72,7 @@ test('status reports the running server; a second start leaves it alone', () => 
   const s = typeswitch('status');
   assert.equal(s.status, 0);
   assert.match(s.stdout, new RegExp(`ovsdb-server is running with pid ${pid}`));
+  assert.match(s.stdout, /ovs-vswitchd is running with pid \d+/);
   const again = typeswitch('start');
   assert.equal(again.status, 0);
   assert.match(again.stdout, new RegExp(`ovsdb-server is already running \\(pid ${pid}\\)`));
@@ -79,11 +89,13 @@ test('restart keeps the data; stop ends the server and status says so', () => {
   const stop = typeswitch('stop');
   assert.equal(stop.status, 0);
   assert.match(stop.stdout, new RegExp(`stopped ovsdb-server \\(pid ${pid}\\)`));
+  assert.match(stop.stdout, /stopped ovs-vswitchd \(pid \d+\)/);
   const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'latin1') : '';
   assert.ok(stat === '' || / Z /.test(stat), `pid ${pid} still runs: ${stat}`);
   const s = typeswitch('status');
   assert.equal(s.status, 3);
   assert.match(s.stdout, /ovsdb-server is not running/);
+  assert.match(s.stdout, /ovs-vswitchd is not running/);
 });
 
 test('an unknown subcommand prints the usage and fails', () => {

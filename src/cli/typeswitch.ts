@@ -30,6 +30,16 @@ const DAEMONS: readonly DaemonSpec[] = [
       '--no-chdir',
     ],
   },
+  {
+    name: 'ovs-vswitchd',
+    args: () => [
+      `unix:${defaultDbSocket()}`,
+      `--pidfile=${pidfilePath('ovs-vswitchd')}`,
+      `--log-file=${join(logdir(), 'ovs-vswitchd.log')}`,
+      '--detach',
+      '--no-chdir',
+    ],
+  },
 ];
 
 function pidfilePath(name: string): string {
@@ -96,9 +106,18 @@ function start(): number {
       return 1;
     }
     console.log(`started ${d.name} (pid ${runningPid(d.name) ?? '?'})`);
+    if (d.name === 'ovsdb-server') initDatabase();
   }
-  // The equivalent of `ovs-vsctl --no-wait init`: the Open_vSwitch row exists, so that
-  // ovs-vsctl `show` does not have to insert it (OVS-NOTES.md).
+  printWhere();
+  return 0;
+}
+
+/**
+ * The equivalent of `ovs-vsctl --no-wait init`: the Open_vSwitch row exists before
+ * ovs-vswitchd starts, so that ovs-vsctl `show` does not have to insert it (OVS-NOTES.md).
+ * The `wait` makes the insert a no-op on a database that already has the row.
+ */
+function initDatabase(): void {
   const init = JSON.stringify([
     'Open_vSwitch',
     { op: 'wait', table: 'Open_vSwitch', where: [], columns: [], until: '==', rows: [], timeout: 0 },
@@ -106,8 +125,6 @@ function start(): number {
     { op: 'comment', comment: 'typeswitch: initialize database' },
   ]);
   run(tool('ovsdb-client'), ['transact', `unix:${defaultDbSocket()}`, init]);
-  printWhere();
-  return 0;
 }
 
 function printWhere(): void {
