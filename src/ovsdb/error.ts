@@ -106,7 +106,8 @@ export function formatReal(x: number): string {
   return fixed;
 }
 
-function formatNumber(x: number): string {
+/** A JSON number as OVS prints it (integers exactly, reals as %.15g). */
+export function formatNumber(x: number): string {
   if (Number.isInteger(x) && Math.abs(x) < 2 ** 64) {
     return Math.abs(x) < 1e21 ? String(x) : BigInt(x).toString();
   }

@@ -15,7 +15,7 @@
  * before it stays usable. The first write after that truncates the file at the end of the
  * last good record, so appends continue from there (OVS does the same: it keeps the file).
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -89,10 +89,25 @@ export function parseRecordHeader(line: string): RecordHeader | null {
 
 /** The bytes of one record for `json`: header line plus compact JSON plus "\n". */
 export function composeRecord(json: Json, magic: string = OVSDB_MAGIC): Buffer {
-  const data = Buffer.from(`${jsonToOvsString(json)}\n`, 'utf8');
-  const sha1 = createHash('sha1').update(data).digest('hex');
-  const header = Buffer.from(`OVSDB ${magic} ${data.length} ${sha1}\n`, 'latin1');
-  return Buffer.concat([header, data]);
+  return composeRecordText(jsonToOvsString(json), magic);
+}
+
+/** One-shot hashing where Node has it (20.12+): no Hash object per record. */
+const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+function sha1Hex(text: string): string {
+  return oneShotHash
+    ? oneShotHash('sha1', text, 'hex')
+    : crypto.createHash('sha1').update(text, 'utf8').digest('hex');
+}
+
+/** composeRecord for JSON already serialised as OVS writes it. */
+export function composeRecordText(jsonText: string, magic: string = OVSDB_MAGIC): Buffer {
+  const data = `${jsonText}\n`;
+  // The header is ASCII (the magic is), so the record is one UTF-8 string.
+  return Buffer.from(
+    `OVSDB ${magic} ${Buffer.byteLength(data, 'utf8')} ${sha1Hex(data)}\n${data}`,
+    'utf8',
+  );
 }
 
 function fsyncParentDir(file: string): void {
@@ -284,7 +299,7 @@ export class OvsdbLog {
           'EOF',
         );
       }
-      const actual = createHash('sha1').update(data).digest('hex');
+      const actual = crypto.createHash('sha1').update(data).digest('hex');
       if (actual !== header.sha1) {
         throw new OvsdbError(
           'syntax error',
@@ -356,6 +371,11 @@ export class OvsdbLog {
    * the sense OVS means: a failed write is cut off again. Not durable until commit().
    */
   write(json: JsonObject | Json[]): void {
+    this.writeText(jsonToOvsString(json));
+  }
+
+  /** write() for a record already serialised as OVS writes it (a JSON object or array). */
+  writeText(jsonText: string): void {
     switch (this.state) {
       case 'write':
         break;
@@ -372,7 +392,7 @@ export class OvsdbLog {
         }
     }
     const fd = this.requireFd();
-    const record = composeRecord(json, this._magic);
+    const record = composeRecordText(jsonText, this._magic);
     try {
       let done = 0;
       while (done < record.length) {

@@ -18,7 +18,7 @@ import { OvsdbError } from './error.ts';
 import { ClusteredDatabaseError, OVSDB_MAGIC, OvsdbLog, RAFT_MAGIC } from './log.ts';
 import { schemaJsonInOvsOrder } from './ovs-hash-order.ts';
 import { parseDatabaseSchema, schemaToJson } from './schema.ts';
-import { changesToRecord, recordToChanges, snapshotRecord } from './storage-record.ts';
+import { changesToRecordText, recordToChanges, snapshotRecord } from './storage-record.ts';
 import type { Changes, DatabaseSchema } from './types.ts';
 
 export interface OpenStorageOptions {
@@ -211,12 +211,13 @@ export class Storage {
   /** Appends the record for `changes`; returns whether there was anything to write. */
   private writeChanges(changes: Changes, opts: CommitOptions): boolean {
     if (this.closed) throw new OvsdbError('I/O error', `${this.path}: storage is closed`);
-    const record = changesToRecord(this.db.schema, changes, {
-      date: this.now(),
-      ...(opts.comment ? { comment: opts.comment } : {}),
-    });
-    if (!record) return false;
-    this.log.write(record);
+    const text = changesToRecordText(
+      this.db.schema,
+      changes,
+      opts.comment ? { date: this.now(), comment: opts.comment } : { date: this.now() },
+    );
+    if (text === null) return false;
+    this.log.writeText(text);
     this.nWritten++;
     return true;
   }
@@ -233,6 +234,11 @@ export class Storage {
       return Promise.reject(err);
     }
     return this.pendingSync.get(txnId) ?? Promise.resolve();
+  }
+
+  /** Whether whenWritten(txnId) would resolve at once (written, no fsync pending, no error). */
+  isWritten(txnId: string): boolean {
+    return !this.pendingSync.has(txnId) && !this.failed.has(txnId);
   }
 
   /**

@@ -307,15 +307,44 @@ function checkIndexes(x: Txn): void {
   }
 }
 
+/** Whether any table of a database has strong or weak reference columns. */
+const refKinds = new WeakMap<object, { strong: boolean; weak: boolean }>();
+function referenceKinds(tables: ReadonlyMap<string, TableData>): {
+  strong: boolean;
+  weak: boolean;
+} {
+  let k = refKinds.get(tables);
+  if (!k) {
+    k = { strong: false, weak: false };
+    for (const t of tables.values()) {
+      if (t.strongRefColumns.length) k.strong = true;
+      if (t.weakRefColumns.length) k.weak = true;
+    }
+    refKinds.set(tables, k);
+  }
+  return k;
+}
+
 /** Runs the commit checks and builds the change set; throws OvsdbError on a violation. */
 export function precommit(x: Txn): Changes {
   determineChanges(x);
   const changes = new Map<string, Map<string, RowChange>>();
   if (x.rows.size === 0) return changes;
-  updateRefCounts(x);
-  collectGarbage(x);
+  // Each check walks every touched row; skip those that cannot apply to this database or
+  // to these rows (the common case: no references at all, only root tables touched).
+  const refs = referenceKinds(x.db.tables);
+  // Without strong references anywhere every reference count is zero: nothing to adjust.
+  if (refs.strong) updateRefCounts(x);
+  // Only rows of non-root tables are ever garbage.
+  for (const t of x.rows.keys()) {
+    if (!t.schema.isRoot) {
+      collectGarbage(x);
+      break;
+    }
+  }
   checkMaxRows(x);
-  assessWeakRefs(x);
+  // Without weak references anywhere there is nothing to clean up.
+  if (refs.weak) assessWeakRefs(x);
   checkIndexes(x);
   for (const [t, m] of x.rows) {
     let out: Map<string, RowChange> | undefined;

@@ -29,6 +29,11 @@ export interface DbAccess {
   onCommit(cb: (changes: Changes, txnId: string) => void): () => void;
   /** Resolves once the commit `txnId` is on disk (immediately for in-memory databases). */
   whenWritten(txnId: string, durable: boolean): Promise<void>;
+  /**
+   * Whether the commit `txnId` is already written and needs no waiting (no fsync under way,
+   * no write error): then its reply goes out in the same turn, without a promise.
+   */
+  isWritten?(txnId: string): boolean;
   /** Compacts the backing file, if any; resolves to an error text or null. */
   compact?(): Promise<string | null>;
   /** Releases the file (lock, descriptor). */

@@ -16,8 +16,8 @@ export function memoryDbAccess(schemaJson: Json): DbAccess {
 /** Wraps a core Database; `written` decides when a commit counts as written. */
 export function databaseAccess(
   db: Database,
-  written: (txnId: string, durable: boolean) => Promise<void> = () => Promise.resolve(),
-  extra: Pick<DbAccess, 'compact' | 'close'> = {},
+  written?: (txnId: string, durable: boolean) => Promise<void>,
+  extra: Pick<DbAccess, 'compact' | 'close' | 'isWritten'> = {},
 ): DbAccess {
   return {
     schema: db.schema,
@@ -25,7 +25,9 @@ export function databaseAccess(
     rows: (table) => db.rows(table),
     rowCount: () => db.rowCount(),
     onCommit: (cb) => db.onCommit((changes, txnId) => cb(changes, txnId)),
-    whenWritten: written,
+    whenWritten: written ?? (() => Promise.resolve()),
+    // Without storage every commit counts as written the moment it is made.
+    ...(written ? {} : { isWritten: () => true }),
     ...extra,
   };
 }
@@ -40,6 +42,7 @@ export async function openFileDbAccess(
 ): Promise<DbAccess> {
   const st = Storage.open(path, warn ? { warn } : {});
   return databaseAccess(st.db, (txnId, durable) => st.whenWritten(txnId, durable), {
+    isWritten: (txnId) => st.isWritten(txnId),
     compact: async () => {
       try {
         await st.compact();

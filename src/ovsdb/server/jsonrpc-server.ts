@@ -74,20 +74,22 @@ export class ServedDb {
   }
 
   /**
-   * Composes one commit's updates now, for the monitors that exist now, and sends them on the
-   * next turn of the event loop: like OVS, the committing client gets its reply before the
-   * notifications go out. Identical (shape, changes) pairs are serialised once.
+   * Composes one commit's updates now, for the monitors that exist now, and queues them once
+   * the code that is committing has finished (a microtask), so that, like OVS, the committing
+   * client's reply (queued by then) goes before the notifications, and every monitor still
+   * hears of the commit in this same turn. Monitors of one shape (version, tables, columns,
+   * select flags, conditions) get byte-identical updates: each is composed and serialised once.
    */
   private fanOut(changes: Changes, txnId: string): void {
     const cache = new Map<string, string | null>();
     const sends: [JsonRpcMonitor, string][] = [];
     for (const m of this.monitors) {
-      const key = m.spec.unconditional ? m.spec.shapeKey : null;
-      let text = key !== null ? cache.get(key) : undefined;
+      const key = m.spec.shapeKey;
+      let text = cache.get(key);
       if (text === undefined) {
         const update = composeUpdate(m.spec, changes, false);
         text = update ? JSON.stringify(update) : null;
-        if (key !== null) cache.set(key, text);
+        cache.set(key, text);
       }
       if (text !== null) sends.push([m, text]);
     }
@@ -95,7 +97,7 @@ export class ServedDb {
     this.pending.push([txnId, sends]);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flushPending());
+      queueMicrotask(() => this.flushPending());
     }
   }
 
@@ -109,14 +111,24 @@ export class ServedDb {
     if (pending.length === 0) return;
     this.pending = [];
     for (const [txnId, sends] of pending) {
+      // Monitors with the same id and version (often all of them) get the same message.
+      let lastText = '';
+      let lastHead = '';
+      let lastMessage = '';
       for (const [m, text] of sends) {
         // A monitor cancelled meanwhile gets nothing more.
-        if (this.monitors.has(m)) m.sendUpdate(text, txnId);
+        if (!this.monitors.has(m)) continue;
+        if (text !== lastText || m.messageHead !== lastHead) {
+          lastText = text;
+          lastHead = m.messageHead;
+          lastMessage = m.updateMessage(text, txnId);
+        }
+        m.session.conn.sendRaw(lastMessage);
       }
     }
   }
 
-  /** Serialised initial contents per unconditional monitor shape, until the next commit. */
+  /** Serialised initial contents per monitor shape, until the next commit. */
   private initialCache = new Map<string, string>();
 
   /**
@@ -124,15 +136,13 @@ export class ServedDb {
    * usually ask for the same thing: it is composed and serialised once per shape.
    */
   initialUpdateText(spec: MonitorSpec): string {
-    const key = spec.unconditional ? spec.shapeKey : null;
-    const cached = key !== null ? this.initialCache.get(key) : undefined;
+    const key = spec.shapeKey;
+    const cached = this.initialCache.get(key);
     if (cached !== undefined) return cached;
     const changes = initialChanges(spec, (t) => this.access.rows(t));
     const text = JSON.stringify(composeUpdate(spec, changes, true) ?? {});
-    if (key !== null) {
-      if (this.initialCache.size >= 64) this.initialCache.clear();
-      this.initialCache.set(key, text);
-    }
+    if (this.initialCache.size >= 64) this.initialCache.clear();
+    this.initialCache.set(key, text);
     return text;
   }
 
@@ -179,9 +189,18 @@ export class JsonRpcMonitor {
     this.notifyHead = this.head();
   }
 
-  sendUpdate(updateText: string, txnId: string): void {
+  /** The whole notification for an update, to send as is (or to share, see sendUpdate). */
+  updateMessage(updateText: string, txnId: string): string {
     const mid = this.spec.version === 3 ? `"${txnId}",` : '';
-    this.session.conn.sendRaw(`${this.notifyHead}${mid}${updateText}]}`);
+    return `${this.notifyHead}${mid}${updateText}]}`;
+  }
+
+  get messageHead(): string {
+    return this.notifyHead;
+  }
+
+  sendUpdate(updateText: string, txnId: string): void {
+    this.session.conn.sendRaw(this.updateMessage(updateText, txnId));
   }
 }
 
@@ -474,7 +493,12 @@ export class OvsdbSession implements LockHolder {
       return;
     }
     const results = outcome.results;
-    t.db.access.whenWritten(outcome.txnId, outcome.durable).then(
+    const access = t.db.access;
+    if (access.isWritten?.(outcome.txnId)) {
+      this.conn.sendReply(t.id, results);
+      return;
+    }
+    access.whenWritten(outcome.txnId, outcome.durable).then(
       () => this.conn.sendReply(t.id, results),
       (err: unknown) => {
         // The commit is in memory but not on disk: report it as OVS reports I/O errors.

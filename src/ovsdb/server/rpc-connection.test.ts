@@ -42,6 +42,33 @@ describe('RpcConnection', () => {
     peer.destroy();
   });
 
+  it('keeps order and bytes when the kernel takes only part of a write', async () => {
+    // Each message is far larger than a socket buffer, so the direct write(2) is partial (or
+    // refused) and the rest must go through the stream, ahead of what is queued next.
+    const { conn, peer, got } = await pair({});
+    peer.pause();
+    const big = 'é€x'.repeat(400_000);
+    for (let turn = 0; turn < 3; turn++) {
+      conn.sendReply(turn, { s: big, turn });
+      conn.sendReply(100 + turn, 'small');
+      await sleep(1);
+    }
+    peer.resume();
+    try {
+      for (let i = 0; i < 200 && got.length < 6; i++) await sleep(10);
+      assert.deepEqual(
+        got.map((m) => m.id),
+        [0, 100, 1, 101, 2, 102],
+      );
+      const bigReply = got[4] as JsonObject;
+      assert.equal((bigReply.result as JsonObject).s, big);
+      assert.equal(got[5]?.result, 'small');
+    } finally {
+      conn.destroy();
+      peer.destroy();
+    }
+  });
+
   it('sends an echo probe to a silent peer and drops it when it stays silent', async () => {
     const { peer, got, closedReason } = await pair({ probeInterval: 100 });
     await sleep(160);
