@@ -12,6 +12,127 @@ export interface NativeAddon {
   fcntlLock(fd: number): boolean;
   /** fcntl(F_GETLK): the PID of another process holding a write lock on the file, or 0. */
   fcntlLockOwner(fd: number): number;
+
+  // Packet I/O (af-packet.c, netdev-ioctl.c, fd-poll.c); the typed wrappers are af-packet.ts,
+  // tap.ts, netdev-ioctl.ts and fd-poll.ts.  Failures throw Errors shaped like Node's system
+  // errors: message "IF: what failed (strerror)", code 'ENODEV', errno -19, syscall.
+  afpOpen(name: string, options?: AfPacketOpenOptions): AfPacketHandle;
+  afpRecv(handle: AfPacketHandle, out: Uint32Array, max: number): number;
+  afpRelease(handle: AfPacketHandle): void;
+  afpSend(
+    handle: AfPacketHandle,
+    buf: ArrayBufferView | ArrayBuffer,
+    desc: Uint32Array,
+    n: number,
+  ): number;
+  afpStats(handle: AfPacketHandle): AfPacketStats;
+  afpClose(handle: AfPacketHandle): void;
+
+  tapOpen(name: string, options?: { create?: boolean }): { fd: number; name: string };
+  fdReadBatch(fd: number, buf: Uint8Array, slotSize: number, out: Uint32Array, max: number): number;
+  fdWriteBatch(
+    fd: number,
+    buf: ArrayBufferView | ArrayBuffer,
+    desc: Uint32Array,
+    n: number,
+  ): number;
+  fdClose(fd: number): void;
+  ifGetFlags(name: string): number;
+  ifUpdateFlags(name: string, set: number, clear: number): number;
+  ifGetMtu(name: string): number;
+  ifSetMtu(name: string, mtu: number): void;
+  ifGetHwaddr(name: string): Buffer;
+  ifSetHwaddr(name: string, mac: Uint8Array): void;
+  ifIndex(name: string): number;
+  ifCarrier(name: string): boolean;
+  netnsEnter(path: string): number;
+  netnsRestore(fd: number): void;
+
+  pollStart(
+    fd: number,
+    events: number,
+    callback: (status: number, events: number) => void,
+  ): NativePoller;
+  pollStop(poller: NativePoller): void;
+  pollUnref(poller: NativePoller, unref: boolean): void;
+  waitReadable(fd: number, timeoutMs: number): boolean;
+
+  rtnlOpen(): number;
+  rtnlRequestLinks(fd: number): void;
+  rtnlRead(fd: number): RtnlMessage[];
+}
+
+/** One rtnetlink link message; 'done' ends a dump, 'overrun' means notifications were lost. */
+export type RtnlMessage =
+  | {
+      type: 'new' | 'del';
+      ifindex: number;
+      name?: string;
+      /** ifi_flags, 32 bits: IFF_UP 0x1, IFF_RUNNING 0x40, IFF_LOWER_UP 0x10000. */
+      flags: number;
+      adminUp: boolean;
+      carrier: boolean;
+      mtu?: number;
+      /** IF_OPER_* (RFC 2863): 2 down, 5 dormant, 6 up. */
+      operstate?: number;
+      mac?: Buffer;
+    }
+  | { type: 'done' }
+  | { type: 'overrun' };
+
+export interface AfPacketOpenOptions {
+  /** RX ring block size in bytes (page multiple); default 256 KiB, raised to hold one frame. */
+  blockSize?: number;
+  /** RX ring blocks; default 16. */
+  blockCount?: number;
+  /** Slot size for one frame; default from the interface MTU (at least 2048). */
+  frameSize?: number;
+  /** Send through a TX ring instead of sendmmsg(2) (default false: same cost on veth). */
+  txRing?: boolean;
+  /** TX ring slots when txRing; default 1024 (rounded up to whole blocks). */
+  txFrames?: number;
+  /** A partly filled RX block is handed over after this long; default 1 ms. */
+  retireTimeoutMs?: number;
+  /** PACKET_MR_PROMISC membership (default true). */
+  promiscuous?: boolean;
+  /** PACKET_QDISC_BYPASS (default false): skips the qdisc layer, but then no other packet
+   * socket (tcpdump, tshark) sees the frames we send, and it measured no faster on veth. */
+  qdiscBypass?: boolean;
+  /** PACKET_IGNORE_OUTGOING (default true): frames sent on the interface, by us or by the
+   * host's stack, are not received back. */
+  ignoreOutgoing?: boolean;
+}
+
+/** An open AF_PACKET socket; `ring` is the RX ring memory, which afpRecv's offsets index. */
+export interface AfPacketHandle {
+  readonly fd: number;
+  readonly ifindex: number;
+  readonly ring: ArrayBuffer;
+  readonly blockSize: number;
+  readonly blockCount: number;
+  readonly frameSize: number;
+  readonly txFrames: number;
+  /** Whether PACKET_QDISC_BYPASS took effect. */
+  readonly qdiscBypass: boolean;
+  /** Whether the kernel filters our own outgoing frames (else afpRecv skips them itself). */
+  readonly ignoreOutgoing: boolean;
+}
+
+export interface AfPacketStats {
+  /** Frames the kernel accepted into the ring (PACKET_STATISTICS tp_packets). */
+  packets: number;
+  /** Frames dropped because the ring was full (tp_drops). */
+  drops: number;
+  freezes: number;
+  rxTruncated: number;
+  rxOutgoingSkipped: number;
+  txErrors: number;
+  txRingFull: number;
+}
+
+declare const pollerBrand: unique symbol;
+export interface NativePoller {
+  readonly [pollerBrand]: true;
 }
 
 let loaded: NativeAddon | null | undefined;
@@ -31,4 +152,15 @@ export function nativeAddon(): NativeAddon | null {
 
 export function nativeAddonError(): string {
   return loadError;
+}
+
+/** The addon, or an Error with code ERR_NATIVE_ADDON_MISSING saying why it did not load. */
+export function requireNativeAddon(): NativeAddon {
+  const addon = nativeAddon();
+  if (addon) return addon;
+  const err = new Error(`native addon not available (run npm install): ${loadError}`) as Error & {
+    code: string;
+  };
+  err.code = 'ERR_NATIVE_ADDON_MISSING';
+  throw err;
 }

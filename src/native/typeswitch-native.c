@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <node_api.h>
+#include "native-util.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[128];
@@ -75,6 +76,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"fcntlLockOwner", NULL, fcntl_lock_owner, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  ts_af_packet_init(env, exports);
+  ts_netdev_ioctl_init(env, exports);
+  ts_fd_poll_init(env, exports);
+  ts_rtnetlink_init(env, exports);
   return exports;
 }
 
