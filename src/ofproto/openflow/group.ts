@@ -1,0 +1,381 @@
+/*
+ * Groups: the group-mod and group-desc model, its wire forms (OF1.1-1.4 buckets, OF1.5 buckets
+ * with properties, OF1.0 through OVS's NXT_GROUP_MOD with the OF1.5 layout), the add-group
+ * text syntax of ovs-ofctl(8) and OVS's printed form (`group_id=1,type=all,bucket=...`).
+ */
+
+import { ofpPortFromString, ofpPortToString } from '../../lib/flow/ofp-port.ts';
+import type { Reader, Writer } from './bytes.ts';
+import { OfpError } from './errors.ts';
+import { portFromOfp11, portToOfp11 } from './match-nxm.ts';
+import type { Ofpact } from './ofpact.ts';
+import { formatOfpacts } from './ofpact-format.ts';
+import { type ParseResult, parseOfpacts } from './ofpact-parse.ts';
+import { decodeActions, putActions } from './ofpact-wire.ts';
+
+export type GroupType = 'all' | 'select' | 'indirect' | 'ff';
+export const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
+export type GroupCommand = 'add' | 'modify' | 'delete' | 'insert_bucket' | 'remove_bucket';
+const COMMAND_CODES: Record<GroupCommand, number> = {
+  add: 0,
+  modify: 1,
+  delete: 2,
+  insert_bucket: 3,
+  remove_bucket: 5,
+};
+
+export const OFPG_MAX = 0xffffff00;
+export const OFPG_ALL = 0xfffffffc;
+export const OFPG_ANY = 0xffffffff;
+export const OFPG15_BUCKET_FIRST = 0xfffffffd;
+export const OFPG15_BUCKET_LAST = 0xfffffffe;
+export const OFPG15_BUCKET_ALL = 0xffffffff;
+
+export interface Bucket {
+  bucketId: number;
+  weight: number;
+  /** OpenFlow 1.0-space port, 0xffff (OFPP_ANY) for none. */
+  watchPort: number;
+  watchGroup: number;
+  ofpacts: Ofpact[];
+}
+
+export interface GroupMod {
+  command: GroupCommand;
+  groupType: GroupType;
+  groupId: number;
+  /** OF1.5 command_bucket_id (insert/remove position); OFPG15_BUCKET_ALL otherwise. */
+  commandBucketId: number;
+  buckets: Bucket[];
+}
+
+export interface GroupDesc {
+  groupType: GroupType;
+  groupId: number;
+  buckets: Bucket[];
+}
+
+function defaultWeight(t: GroupType): number {
+  return t === 'select' ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Wire.                                                                                    */
+
+/* `layout` picks the bucket format (OF1.5's for 6), `actVersion` the actions' encoding: they
+ * differ for OVS's OF1.0 group extension, which uses OF1.5 buckets with OF1.0 actions. */
+function putBuckets(
+  w: Writer,
+  buckets: readonly Bucket[],
+  t: GroupType,
+  layout: number,
+  actVersion = layout,
+): void {
+  for (const b of buckets) {
+    const at = w.pos;
+    if (layout < 6) {
+      w.u16(0).u16(b.weight).u32(portToOfp11(b.watchPort)).u32(b.watchGroup).zeros(4);
+      putActions(w, b.ofpacts, actVersion);
+      w.setU16(at, w.pos - at);
+      continue;
+    }
+    w.u16(0).u16(0).u32(b.bucketId);
+    const a = w.pos;
+    putActions(w, b.ofpacts, actVersion);
+    w.setU16(at + 2, w.pos - a);
+    if (t === 'select') w.u16(0).u16(8).u16(b.weight).zeros(2);
+    if (b.watchPort !== 0xffff) w.u16(1).u16(8).u32(portToOfp11(b.watchPort));
+    if (b.watchGroup !== OFPG_ANY) w.u16(2).u16(8).u32(b.watchGroup);
+    w.setU16(at, w.pos - at);
+  }
+}
+
+function pullBuckets(
+  r: Reader,
+  len: number,
+  t: GroupType,
+  layout: number,
+  actVersion = layout,
+): Bucket[] {
+  if (len > r.remaining) throw new OfpError('OFPGMFC_BAD_BUCKET', 'bucket list beyond message');
+  const list = r.sub(len);
+  const out: Bucket[] = [];
+  let nextId = 0;
+  while (list.remaining > 0) {
+    if (list.remaining < 16) throw new OfpError('OFPGMFC_BAD_BUCKET', 'truncated bucket');
+    const blen = list.peekU16();
+    if (blen < 16 || blen % 8 || blen > list.remaining) {
+      throw new OfpError('OFPGMFC_BAD_BUCKET', `bucket length ${blen}`);
+    }
+    const b = list.sub(blen);
+    b.skip(2);
+    if (layout < 6) {
+      const weight = b.u16();
+      const watchPort = portFromOfp11(b.u32());
+      const watchGroup = b.u32();
+      b.skip(4);
+      if (watchPort === null) throw new OfpError('OFPGMFC_BAD_WATCH');
+      out.push({
+        bucketId: nextId++,
+        weight,
+        watchPort,
+        watchGroup,
+        ofpacts: decodeActions(b, b.remaining, actVersion),
+      });
+      continue;
+    }
+    const actLen = b.u16();
+    const bucketId = b.u32();
+    const bucket: Bucket = {
+      bucketId,
+      weight: defaultWeight(t),
+      watchPort: 0xffff,
+      watchGroup: OFPG_ANY,
+      ofpacts: decodeActions(b, actLen, actVersion),
+    };
+    while (b.remaining >= 4) {
+      const pt = b.u16();
+      const plen = b.u16();
+      if (plen < 4 || plen - 4 > b.remaining)
+        throw new OfpError('OFPBPC_BAD_LEN', 'bucket property');
+      const p = b.sub(plen - 4);
+      b.skip(Math.min(b.remaining, ((plen + 7) & ~7) - plen));
+      if (pt === 0) bucket.weight = p.u16();
+      else if (pt === 1) bucket.watchPort = portFromOfp11(p.u32()) ?? 0xffff;
+      else if (pt === 2) bucket.watchGroup = p.u32();
+      else throw new OfpError('OFPBPC_BAD_TYPE', `bucket property ${pt}`);
+    }
+    out.push(bucket);
+  }
+  return out;
+}
+
+/** The body of a group-mod (after the OpenFlow or NXT header). */
+export function putGroupMod(w: Writer, g: GroupMod, version: number): void {
+  w.u16(COMMAND_CODES[g.command]).u8(GROUP_TYPES.indexOf(g.groupType)).u8(0).u32(g.groupId);
+  if (version < 6 && version !== 1) {
+    putBuckets(w, g.buckets, g.groupType, version);
+    return;
+  }
+  const lenAt = w.pos;
+  w.u16(0).zeros(2).u32(g.commandBucketId);
+  const s = w.pos;
+  putBuckets(w, g.buckets, g.groupType, 6, version);
+  w.setU16(lenAt, w.pos - s);
+}
+
+export function pullGroupMod(r: Reader, version: number): GroupMod {
+  const cmd = r.u16();
+  const command = (Object.keys(COMMAND_CODES) as GroupCommand[]).find(
+    (k) => COMMAND_CODES[k] === cmd,
+  );
+  if (!command) throw new OfpError('OFPGMFC_BAD_COMMAND', `command ${cmd}`);
+  const t = r.u8();
+  const groupType = GROUP_TYPES[t];
+  if (!groupType) throw new OfpError('OFPGMFC_BAD_TYPE', `type ${t}`);
+  r.skip(1);
+  const groupId = r.u32();
+  if (version < 6 && version !== 1) {
+    return {
+      command,
+      groupType,
+      groupId,
+      commandBucketId: OFPG15_BUCKET_ALL,
+      buckets: pullBuckets(r, r.remaining, groupType, version),
+    };
+  }
+  const blen = r.u16();
+  r.skip(2);
+  const commandBucketId = r.u32();
+  const buckets = pullBuckets(r, blen, groupType, 6, version);
+  return { command, groupType, groupId, commandBucketId, buckets };
+}
+
+/** One OFPST_GROUP_DESC entry. */
+export function putGroupDesc(w: Writer, g: GroupDesc, version: number): void {
+  const at = w.pos;
+  w.u16(0).u8(GROUP_TYPES.indexOf(g.groupType)).u8(0).u32(g.groupId);
+  if (version < 6) {
+    putBuckets(w, g.buckets, g.groupType, version);
+  } else {
+    const lenAt = w.pos;
+    w.u16(0).zeros(6);
+    const s = w.pos;
+    putBuckets(w, g.buckets, g.groupType, version);
+    w.setU16(lenAt, w.pos - s);
+  }
+  w.setU16(at, w.pos - at);
+}
+
+export function pullGroupDesc(r: Reader, version: number): GroupDesc {
+  const start = r.pos;
+  const len = r.u16();
+  if (len < 8 || len - 2 > r.remaining) throw new OfpError('OFPBRC_BAD_LEN', 'group desc');
+  const groupType = GROUP_TYPES[r.u8()];
+  if (!groupType) throw new OfpError('OFPGMFC_BAD_TYPE');
+  r.skip(1);
+  const groupId = r.u32();
+  let buckets: Bucket[];
+  if (version < 6) buckets = pullBuckets(r, start + len - r.pos, groupType, version);
+  else {
+    const blen = r.u16();
+    r.skip(6);
+    buckets = pullBuckets(r, blen, groupType, version);
+  }
+  r.pos = start + len;
+  return { groupType, groupId, buckets };
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Text.                                                                                    */
+
+function fmtBucketId(id: number): string {
+  if (id === OFPG15_BUCKET_FIRST) return 'first';
+  if (id === OFPG15_BUCKET_LAST) return 'last';
+  if (id === OFPG15_BUCKET_ALL) return 'all';
+  return String(id);
+}
+
+/** OVS's ofp_print_group(): `group_id=1,type=select,bucket=weight:100,actions=output:1`. */
+export function formatGroup(g: GroupDesc, version: number): string {
+  let s = `group_id=${g.groupId},type=${g.groupType}`;
+  if (g.buckets.length) s += ',';
+  const parts: string[] = [];
+  for (const b of g.buckets) {
+    let t = 'bucket=';
+    if (version >= 6) t += `bucket_id:${fmtBucketId(b.bucketId)},`;
+    if (b.weight !== defaultWeight(g.groupType)) t += `weight:${b.weight},`;
+    if (b.watchPort !== 0xffff) t += `watch_port:${ofpPortToString(b.watchPort)},`;
+    if (b.watchGroup !== OFPG_ANY) t += `watch_group:${b.watchGroup},`;
+    t += `actions=${formatOfpacts(b.ofpacts)}`;
+    parts.push(t);
+  }
+  return s + parts.join(',');
+}
+
+const COMMAND_TEXT: Record<GroupCommand, string> = {
+  add: 'ADD',
+  modify: 'MOD',
+  delete: 'DEL',
+  insert_bucket: 'INSERT_BUCKET',
+  remove_bucket: 'REMOVE_BUCKET',
+};
+
+/** OVS's group-mod print: ` ADD group_id=...` (command_bucket_id shown for bucket commands). */
+export function formatGroupMod(g: GroupMod, version: number): string {
+  let s = ` ${COMMAND_TEXT[g.command]} `;
+  if (g.command === 'insert_bucket' || g.command === 'remove_bucket') {
+    s += `command_bucket_id:${fmtBucketId(g.commandBucketId)},`;
+  }
+  return s + formatGroup(g, version);
+}
+
+function parseU32(s: string, what: string): number {
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(s) || Number(s) > 0xffffffff) {
+    throw new OfpError('OFPGMFC_BAD_BUCKET', `invalid ${what} "${s}"`);
+  }
+  return Number(s);
+}
+
+/** Splits at top-level ",bucket=" (actions may contain parentheses and commas). */
+function splitBuckets(s: string): { head: string; buckets: string[] } {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && s.startsWith('bucket=', i) && (i === 0 || s[i - 1] === ',')) {
+      parts.push(s.slice(start, i));
+      start = i;
+    }
+  }
+  parts.push(s.slice(start));
+  const head = parts[0].replace(/,$/, '');
+  return { head, buckets: parts.slice(1).map((p) => p.slice('bucket='.length).replace(/,$/, '')) };
+}
+
+function parseBucket(s: string, t: GroupType, index: number): Bucket {
+  const b: Bucket = {
+    bucketId: index,
+    weight: defaultWeight(t),
+    watchPort: 0xffff,
+    watchGroup: OFPG_ANY,
+    ofpacts: [],
+  };
+  let rest = s;
+  for (;;) {
+    const m = /^(bucket_id|weight|watch_port|watch_group)[:=]([^,]*),?/.exec(rest);
+    if (!m) break;
+    rest = rest.slice(m[0].length);
+    if (m[1] === 'bucket_id') {
+      b.bucketId =
+        m[2] === 'first'
+          ? OFPG15_BUCKET_FIRST
+          : m[2] === 'last'
+            ? OFPG15_BUCKET_LAST
+            : parseU32(m[2], 'bucket_id');
+    } else if (m[1] === 'weight') b.weight = parseU32(m[2], 'weight') & 0xffff;
+    else if (m[1] === 'watch_port') {
+      const p = ofpPortFromString(m[2]);
+      if (p === null) throw new OfpError('OFPGMFC_BAD_WATCH', `${m[2]}: unknown port`);
+      b.watchPort = p;
+    } else b.watchGroup = parseU32(m[2], 'watch_group');
+  }
+  const acts = rest.replace(/^actions=/, '');
+  const p = parseOfpacts(acts === '' ? 'drop' : acts);
+  if (!p.ok) throw new OfpError('OFPGMFC_BAD_BUCKET', p.error);
+  b.ofpacts = p.value;
+  return b;
+}
+
+/** Parses the add-group / mod-group / del-groups syntax of ovs-ofctl(8). */
+export function parseGroupMod(text: string, command: GroupCommand): ParseResult<GroupMod> {
+  try {
+    const { head, buckets } = splitBuckets(text.trim());
+    const g: GroupMod = {
+      command,
+      groupType: 'all',
+      groupId: command === 'delete' ? OFPG_ALL : 0,
+      commandBucketId: OFPG15_BUCKET_ALL,
+      buckets: [],
+    };
+    let haveId = false;
+    let haveType = false;
+    for (const kv of head.split(',').filter((x) => x)) {
+      const [k, v = ''] = kv.split('=');
+      if (k === 'group_id') {
+        g.groupId = v === 'all' ? OFPG_ALL : v === 'any' ? OFPG_ANY : parseU32(v, 'group_id');
+        haveId = true;
+      } else if (k === 'type') {
+        const t = v === 'fast_failover' ? 'ff' : v;
+        if (!GROUP_TYPES.includes(t as GroupType))
+          return { ok: false, error: `invalid group type ${v}` };
+        g.groupType = t as GroupType;
+        haveType = true;
+      } else if (k === 'command_bucket_id') {
+        g.commandBucketId =
+          v === 'first'
+            ? OFPG15_BUCKET_FIRST
+            : v === 'last'
+              ? OFPG15_BUCKET_LAST
+              : v === 'all'
+                ? OFPG15_BUCKET_ALL
+                : parseU32(v, 'command_bucket_id');
+      } else {
+        return { ok: false, error: `unknown keyword ${k}` };
+      }
+    }
+    if (!haveId && command !== 'delete') return { ok: false, error: 'must specify a group_id' };
+    if (!haveType && (command === 'add' || command === 'modify')) {
+      return { ok: false, error: 'must specify a type' };
+    }
+    g.buckets = buckets.map((b, i) => parseBucket(b, g.groupType, i));
+    if (command === 'delete' && g.buckets.length) return { ok: false, error: 'bucket not allowed' };
+    return { ok: true, value: g };
+  } catch (e) {
+    if (e instanceof OfpError) return { ok: false, error: e.message.replace(/^[A-Z_]+: /, '') };
+    throw e;
+  }
+}

@@ -1,0 +1,235 @@
+/*
+ * OpenFlow 1.0's fixed `ofp_match` (40 bytes, a wildcard bitmap and CIDR prefix lengths for the
+ * IPv4 addresses), converted to and from a Match with OVS's semantics: dl_vlan 0xffff means
+ * "no VLAN", nw_tos is the DSCP bits, and fields whose prerequisites are absent are dropped
+ * (OVS's ofputil_normalize_match()).
+ */
+
+import {
+  ETH_TYPE_ARP,
+  ETH_TYPE_IP,
+  ETH_TYPE_RARP,
+  FLOW_WORDS,
+  IPPROTO_ICMP,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  VLAN_CFI,
+  W_DL_DST,
+  W_DL_SRC,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_NW,
+  W_NW_DST,
+  W_NW_SRC,
+  W_TP,
+  W_VLAN0,
+} from '../../lib/flow/layout.ts';
+import { type Match, newMatch } from '../../lib/flow/match.ts';
+import { prefixMaskWords } from '../../lib/packet/addr.ts';
+import type { Reader, Writer } from './bytes.ts';
+
+export const OFPFW10_IN_PORT = 1 << 0;
+export const OFPFW10_DL_VLAN = 1 << 1;
+export const OFPFW10_DL_SRC = 1 << 2;
+export const OFPFW10_DL_DST = 1 << 3;
+export const OFPFW10_DL_TYPE = 1 << 4;
+export const OFPFW10_NW_PROTO = 1 << 5;
+export const OFPFW10_TP_SRC = 1 << 6;
+export const OFPFW10_TP_DST = 1 << 7;
+export const OFPFW10_NW_SRC_SHIFT = 8;
+export const OFPFW10_NW_DST_SHIFT = 14;
+export const OFPFW10_DL_VLAN_PCP = 1 << 20;
+export const OFPFW10_NW_TOS = 1 << 21;
+export const OFPFW10_ALL = (1 << 22) - 1;
+export const OFP_VLAN_NONE = 0xffff;
+export const OFP10_MATCH_LEN = 40;
+
+const DSCP_BITS = 0x00fc0000;
+
+function prefixLen(mask: number): number | null {
+  if (mask === 0) return 0;
+  const inv = ~mask >>> 0;
+  if ((inv & (inv + 1)) !== 0) return null;
+  return 32 - Math.log2(inv + 1);
+}
+
+function macWords(b: Uint8Array): [number, number] {
+  return [(b[0] << 8) | b[1], ((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0];
+}
+
+function putMac(w: Writer, hi: number, lo: number): void {
+  w.u16(hi).u32(lo);
+}
+
+/** Drops constraints OF1.0 semantics say cannot apply (OVS's ofputil_normalize_match). */
+export function normalizeOf10(m: Match): void {
+  const dlType = m.mask[W_DL_TYPE] ? m.key[W_DL_TYPE] : -1;
+  const isIp = dlType === ETH_TYPE_IP;
+  const isArp = dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP;
+  const clear = (w: number, bits = 0xffffffff) => {
+    m.mask[w] = (m.mask[w] & ~bits) >>> 0;
+    m.key[w] = (m.key[w] & m.mask[w]) >>> 0;
+  };
+  if (!isIp && !isArp) {
+    clear(W_NW_SRC);
+    clear(W_NW_DST);
+    clear(W_NW);
+  } else if (isArp) {
+    clear(W_NW, 0xffffff00);
+  }
+  const proto = m.mask[W_NW] & 0xff ? m.key[W_NW] & 0xff : -1;
+  const l4 =
+    isIp &&
+    (proto === IPPROTO_TCP ||
+      proto === IPPROTO_UDP ||
+      proto === IPPROTO_SCTP ||
+      proto === IPPROTO_ICMP);
+  if (!l4) clear(W_TP);
+}
+
+/** Parses a 40-byte OF1.0 match. */
+export function pullOf10Match(r: Reader): Match {
+  const m = newMatch();
+  const wc = r.u32();
+  const inPort = r.u16();
+  const dlSrc = macWords(r.bytes(6));
+  const dlDst = macWords(r.bytes(6));
+  const dlVlan = r.u16();
+  const pcp = r.u8();
+  r.skip(1);
+  const dlType = r.u16();
+  const tos = r.u8();
+  const proto = r.u8();
+  r.skip(2);
+  const nwSrc = r.u32();
+  const nwDst = r.u32();
+  const tpSrc = r.u16();
+  const tpDst = r.u16();
+  const set = (w: number, v: number, mask = 0xffffffff) => {
+    m.mask[w] = (m.mask[w] | mask) >>> 0;
+    m.key[w] = ((m.key[w] & ~mask) | (v & mask)) >>> 0;
+  };
+  if (!(wc & OFPFW10_IN_PORT)) set(W_IN_PORT, inPort);
+  if (!(wc & OFPFW10_DL_SRC)) {
+    set(W_DL_SRC, dlSrc[0], 0xffff);
+    set(W_DL_SRC + 1, dlSrc[1]);
+  }
+  if (!(wc & OFPFW10_DL_DST)) {
+    set(W_DL_DST, dlDst[0], 0xffff);
+    set(W_DL_DST + 1, dlDst[1]);
+  }
+  if (!(wc & OFPFW10_DL_TYPE)) set(W_DL_TYPE, dlType, 0xffff);
+  const vlanWild = (wc & OFPFW10_DL_VLAN) !== 0;
+  const pcpWild = (wc & OFPFW10_DL_VLAN_PCP) !== 0;
+  if (!vlanWild && dlVlan === OFP_VLAN_NONE) {
+    set(W_VLAN0, 0, 0xffff);
+  } else {
+    if (!vlanWild) set(W_VLAN0, (dlVlan & 0xfff) | VLAN_CFI, 0x1fff);
+    if (!pcpWild) set(W_VLAN0, ((pcp & 7) << 13) | VLAN_CFI, 0xe000 | VLAN_CFI);
+  }
+  if (!(wc & OFPFW10_NW_TOS)) set(W_NW, (tos & 0xfc) << 16, DSCP_BITS);
+  if (!(wc & OFPFW10_NW_PROTO)) set(W_NW, proto, 0xff);
+  const srcBits = Math.max(0, 32 - ((wc >>> OFPFW10_NW_SRC_SHIFT) & 0x3f));
+  const dstBits = Math.max(0, 32 - ((wc >>> OFPFW10_NW_DST_SHIFT) & 0x3f));
+  if (srcBits) set(W_NW_SRC, nwSrc, prefixMaskWords(srcBits, 1)[0]);
+  if (dstBits) set(W_NW_DST, nwDst, prefixMaskWords(dstBits, 1)[0]);
+  if (!(wc & OFPFW10_TP_SRC)) set(W_TP, tpSrc << 16, 0xffff0000);
+  if (!(wc & OFPFW10_TP_DST)) set(W_TP, tpDst, 0xffff);
+  normalizeOf10(m);
+  return m;
+}
+
+/**
+ * Whether `m` can be said in an OF1.0 match: only the ten OF1.0 fields, exact (or CIDR for the
+ * IPv4 addresses), and VLAN masks OF1.0 can express.
+ */
+export function of10Expressible(m: Match): boolean {
+  for (let w = 0; w < FLOW_WORDS; w++) {
+    const mk = m.mask[w];
+    if (!mk) continue;
+    switch (w) {
+      case W_IN_PORT:
+        if (mk !== 0xffffffff && mk !== 0xffff) return false;
+        break;
+      case W_DL_SRC:
+      case W_DL_DST:
+        if (mk !== 0xffff || m.mask[w + 1] !== 0xffffffff) return false;
+        break;
+      case W_DL_SRC + 1:
+      case W_DL_DST + 1:
+        if (m.mask[w - 1] !== 0xffff) return false;
+        break;
+      case W_DL_TYPE:
+        if (mk !== 0xffff) return false;
+        break;
+      case W_VLAN0: {
+        const v = mk & 0xffff;
+        if (mk >>> 16) return false;
+        if (![0xffff, 0x1fff, 0xf000, 0].includes(v)) return false;
+        if (v === 0xffff && (m.key[W_VLAN0] & VLAN_CFI) === 0 && m.key[W_VLAN0] & 0xffff)
+          return false;
+        if (v !== 0xffff && v !== 0 && (m.key[W_VLAN0] & VLAN_CFI) === 0) return false;
+        break;
+      }
+      case W_NW: {
+        if (mk & ~(DSCP_BITS | 0xff)) return false;
+        if (mk & DSCP_BITS && (mk & DSCP_BITS) !== DSCP_BITS) return false;
+        if (mk & 0xff && (mk & 0xff) !== 0xff) return false;
+        break;
+      }
+      case W_NW_SRC:
+      case W_NW_DST:
+        if (prefixLen(mk) === null) return false;
+        break;
+      case W_TP:
+        if ((mk & 0xffff) !== 0 && (mk & 0xffff) !== 0xffff) return false;
+        if (mk >>> 16 !== 0 && mk >>> 16 !== 0xffff) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** Writes `m` as an OF1.0 match; the caller has checked of10Expressible(). */
+export function putOf10Match(w: Writer, m: Match): void {
+  const k = m.key;
+  const mk = m.mask;
+  let wc = 0;
+  if (!mk[W_IN_PORT]) wc |= OFPFW10_IN_PORT;
+  if (!mk[W_DL_SRC + 1]) wc |= OFPFW10_DL_SRC;
+  if (!mk[W_DL_DST + 1]) wc |= OFPFW10_DL_DST;
+  if (!mk[W_DL_TYPE]) wc |= OFPFW10_DL_TYPE;
+  const vm = mk[W_VLAN0] & 0xffff;
+  const tci = k[W_VLAN0] & 0xffff;
+  let dlVlan = 0;
+  let pcp = 0;
+  if (vm === 0xffff && tci === 0) {
+    dlVlan = OFP_VLAN_NONE;
+    wc |= OFPFW10_DL_VLAN_PCP;
+  } else {
+    if (vm & 0x0fff) dlVlan = tci & 0xfff;
+    else wc |= OFPFW10_DL_VLAN;
+    if (vm & 0xe000) pcp = tci >>> 13;
+    else wc |= OFPFW10_DL_VLAN_PCP;
+  }
+  if (!(mk[W_NW] & DSCP_BITS)) wc |= OFPFW10_NW_TOS;
+  if (!(mk[W_NW] & 0xff)) wc |= OFPFW10_NW_PROTO;
+  wc |= (32 - (prefixLen(mk[W_NW_SRC]) ?? 32)) << OFPFW10_NW_SRC_SHIFT;
+  wc |= (32 - (prefixLen(mk[W_NW_DST]) ?? 32)) << OFPFW10_NW_DST_SHIFT;
+  if (!(mk[W_TP] >>> 16)) wc |= OFPFW10_TP_SRC;
+  if (!(mk[W_TP] & 0xffff)) wc |= OFPFW10_TP_DST;
+  w.u32(wc);
+  w.u16(k[W_IN_PORT]);
+  putMac(w, k[W_DL_SRC], k[W_DL_SRC + 1]);
+  putMac(w, k[W_DL_DST], k[W_DL_DST + 1]);
+  w.u16(dlVlan).u8(pcp).u8(0);
+  w.u16(k[W_DL_TYPE]);
+  w.u8((k[W_NW] >>> 16) & 0xfc)
+    .u8(k[W_NW] & 0xff)
+    .u16(0);
+  w.u32(k[W_NW_SRC]).u32(k[W_NW_DST]);
+  w.u16(k[W_TP] >>> 16).u16(k[W_TP] & 0xffff);
+}
