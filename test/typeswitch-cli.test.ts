@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 
 const root = join(import.meta.dirname, '..');
 const home = mkdtempSync(join(tmpdir(), 'ts-home-'));
-const env = { ...process.env, TYPESWITCH_HOME: home };
+const env: NodeJS.ProcessEnv = { ...process.env, TYPESWITCH_HOME: home };
 for (const v of ['OVS_RUNDIR', 'OVS_DBDIR', 'OVS_LOGDIR', 'OVS_SYSCONFDIR']) delete env[v];
 const ovsEnv = { ...env, OVS_RUNDIR: join(home, 'run'), OVS_DBDIR: join(home, 'db') };
 
