@@ -420,12 +420,38 @@ export function formatJsonNumber(n: number): string {
   return formatG(n, 15);
 }
 
+/**
+ * JavaScript's toExponential/toFixed round an exact tie away from zero; C's printf rounds it
+ * to even. A tie at p significant digits is only possible when the double's exact decimal
+ * expansion has exactly p+1 significant digits ending in 5 (e.g. 5647453515801765): then
+ * return the value truncated to p digits when the p-th digit is even, so the formatting
+ * below prints what printf("%.<p>g") prints.
+ */
+function roundTiesToEven(x: number, p: number): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (biased !== 0) m |= 1n << 52n;
+  const e2 = (biased === 0 ? 1 : biased) - 1075;
+  const n = e2 >= 0 ? m << BigInt(e2) : m * 5n ** BigInt(-e2);
+  const digits = n.toString();
+  if (digits.length < p + 1 || digits[p] !== '5' || !/^0*$/.test(digits.slice(p + 1))) return x;
+  if (Number(digits[p - 1]) % 2 === 1) return x; // away from zero is also "to even" here
+  const exp10 = digits.length - 1 + (e2 >= 0 ? 0 : e2);
+  const truncated = Number(`${digits[0]}.${digits.slice(1, p)}e${exp10}`);
+  return x < 0 ? -truncated : truncated;
+}
+
 /** C's printf("%.<precision>g"). */
 export function formatG(n: number, precision: number): string {
   if (Number.isNaN(n)) return n > 0 ? 'nan' : '-nan';
   if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
   if (n === 0) return Object.is(n, -0) ? '-0' : '0';
   const p = precision === 0 ? 1 : precision;
+  n = roundTiesToEven(n, p);
   const exp = n.toExponential(p - 1);
   const [mant, e] = exp.split('e');
   const x = Number.parseInt(e, 10);

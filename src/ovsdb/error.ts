@@ -1,3 +1,4 @@
+import { formatG } from '../lib/table-format.ts';
 /**
  * OVSDB errors (RFC 7047 §3.1 <error>), plus the two small JSON helpers every parser of the
  * core needs: OVS's compact serialisation (used for the "syntax" member of an error) and the
@@ -90,46 +91,8 @@ export function isOvsdbError(e: unknown): e is OvsdbError {
 
 /** printf("%.15g"), which OVS uses for reals both in JSON and in the string syntax. */
 export function formatReal(x: number): string {
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
-  x = roundTiesToEven15(x);
-  const exp = x.toExponential(14);
-  const ePos = exp.indexOf('e');
-  const e = Number(exp.slice(ePos + 1));
-  if (e < -4 || e >= 15) {
-    let mant = exp.slice(0, ePos);
-    if (mant.includes('.')) mant = mant.replace(/0+$/, '').replace(/\.$/, '');
-    const ae = Math.abs(e);
-    return `${mant}e${e < 0 ? '-' : '+'}${ae < 10 ? '0' : ''}${ae}`;
-  }
-  let fixed = x.toFixed(Math.max(0, 14 - e));
-  if (fixed.includes('.')) fixed = fixed.replace(/0+$/, '').replace(/\.$/, '');
-  return fixed;
-}
-
-/**
- * JavaScript's toExponential/toFixed round an exact tie away from zero; C's printf rounds it
- * to even. A tie at 15 significant digits is only possible when the double's exact decimal
- * expansion has exactly 16 significant digits ending in 5 (e.g. 5647453515801765): then
- * return the value truncated to 15 digits when the 15th digit is even, so the formatting
- * below prints what printf("%.15g") prints.
- */
-function roundTiesToEven15(x: number): number {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, Math.abs(x));
-  const hi = view.getUint32(0);
-  const lo = view.getUint32(4);
-  const biased = (hi >>> 20) & 0x7ff;
-  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
-  if (biased !== 0) m |= 1n << 52n;
-  const e2 = (biased === 0 ? 1 : biased) - 1075;
-  const n = e2 >= 0 ? m << BigInt(e2) : m * 5n ** BigInt(-e2);
-  const digits = n.toString();
-  if (digits.length < 16 || digits[15] !== '5' || !/^0*$/.test(digits.slice(16))) return x;
-  if (Number(digits[14]) % 2 === 1) return x; // away from zero is also "to even" here
-  const exp10 = digits.length - 1 + (e2 >= 0 ? 0 : e2);
-  const truncated = Number(`${digits[0]}.${digits.slice(1, 15)}e${exp10}`);
-  return x < 0 ? -truncated : truncated;
+  if (Number.isNaN(x)) return 'nan';
+  return formatG(x, 15);
 }
 
 /** A JSON number as OVS prints it (integers exactly, reals as %.15g). */
