@@ -433,7 +433,11 @@ const opWait: Executor = (x, p) => {
       x.ctx.elapsedMs ??
       (x.ctx.created !== undefined ? Math.max(0, x.ctx.now() - x.ctx.created) : 0);
     if (timeout !== undefined && elapsed >= timeoutMs) {
-      if (elapsed) throw new OvsdbError('timed out', `"wait" timed out after ${elapsed} ms`);
+      // A zero timeout fails on the first execution, where OVS's elapsed time is 0 (its
+      // clock is cached per poll loop); ours may have ticked since the request arrived.
+      if (elapsed && timeoutMs > 0) {
+        throw new OvsdbError('timed out', `"wait" timed out after ${elapsed} ms`);
+      }
       throw new OvsdbError('timed out', '"where" clause test failed');
     }
     throw new Blocked();
