@@ -7,44 +7,10 @@
 import type { Json, JsonObject } from '../../lib/json.ts';
 import { formatJsonNumber, quoteJsonString } from '../../lib/table-format.ts';
 
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
+/** lib/hash.c hash_string: one implementation for the whole tree, in ../ovs-hash-order.ts. */
+import { ovsHashString as hashString } from '../ovs-hash-order.ts';
 
-function mhashAdd(hash: number, data: number): number {
-  if (data !== 0) {
-    let d = Math.imul(data, 0xcc9e2d51) >>> 0;
-    d = rotl(d, 15);
-    d = Math.imul(d, 0x1b873593) >>> 0;
-    hash = (hash ^ d) >>> 0;
-  }
-  hash = rotl(hash, 13);
-  return (Math.imul(hash, 5) + 0xe6546b64) >>> 0;
-}
-
-function mhashFinish(hash: number): number {
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b) >>> 0;
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35) >>> 0;
-  hash ^= hash >>> 16;
-  return hash >>> 0;
-}
-
-/** lib/hash.c hash_bytes over the string's UTF-8 bytes (little-endian words). */
-export function hashString(s: string, basis = 0): number {
-  const b = Buffer.from(s, 'utf8');
-  const n = b.length;
-  let hash = basis >>> 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) hash = mhashAdd(hash, b.readUInt32LE(i));
-  if (i < n) {
-    let tmp = 0;
-    for (let j = 0; i + j < n; j++) tmp |= (b[i + j] as number) << (8 * j);
-    hash = mhashAdd(hash, tmp >>> 0);
-  }
-  return mhashFinish((hash ^ n) >>> 0);
-}
+export { hashString };
 
 function calcMask(capacity: number): number {
   let mask = Math.floor(capacity / 2);
