@@ -8,8 +8,10 @@ import {
   type EthAddr,
   formatEthAddr,
   type Netdev,
+  type NetdevRxSink,
   type NetdevStats,
   randomEthAddr,
+  type TxBatch,
 } from './netdev.ts';
 
 /** Shared by every dummy device of the process, as OVS's static counter is. */
@@ -140,7 +142,23 @@ export abstract class MemoryNetdev implements Netdev {
   getStatus(): Map<string, string> {
     return new Map();
   }
-  close(): void {}
+  protected rxSink: NetdevRxSink | null = null;
+  setRxSink(sink: NetdevRxSink | null): void {
+    this.rxSink = sink;
+  }
+  /** Counts the frames as sent; devices that keep or forward them override transmit(). */
+  send(batch: TxBatch): void {
+    if (!this.up) return;
+    for (let i = 0; i < batch.count; i++) {
+      this.stats.txPackets++;
+      this.stats.txBytes += batch.len[i];
+      this.transmit(batch.frames[i], batch.off[i], batch.len[i]);
+    }
+  }
+  protected transmit(_frame: Uint8Array, _off: number, _len: number): void {}
+  close(): void {
+    this.rxSink = null;
+  }
 }
 
 /**

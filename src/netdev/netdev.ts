@@ -42,6 +42,25 @@ export function netdevError(code: keyof typeof STRERROR): NetdevError {
   return new NetdevError(code, STRERROR[code]);
 }
 
+/**
+ * Frames to transmit: frames[i] holds a frame at off[i], len[i] bytes long, for i < count.
+ * The datapath's PacketBatch has this shape; frames are valid only during send().
+ */
+export interface TxBatch {
+  readonly frames: readonly Uint8Array[];
+  readonly off: Int32Array;
+  readonly len: Int32Array;
+  readonly count: number;
+}
+
+/** Where a port's received frames go; set by the datapath when it adds the port. */
+export interface NetdevRxSink {
+  /** One received frame; the bytes are valid only during the call. */
+  receive(frame: Uint8Array, off: number, len: number): void;
+  /** The end of a burst: the datapath forwards what it has received so far. */
+  flush(): void;
+}
+
 export interface Netdev {
   readonly name: string;
   /** The type as `dpif/show` and the database name it: dummy, dummy-internal, tap, patch... */
@@ -79,6 +98,13 @@ export interface Netdev {
   getStatus(): Map<string, string>;
   /** Bumped whenever something `getStatus`, flags, carrier, MTU or address report changes. */
   readonly changeSeq: number;
+  /** Transmits every frame of `batch` (counted in tx statistics, or dropped if down). */
+  send(batch: TxBatch): void;
+  /**
+   * Starts delivering received frames to `sink` (null stops). A device without a receive
+   * path (patch ports) ignores it.
+   */
+  setRxSink(sink: NetdevRxSink | null): void;
   close(): void;
 }
 
