@@ -4,6 +4,8 @@
  * NN:NN counts the dummy devices this process has created (OVS's expected test outputs depend
  * on that sequence: the dummy datapath's own port takes :00:00, the first bridge :00:01...).
  */
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { encodePcapHeader, encodePcapRecord } from '../lib/pcap.ts';
 import {
   type EthAddr,
   formatEthAddr,
@@ -161,11 +163,36 @@ export abstract class MemoryNetdev implements Netdev {
   }
 }
 
+/** A capture file opened for appending, as OVS's netdev-dummy opens "pcap" options ("ab"). */
+class PcapAppender {
+  private fd: number;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+    if (fstatSync(this.fd).size === 0) writeSync(this.fd, encodePcapHeader());
+  }
+  write(frame: Uint8Array, off: number, len: number): void {
+    writeSync(this.fd, encodePcapRecord(frame.subarray(off, off + len), Date.now() * 1000));
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
 /**
  * A `dummy` device (also `dummy-internal`, `dummy-pmd`, and any type OVS's
  * `--enable-dummy=override` replaces: it keeps the type name it was opened with).
+ *
+ * Frames arrive through `receiveFrame()` (netdev-dummy/receive) and what the switch sends is
+ * counted and, with options:pcap or options:tx_pcap, appended to a capture file; received
+ * frames go to options:pcap or options:rxq_pcap. Tests may also watch `onTransmit`.
  */
 export class DummyNetdev extends MemoryNetdev {
+  private txPcap: PcapAppender | null = null;
+  private rxPcap: PcapAppender | null = null;
+  private config = new Map<string, string>();
+  /** Called with every transmitted frame (valid during the call). */
+  onTransmit: ((frame: Uint8Array, off: number, len: number) => void) | null = null;
+
   /** OVS's two custom counters and per-queue counters of queue 0. */
   readonly custom = { rxCustomPackets1: 0, rxCustomPackets2: 0 };
   readonly rxq0 = { bytes: 0, packets: 0 };
@@ -178,6 +205,58 @@ export class DummyNetdev extends MemoryNetdev {
 
   override close(): void {
     liveDummies.delete(this);
+    this.closePcaps();
+    super.close();
+  }
+
+  private closePcaps(): void {
+    if (this.rxPcap && this.rxPcap !== this.txPcap) this.rxPcap.close();
+    this.txPcap?.close();
+    this.rxPcap = this.txPcap = null;
+  }
+
+  override setConfig(options: ReadonlyMap<string, string>): string | null {
+    const want = (k: string): string | undefined => options.get(k);
+    const same = ['pcap', 'rxq_pcap', 'tx_pcap'].every((k) => want(k) === this.config.get(k));
+    if (!same) {
+      this.closePcaps();
+      try {
+        const both = want('pcap');
+        if (both !== undefined) {
+          this.rxPcap = this.txPcap = new PcapAppender(both);
+        } else {
+          const rx = want('rxq_pcap');
+          const tx = want('tx_pcap');
+          if (rx !== undefined) this.rxPcap = new PcapAppender(rx);
+          if (tx !== undefined) this.txPcap = new PcapAppender(tx);
+        }
+      } catch (e) {
+        return `${this.name}: ${(e as Error).message}`;
+      }
+    }
+    this.config = new Map(options);
+    return null;
+  }
+
+  /** A frame arriving from the wire: counted and handed to the datapath. */
+  receiveFrame(frame: Uint8Array, off = 0, len = frame.length): void {
+    this.stats.rxPackets++;
+    this.stats.rxBytes += len;
+    this.rxq0.packets++;
+    this.rxq0.bytes += len;
+    this.rxPcap?.write(frame, off, len);
+    const sink = this.rxSink;
+    if (sink) {
+      sink.receive(frame, off, len);
+      sink.flush();
+    }
+  }
+
+  protected override transmit(frame: Uint8Array, off: number, len: number): void {
+    this.txq0.packets++;
+    this.txq0.bytes += len;
+    this.txPcap?.write(frame, off, len);
+    this.onTransmit?.(frame, off, len);
   }
 
   override getStatisticsColumn(): Map<string, number> {

@@ -10,14 +10,36 @@
  *   automatic numbers stay below 32768, the upper half being left to controllers.
  *
  * Patch ports have no datapath port (OVS prints their datapath number as "none").
- * Tables, flows and connections to controllers come with later slices.
+ *
+ * Forwarding: the OpenFlow tables (flow-table.ts), groups and meters, and the datapath side
+ * (dpif/ofproto-dpif.ts for translation, dpif/udpif.ts for upcalls and revalidation shared by
+ * every bridge on the same datapath). Every port change is handed to both.
  */
 import type { DpifBackers } from '../dpif/backers.ts';
 import type { OdpPort } from '../dpif/dpif.ts';
 import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
 import type { EthAddr, Netdev } from '../netdev/netdev.ts';
 import { netdevError } from '../netdev/netdev.ts';
+import type { FlowKey } from '../lib/flow/layout.ts';
+import { vlog } from '../lib/vlog.ts';
+import { type BundleSettings, OfprotoDpif } from './dpif/ofproto-dpif.ts';
+import { type Udpif, udpifOf } from './dpif/udpif.ts';
+import type { ControllerCall } from './dpif/xlate/xlate.ts';
+import type { XGroup, XGroups } from './dpif/xlate/xlate.ts';
+import { FlowTables, type Rule } from './flow-table.ts';
+import { GroupTable } from './group-table.ts';
+import { MeterTable } from './meter-table.ts';
+import { parseFlowMod } from './openflow/flow-mod-parse.ts';
+import type { FlowMod } from './openflow/messages.ts';
 import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
+import type { PatchNetdev } from '../netdev/patch.ts';
+
+const log = vlog('ofproto');
+
+/** Receives what the switch sends to controllers (connmgr plugs in here). */
+export interface PacketInSink {
+  packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void;
+}
 
 export interface Ofport {
   readonly ofpPort: OfpPort;
@@ -64,6 +86,17 @@ export class Ofproto {
   private allocNext = 0;
   private readonly now: () => number;
   private destroyed = false;
+  readonly tables: FlowTables;
+  readonly groups: GroupTable;
+  readonly meters: MeterTable;
+  /** Forwarding state translation reads. */
+  readonly fwd: OfprotoDpif;
+  /** The datapath's upcall layer (shared with the other bridges on it). */
+  readonly udpif: Udpif;
+  /** Where packet-ins go; set by the connection manager. */
+  packetInSink: PacketInSink | null = null;
+  private hasDefaultFlow = false;
+  private portsDirty = true;
 
   /** Throws UnknownDatapathTypeError when `type` is not offered. */
   constructor(
@@ -74,6 +107,78 @@ export class Ofproto {
   ) {
     this.now = opts.now ?? Date.now;
     this.dpif = backers.acquire(type);
+    this.tables = new FlowTables({ now: this.now });
+    this.groups = new GroupTable(this.tables, { now: this.now });
+    this.meters = new MeterTable(this.tables);
+    this.udpif = udpifOf(this.dpif);
+    const udpif = this.udpif;
+    const groups = this.groups;
+    const xgroups: XGroups = { get: (id: number): XGroup | undefined => groups.get(id) };
+    this.fwd = new OfprotoDpif({
+      name,
+      tables: this.tables,
+      groups: xgroups,
+      now: this.now,
+      findPatchPeer: (peer) => udpif.findPort(peer),
+      onChange: () => udpif.changed(),
+    });
+    this.tables.onChange = () => udpif.changed();
+    this.groups.onChange = () => udpif.changed();
+    this.udpif.addBridge({
+      dpif: this.fwd,
+      learnFlow: (fm) => {
+        const err = this.tables.flowMod(fm);
+        if (err) log.warn(`${name}: learned flow refused: ${err.message}`);
+      },
+      creditRule: (rule, packets, bytes, used) =>
+        this.tables.credit(rule as Rule, packets, bytes, used),
+      packetIn: (call, packet, flow) => this.packetInSink?.packetIn(call, packet, flow),
+      refresh: () => this.refreshPorts(),
+    });
+  }
+
+  /**
+   * Notes that ports changed (adds, deletes, link changes); forwarding picks them up before
+   * it next translates (refreshPorts), so adding many ports stays linear.
+   */
+  syncPorts(): void {
+    this.portsDirty = true;
+    this.udpif.changed();
+  }
+
+  /** Hands the current ports to forwarding if they changed since the last time. */
+  refreshPorts(): boolean {
+    if (!this.portsDirty) return false;
+    this.portsDirty = false;
+    const infos = [...this.byNumber.values()].map((p) => ({
+      name: p.netdev.name,
+      ofpPort: p.ofpPort as number,
+      odpPort: p.odpPort as number | null,
+      peerName: p.netdev.type === 'patch' ? (p.netdev as PatchNetdev).peer : null,
+      live: p.netdev.isUp() && p.netdev.getCarrier(),
+    }));
+    this.fwd.setPorts(infos);
+    return true;
+  }
+
+  /** The bridge's bundles (OVSDB Ports) with their VLAN settings, for NORMAL. */
+  setBundles(bundles: readonly BundleSettings[], forwardBpdu: boolean): void {
+    this.refreshPorts();
+    this.fwd.setBundles(bundles, forwardBpdu);
+  }
+
+  /**
+   * Without controllers, a standalone bridge keeps the flow `priority=0 actions=NORMAL` in
+   * table 0 (OVS's connmgr_flushed); a secure one does not.
+   */
+  setDefaultFlow(on: boolean): void {
+    if (on === this.hasDefaultFlow) return;
+    this.hasDefaultFlow = on;
+    const text = on ? 'priority=0,actions=NORMAL' : 'priority=0';
+    const r = parseFlowMod(text, on ? 'add' : 'delete_strict');
+    if (!r.ok) return;
+    const fm: FlowMod = { ...r.value, tableId: 0 };
+    this.tables.flowMod(fm);
   }
 
   /**
@@ -91,6 +196,7 @@ export class Ofproto {
     const port: Ofport = { ofpPort: ofp, netdev, odpPort: odp };
     this.byNumber.set(ofp, port);
     this.byName.set(netdev.name, port);
+    this.syncPorts();
     return ofp;
   }
 
@@ -102,6 +208,8 @@ export class Ofproto {
     if (port.odpPort !== null) this.dpif.portDel(port.odpPort);
     if (ofp < OFPP_MAX) this.usage.set(ofp, this.now());
     port.netdev.close();
+    if (!this.destroyed) this.syncPorts();
+    this.fwd.macs.flushPort(ofp);
   }
 
   port(ofp: OfpPort): Ofport | undefined {
@@ -119,6 +227,7 @@ export class Ofproto {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const ofp of [...this.byNumber.keys()]) this.portDel(ofp);
+    this.udpif.removeBridge(this.name);
     this.backers.release(this.dpif);
   }
 

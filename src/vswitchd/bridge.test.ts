@@ -23,6 +23,14 @@ function iface(name: string, o: Partial<IfaceConfig> = {}): IfaceConfig {
   };
 }
 
+const NO_VLAN = {
+  tag: undefined,
+  trunks: [],
+  cvlans: [],
+  vlanMode: undefined,
+  otherConfig: new Map<string, string>(),
+};
+
 function bridge(name: string, ifaces: IfaceConfig[], o: Partial<BridgeConfig> = {}): BridgeConfig {
   return {
     uuid: uuid(),
@@ -35,8 +43,10 @@ function bridge(name: string, ifaces: IfaceConfig[], o: Partial<BridgeConfig> = 
       uuid: uuid(),
       name: i.name,
       mac: undefined,
+      ...NO_VLAN,
       ifaces: [i],
     })),
+    floodVlans: [],
     ...o,
   };
 }
@@ -150,7 +160,13 @@ test('bridge address: hwaddr, else the smallest universal port address, else fro
         ...withMac,
         ports: [
           ...withMac.ports,
-          { uuid: uuid(), name: 'x', mac: '00:00:5e:00:53:01', ifaces: [iface('x')] },
+          {
+            uuid: uuid(),
+            name: 'x',
+            mac: '00:00:5e:00:53:01',
+            ...NO_VLAN,
+            ifaces: [iface('x')],
+          },
         ],
       },
     ]),

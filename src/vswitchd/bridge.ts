@@ -27,6 +27,8 @@ import {
   STRERROR,
 } from '../netdev/netdev.ts';
 import type { NetdevRegistry } from '../netdev/registry.ts';
+import type { BundleSettings } from '../ofproto/dpif/ofproto-dpif.ts';
+import { portVlanFromColumns } from '../ofproto/dpif/vlan.ts';
 import { OFPP_LOCAL, type OfpPort, validOfportRequest } from '../ofproto/ofp-port.ts';
 import { DEFAULT_SETTINGS, Ofproto } from '../ofproto/ofproto.ts';
 import type { BridgeConfig, IfaceConfig, OvsConfig, PortConfig } from './config.ts';
@@ -287,6 +289,33 @@ export class VSwitch {
       macAgingTime: intOption(oc.get('mac-aging-time'), DEFAULT_SETTINGS.macAgingTime),
       macTableSize: intOption(oc.get('mac-table-size'), DEFAULT_SETTINGS.macTableSize),
     };
+    const macs = ofproto.fwd.macs;
+    macs.setIdleTime(ofproto.settings.macAgingTime);
+    macs.setMaxEntries(ofproto.settings.macTableSize);
+    if (macs.setFloodVlans(br.cfg.floodVlans)) ofproto.udpif.changed();
+    const bundles: BundleSettings[] = [];
+    for (const port of br.cfg.ports) {
+      const ofpPorts: number[] = [];
+      for (const c of port.ifaces) {
+        const i = br.ifaces.get(c.name);
+        if (i) ofpPorts.push(i.ofpPort);
+      }
+      if (ofpPorts.length === 0) continue;
+      bundles.push({
+        name: port.name,
+        ofpPorts,
+        vlan: portVlanFromColumns({
+          tag: port.tag,
+          trunks: port.trunks,
+          cvlans: port.cvlans,
+          vlanMode: port.vlanMode,
+          otherConfig: port.otherConfig,
+        }),
+        mirrorOut: br.cfg.mirrorOutputPorts.has(port.name),
+      });
+    }
+    ofproto.setBundles(bundles, oc.get('forward-bpdu') === 'true');
+    ofproto.setDefaultFlow(ofproto.settings.failMode === 'standalone');
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
     let minMtu: number | undefined;

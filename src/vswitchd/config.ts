@@ -22,6 +22,12 @@ export interface PortConfig {
   readonly uuid: string;
   readonly name: string;
   readonly mac: string | undefined;
+  /** VLAN columns (ofproto/dpif/vlan.ts resolves them). */
+  readonly tag: number | undefined;
+  readonly trunks: readonly number[];
+  readonly cvlans: readonly number[];
+  readonly vlanMode: string | undefined;
+  readonly otherConfig: ReadonlyMap<string, string>;
   /** In the order OVS walks them (the row's set order). */
   readonly ifaces: readonly IfaceConfig[];
 }
@@ -32,6 +38,7 @@ export interface BridgeConfig {
   readonly datapathType: string;
   readonly failMode: string | undefined;
   readonly otherConfig: ReadonlyMap<string, string>;
+  readonly floodVlans: readonly number[];
   /** In OVS's iteration order of its port-name hash table. */
   readonly ports: readonly PortConfig[];
   /** Ports that are some mirror's output (they do not lend the bridge their address). */
@@ -131,7 +138,17 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
       if (i) ifaces.push(ifaceConfig(i));
     }
     if (ifaces.length === 0) continue;
-    ports.set(name, { uuid: p.uuid, name, mac: p.string('mac'), ifaces });
+    ports.set(name, {
+      uuid: p.uuid,
+      name,
+      mac: p.string('mac'),
+      tag: p.integer('tag'),
+      trunks: p.set<number>('trunks'),
+      cvlans: p.set<number>('cvlans'),
+      vlanMode: p.string('vlan_mode'),
+      otherConfig: p.map('other_config'),
+      ifaces,
+    });
   }
   const mirrorOutputPorts = new Set<string>();
   for (const mu of row.set<string>('mirrors')) {
@@ -145,6 +162,7 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     datapathType: row.string('datapath_type') ?? '',
     failMode: row.string('fail_mode'),
     otherConfig: row.map('other_config'),
+    floodVlans: row.set<number>('flood_vlans'),
     ports: portOrder.map((n) => ports.get(n) as PortConfig),
     mirrorOutputPorts: new Set(
       [...ports.values()].filter((p) => mirrorOutputPorts.has(p.uuid)).map((p) => p.name),

@@ -5,12 +5,12 @@
  *   ofproto/list                       bridge names
  *   netdev-dummy/set-admin-state [netdev] up|down
  *
- * Commands about flows and packets (dpif/dump-flows, ofproto/trace, netdev-dummy/receive,
- * fdb/show, ...) come with the forwarding slice.
+ * Commands about flows and packets are in unixctl-forwarding.ts.
  */
 import { type UnixctlCommands, UnixctlError } from '../lib/unixctl/index.ts';
 import { dummyNetdevs, findDummyNetdev } from '../netdev/dummy.ts';
 import { shashOrder } from '../ovsdb/client/index.ts';
+import { registerForwardingCommands } from './unixctl-forwarding.ts';
 import type { Vswitchd } from './vswitchd.ts';
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -40,6 +40,7 @@ export function dpifShow(vs: Vswitchd): string {
 }
 
 export function registerVswitchdCommands(cmds: UnixctlCommands, vs: Vswitchd): void {
+  registerForwardingCommands(cmds, vs);
   cmds.register('dpif/show', '', 0, 0, () => dpifShow(vs));
   cmds.register('ofproto/list', '', 0, 0, () =>
     // OVS walks its table of switches, hashed by name.
@@ -58,6 +59,7 @@ export function registerVswitchdCommands(cmds: UnixctlCommands, vs: Vswitchd): v
     } else {
       for (const dev of dummyNetdevs()) dev.setUp(up);
     }
+    for (const b of vs.vswitch.bridges.values()) b.ofproto.syncPorts();
     vs.refreshStatusSoon();
     return 'OK';
   });

@@ -91,6 +91,8 @@ export interface UpcallHandler {
   miss(up: MissUpcall): UpcallResult | null;
   /** A userspace() action ran. */
   action?(up: ActionUpcall): void;
+  /** The megaflow for the last miss was installed. */
+  installed?(flow: DpFlow): void;
   /** tnl_pop / lb_output / push_eth / pop_eth, if the port layer handles them. */
   other?(action: OdpAction, packet: Uint8Array, key: FlowKey): void;
 }
@@ -459,8 +461,10 @@ export class DpNetdev {
     mask[W_IN_PORT] = 0xffffffff;
     mask[W_RECIRC_ID] = 0xffffffff;
     // An earlier upcall in this batch may have installed a flow covering this packet.
-    if (this.cls.lookup(key) === null)
-      this.flowPut({ key, mask, actions: r.actions, ufid: r.ufid, create: true });
+    if (this.cls.lookup(key) === null) {
+      const put = this.flowPut({ key, mask, actions: r.actions, ufid: r.ufid, create: true });
+      if (put.ok && put.created) this.handler.installed?.(put.flow);
+    }
     return r.actions;
   }
 

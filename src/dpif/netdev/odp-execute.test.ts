@@ -123,8 +123,7 @@ print(json.dumps(res))
 
 const haveScapy = existsSync('/usr/bin/python3');
 
-test('set actions keep every checksum right and write the fields (checked by scapy)', {
-}, () => {
+test('set actions keep every checksum right and write the fields (checked by scapy)', {}, () => {
   const frames = CASES.map((c) => {
     const { outs } = run(c.flow, c.actions);
     assert.equal(outs.length, 1, c.name);

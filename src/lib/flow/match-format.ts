@@ -276,9 +276,11 @@ export function matchToString(
     fmtU16Masked(o, 'ct_tp_src', f[W_CT_TP] >>> 16, wc[W_CT_TP] >>> 16);
     fmtU16Masked(o, 'ct_tp_dst', f[W_CT_TP] & 0xffff, wc[W_CT_TP] & 0xffff);
   }
-  if (wc[W_PACKET_TYPE] && f[W_PACKET_TYPE] !== 0) {
+  // Ethernet (0) is the default packet type: shown only in megaflows (recirc_id matched).
+  if (wc[W_PACKET_TYPE] && (f[W_PACKET_TYPE] !== 0 || wc[W_RECIRC_ID])) {
     const v = f[W_PACKET_TYPE];
-    o.raw(`packet_type=(${v >>> 16},${hexAlt(v & 0xffff)}),`);
+    if (v === 0 && wc[W_PACKET_TYPE] >>> 0 === 0xffffffff) o.raw('eth,');
+    else o.raw(`packet_type=(${v >>> 16},${hexAlt(v & 0xffff)}),`);
   }
 
   if (wc[W_DL_TYPE]) {

@@ -1,0 +1,156 @@
+/*
+ * A bridge's forwarding state (OVS's ofproto-dpif): its OpenFlow tables and groups, its MAC
+ * table, its ports as translation sees them (OpenFlow number, datapath number, patch peer,
+ * OpenFlow port config) and its bundles' VLAN settings, which NORMAL needs. Translation reads
+ * it through the XBridge interface; everything that changes forwarding bumps `changed()` so
+ * the datapath's cached megaflows are revalidated.
+ */
+
+import { MacLearning } from './mac-learning.ts';
+import { type PortVlan, TRUNK_ALL } from './vlan.ts';
+import { type NormalBridge, type NormalPort, normalBridge } from './xlate/normal.ts';
+import type { XBridge, XGroups, XPort, XTables } from './xlate/xlate.ts';
+
+/** OpenFlow port config bits (OFPPC_*). */
+export const OFPPC_PORT_DOWN = 1 << 0;
+export const OFPPC_NO_RECV = 1 << 2;
+export const OFPPC_NO_FWD = 1 << 5;
+export const OFPPC_NO_PACKET_IN = 1 << 6;
+/** OpenFlow 1.0's no-flood bit (1.1+ has no such bit; OVS keeps it). */
+export const OFPPC_NO_FLOOD = 1 << 4;
+
+/** A port as the bridge hands it to forwarding. */
+export interface DpPortInfo {
+  readonly name: string;
+  readonly ofpPort: number;
+  readonly odpPort: number | null;
+  /** Patch peer's interface name. */
+  readonly peerName: string | null;
+  /** Administratively up with carrier. */
+  readonly live: boolean;
+}
+
+/** A bundle (an OVSDB Port): its interfaces and VLAN behaviour. */
+export interface BundleSettings {
+  readonly name: string;
+  readonly ofpPorts: readonly number[];
+  readonly vlan: PortVlan;
+  readonly mirrorOut: boolean;
+}
+
+export interface OfprotoDpifOptions {
+  readonly name: string;
+  readonly tables: XTables;
+  readonly groups: XGroups | null;
+  readonly now?: () => number;
+  /** Finds the bridge and OpenFlow port a patch peer's interface name is on. */
+  readonly findPatchPeer: (peerName: string) => { bridge: string; ofpPort: number } | null;
+  /** Called after anything forwarding depends on changed. */
+  readonly onChange: () => void;
+}
+
+export class OfprotoDpif implements XBridge {
+  readonly name: string;
+  readonly tables: XTables;
+  readonly groups: XGroups | null;
+  readonly macs: MacLearning;
+  ports: Map<number, XPort> = new Map();
+  floodOrder: XPort[] = [];
+  normal: NormalBridge = normalBridge([]);
+  missToController = false;
+  forwardBpdu = false;
+  private portInfos: DpPortInfo[] = [];
+  private bundles: BundleSettings[] = [];
+  private readonly portConfig = new Map<number, number>();
+  private readonly names = new Map<number, string>();
+
+  constructor(private readonly opts: OfprotoDpifOptions) {
+    this.name = opts.name;
+    this.tables = opts.tables;
+    this.groups = opts.groups;
+    this.macs = new MacLearning({ clock: opts.now });
+  }
+
+  portName(ofp: number): string | undefined {
+    return this.names.get(ofp);
+  }
+
+  /** OpenFlow port config bits (port_mod). */
+  getPortConfig(ofp: number): number {
+    return this.portConfig.get(ofp) ?? 0;
+  }
+
+  setPortConfig(ofp: number, config: number): void {
+    if ((this.portConfig.get(ofp) ?? 0) === config) return;
+    this.portConfig.set(ofp, config);
+    this.rebuild();
+  }
+
+  setPorts(ports: readonly DpPortInfo[]): void {
+    this.portInfos = [...ports];
+    const live = new Set(ports.map((p) => p.ofpPort));
+    for (const k of [...this.portConfig.keys()]) if (!live.has(k)) this.portConfig.delete(k);
+    this.rebuild();
+  }
+
+  setBundles(bundles: readonly BundleSettings[], forwardBpdu: boolean): void {
+    this.bundles = [...bundles];
+    this.forwardBpdu = forwardBpdu;
+    this.rebuild();
+  }
+
+  /** Re-resolves patch peers (a peer bridge or port came or went). */
+  rebuild(): void {
+    const ports = new Map<number, XPort>();
+    this.names.clear();
+    for (const p of this.portInfos) {
+      const cfg = this.portConfig.get(p.ofpPort) ?? 0;
+      const peer = p.peerName !== null ? this.opts.findPatchPeer(p.peerName) : null;
+      ports.set(p.ofpPort, {
+        name: p.name,
+        ofpPort: p.ofpPort,
+        odpPort: p.odpPort,
+        peer,
+        noFlood: (cfg & OFPPC_NO_FLOOD) !== 0,
+        noFwd: (cfg & OFPPC_NO_FWD) !== 0,
+        noPacketIn: (cfg & OFPPC_NO_PACKET_IN) !== 0,
+        live: p.live && (cfg & OFPPC_PORT_DOWN) === 0,
+      });
+      this.names.set(p.ofpPort, p.name);
+    }
+    this.ports = ports;
+    // FLOOD/ALL go out in OpenFlow port order.
+    this.floodOrder = [...ports.values()].sort((a, b) => a.ofpPort - b.ofpPort);
+
+    // NORMAL works on bundles; a port that no bundle names is a trunk of its own.
+    const normalPorts: NormalPort[] = [];
+    const covered = new Set<number>();
+    for (const b of this.bundles) {
+      const first = b.ofpPorts.find((n) => ports.has(n));
+      if (first === undefined) continue;
+      const xp = ports.get(first) as XPort;
+      for (const n of b.ofpPorts) covered.add(n);
+      normalPorts.push({
+        name: b.name,
+        ofpPort: xp.ofpPort as NormalPort['ofpPort'],
+        odpPort: xp.peer ? null : (xp.odpPort as NormalPort['odpPort']),
+        vlan: b.vlan,
+        floodable: !xp.noFlood,
+        mirrorOut: b.mirrorOut,
+      });
+    }
+    for (const xp of this.floodOrder) {
+      if (covered.has(xp.ofpPort) || this.bundles.length > 0) continue;
+      normalPorts.push({
+        name: xp.name,
+        ofpPort: xp.ofpPort as NormalPort['ofpPort'],
+        odpPort: xp.peer ? null : (xp.odpPort as NormalPort['odpPort']),
+        vlan: TRUNK_ALL,
+        floodable: !xp.noFlood,
+        mirrorOut: false,
+      });
+    }
+    this.normal = normalBridge(normalPorts, this.forwardBpdu);
+    this.opts.onChange();
+  }
+}

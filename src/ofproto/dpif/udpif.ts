@@ -1,0 +1,359 @@
+/*
+ * The upcall and revalidation layer of one datapath (OVS's ofproto-dpif-upcall.c), shared by
+ * every bridge on that datapath:
+ *
+ *  - miss upcalls: the packet's datapath key is mapped to its bridge and OpenFlow in_port,
+ *    translated (xlate.ts), side effects applied (MAC learning, learned flows), and the
+ *    megaflow installed with the translation's mask, unless the translation needs every
+ *    packet (learn) — then the packet is handled without caching;
+ *  - userspace() action upcalls: packet-ins, handed to the bridge's controller connections;
+ *  - revalidation: when OpenFlow tables, ports, VLAN settings or MAC tables change, every
+ *    cached megaflow is translated again from its key; flows whose actions changed are
+ *    updated, flows that no longer translate are deleted; before that, their statistics are
+ *    credited to the OpenFlow rules they went through and their MAC entries refreshed;
+ *  - idle expiry (other_config:max-idle, 10 s by default) and the flow limit.
+ *
+ * Revalidation runs before the next received batch is processed and on a timer, so after a
+ * change no packet is forwarded by a stale megaflow.
+ */
+
+import type { DpifNetdev } from '../../dpif/dpif-netdev.ts';
+import type {
+  ActionUpcall,
+  DpFlow,
+  MissUpcall,
+  UpcallHandler,
+  UpcallResult,
+} from '../../dpif/netdev/dp-netdev.ts';
+import type { OdpAction } from '../../dpif/netdev/odp-actions.ts';
+import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
+import type { FlowKey } from '../../lib/flow/layout.ts';
+import { FLOW_WORDS, W_IN_PORT } from '../../lib/flow/layout.ts';
+import { vlog } from '../../lib/vlog.ts';
+import type { FlowMod } from '../openflow/messages.ts';
+import type { OfprotoDpif } from './ofproto-dpif.ts';
+import type { TraceNode } from './xlate/trace.ts';
+import {
+  type ControllerCall,
+  type XBridge,
+  type XlateLearn,
+  type XlateResult,
+  type XlateRuleHit,
+  type XRule,
+  xlate,
+} from './xlate/xlate.ts';
+
+const log = vlog('ofproto_dpif_upcall');
+
+export const DEFAULT_MAX_IDLE_MS = 10_000;
+
+/** What a bridge on this datapath offers the upcall layer. */
+export interface UdpifBridge {
+  readonly dpif: OfprotoDpif;
+  /** Applies a learned flow (learn action). */
+  learnFlow(fm: FlowMod): void;
+  /** Adds datapath statistics to one of the bridge's rules. */
+  creditRule(rule: XRule, packets: number, bytes: number, used: number): void;
+  /** A packet-in for the bridge's controllers. */
+  packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void;
+  /** Brings the bridge's port view up to date; true if it changed. */
+  refresh(): boolean;
+}
+
+/* What a megaflow's translation did that later packets must repeat (OVS's xlate cache). */
+interface XCache {
+  rules: XlateRuleHit[];
+  learns: XlateLearn[];
+  packets: number;
+  bytes: number;
+}
+
+export interface ControllerCallInfo extends ControllerCall {
+  /** OpenFlow metadata at the time (in_port, registers...), as a full flow key. */
+  readonly flow: FlowKey;
+}
+
+export class Udpif implements UpcallHandler {
+  private readonly bridges = new Map<string, UdpifBridge>();
+  /** Datapath port -> the bridge and OpenFlow port it belongs to. */
+  private odpToOfp = new Map<number, { bridge: UdpifBridge; ofpPort: number }>();
+  private readonly xcache = new Map<string, XCache>();
+  private readonly calls = new Map<string, number>();
+  private readonly callById = new Map<number, ControllerCall>();
+  private nextCallId = 1;
+  private dirty = false;
+  private mapDirty = true;
+  private timer: NodeJS.Timeout | null = null;
+  maxIdleMs = DEFAULT_MAX_IDLE_MS;
+  /** Times revalidation ran (coverage). */
+  revalidations = 0;
+
+  constructor(readonly dpif: DpifNetdev) {
+    dpif.setUpcallHandler(this);
+    dpif.beforeInput = () => this.revalidateIfNeeded();
+  }
+
+  addBridge(b: UdpifBridge): void {
+    this.bridges.set(b.dpif.name, b);
+    this.mapDirty = true;
+    this.changed();
+    if (!this.timer) {
+      this.timer = setInterval(() => this.periodic(), 500);
+      this.timer.unref();
+    }
+  }
+
+  removeBridge(name: string): void {
+    this.bridges.delete(name);
+    this.mapDirty = true;
+    this.changed();
+    if (this.bridges.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  bridge(name: string): XBridge | undefined {
+    return this.bridges.get(name)?.dpif;
+  }
+
+  /** Brings every bridge's ports up to date (and the datapath port map with them). */
+  refresh(): void {
+    let any = this.mapDirty;
+    this.mapDirty = false;
+    for (const b of this.bridges.values()) if (b.refresh()) any = true;
+    if (!any) return;
+    // Patch peers may sit on a bridge that just changed.
+    for (const b of this.bridges.values()) b.dpif.rebuild();
+    const m = new Map<number, { bridge: UdpifBridge; ofpPort: number }>();
+    for (const b of this.bridges.values())
+      for (const p of b.dpif.ports.values())
+        if (p.odpPort !== null) m.set(p.odpPort, { bridge: b, ofpPort: p.ofpPort });
+    this.odpToOfp = m;
+    this.dirty = true;
+  }
+
+  /** Something forwarding depends on changed: cached flows must be checked. */
+  changed(): void {
+    this.dirty = true;
+  }
+
+  /** Finds where a patch peer named `name` sits. */
+  findPort(name: string): { bridge: string; ofpPort: number } | null {
+    for (const b of this.bridges.values())
+      for (const p of b.dpif.ports.values())
+        if (p.name === name) return { bridge: b.dpif.name, ofpPort: p.ofpPort };
+    return null;
+  }
+
+  /* ---------------------------------------------------------------------------------- */
+
+  miss(up: MissUpcall): UpcallResult | null {
+    this.refresh();
+    const where = this.odpToOfp.get(up.key[W_IN_PORT]);
+    if (!where) return null;
+    const flow = Uint32Array.from(up.key);
+    flow[W_IN_PORT] = where.ofpPort;
+    const r = this.translate(where.bridge, flow, true, null);
+    this.applySideEffects(r);
+    const mask = r.slow ? null : r.wc;
+    // The packet that caused the upcall runs outside any megaflow: credit it here.
+    this.credit(r.rules, 1, up.packet.length, Date.now());
+    // The cache entry goes with the flow the datapath installs next (installed()).
+    this.pendingCache = mask ? { rules: r.rules, learns: r.learns, packets: 0, bytes: 0 } : null;
+    return { actions: r.actions, mask };
+  }
+
+  /* Set by miss() for the flow the datapath installs right after. */
+  private pendingCache: XCache | null = null;
+
+  private credit(
+    rules: readonly XlateRuleHit[],
+    packets: number,
+    bytes: number,
+    used: number,
+  ): void {
+    for (const h of rules) {
+      if (h.rule.removed) continue;
+      this.bridges.get(h.bridge)?.creditRule(h.rule, packets, bytes, used);
+    }
+  }
+
+  action(up: ActionUpcall): void {
+    this.refresh();
+    const c = up.action.cookie;
+    if (c?.kind !== 'controller') return;
+    const call = this.callById.get(c.recircId);
+    if (!call) return;
+    const b = this.bridges.get(call.bridge);
+    if (!b) return;
+    const where = this.odpToOfp.get(up.key[W_IN_PORT]);
+    const flow = Uint32Array.from(up.key);
+    if (where) flow[W_IN_PORT] = where.ofpPort;
+    b.packetIn(call, up.packet, flow);
+  }
+
+  private registerCall(call: ControllerCall): number {
+    const k = `${call.bridge}|${call.reason}|${call.tableId}|${call.cookie}|${call.maxLen}|${call.controllerId}|${call.userdata ? Buffer.from(call.userdata).toString('hex') : ''}`;
+    let id = this.calls.get(k);
+    if (id === undefined) {
+      id = this.nextCallId++;
+      this.calls.set(k, id);
+      this.callById.set(id, call);
+    }
+    return id;
+  }
+
+  translate(
+    b: UdpifBridge,
+    flow: FlowKey,
+    sideEffects: boolean,
+    trace: TraceNode[] | null,
+  ): XlateResult {
+    this.refresh();
+    return xlate({
+      world: this,
+      bridge: b.dpif,
+      flow,
+      sideEffects,
+      trace,
+      controllerId: (call) => this.registerCall(call),
+    });
+  }
+
+  /** Looks up a bridge's upcall view by name. */
+  bridgeByName(name: string): UdpifBridge | undefined {
+    return this.bridges.get(name);
+  }
+
+  private applySideEffects(r: XlateResult): void {
+    for (const l of r.learns) {
+      const b = this.bridges.get(l.bridge);
+      if (b?.dpif.macs.update(l.learn.mac, l.learn.vlan, l.learn.port, l.learn.isGratArp))
+        this.changed();
+    }
+    for (const m of r.flowMods) this.bridges.get(m.bridge)?.learnFlow(m.fm);
+  }
+
+  /* ---------------------------------------------------------------------------------- */
+  /* Revalidation and statistics. */
+
+  /** Called by the datapath right after it installed a flow for the last miss. */
+  installed(flow: DpFlow): void {
+    if (this.pendingCache) this.xcache.set(flow.ufid, this.pendingCache);
+    this.pendingCache = null;
+  }
+
+  revalidateIfNeeded(): void {
+    this.refresh();
+    if (this.dirty) this.revalidate();
+  }
+
+  /** Re-translates every megaflow; updates or deletes those whose actions changed. */
+  revalidate(): void {
+    this.dirty = false;
+    this.revalidations++;
+    const dp = this.dpif.dp;
+    for (const f of dp.flowDump()) {
+      this.pushStats(f);
+      const where = this.odpToOfp.get(f.key[W_IN_PORT]);
+      if (!where) {
+        this.deleteFlow(f);
+        continue;
+      }
+      const flow = Uint32Array.from(f.key);
+      flow[W_IN_PORT] = where.ofpPort;
+      const r = this.translate(where.bridge, flow, false, null);
+      if (r.slow || !maskCovers(f.mask, r.wc)) {
+        this.deleteFlow(f);
+        continue;
+      }
+      if (!sameActions(f.actions, r.actions)) {
+        dp.flowModify(f.ufid, r.actions);
+        log.dbg(`revalidated flow ${f.ufid}: ${formatOdpActions(r.actions)}`);
+      }
+      const xc = this.xcache.get(f.ufid);
+      if (xc) {
+        xc.rules = r.rules;
+        xc.learns = r.learns;
+      }
+    }
+    // Learning during the checks above (none: no side effects) leaves nothing to redo.
+    this.dirty = false;
+  }
+
+  private deleteFlow(f: DpFlow): void {
+    this.dpif.dp.flowDel(f);
+    this.xcache.delete(f.ufid);
+  }
+
+  /** Credits a megaflow's new packets to its rules and refreshes its MAC entries. */
+  private pushStats(f: DpFlow): void {
+    const xc = this.xcache.get(f.ufid);
+    if (!xc) return;
+    const dp = f.packets - xc.packets;
+    const db = f.bytes - xc.bytes;
+    if (dp <= 0) return;
+    xc.packets = f.packets;
+    xc.bytes = f.bytes;
+    this.credit(xc.rules, dp, db, f.used);
+    for (const l of xc.learns) {
+      const b = this.bridges.get(l.bridge);
+      if (b?.dpif.macs.update(l.learn.mac, l.learn.vlan, l.learn.port, l.learn.isGratArp))
+        this.changed();
+    }
+  }
+
+  /** Pushes every megaflow's statistics to OpenFlow (before a flow stats reply). */
+  pushAllStats(): void {
+    for (const f of this.dpif.dp.flowDump()) this.pushStats(f);
+  }
+
+  private periodic(): void {
+    try {
+      for (const f of this.dpif.dp.flowDump()) this.pushStats(f);
+      for (const f of this.dpif.dp.expireIdle(this.maxIdleMs)) this.xcache.delete(f.ufid);
+      for (const b of this.bridges.values()) if (b.dpif.macs.run()) this.changed();
+      this.revalidateIfNeeded();
+    } catch (e) {
+      log.err(`revalidator: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  /** Removes every megaflow (dpctl/del-flows). */
+  flush(): void {
+    this.pushAllStats();
+    this.dpif.dp.flowFlush();
+    this.xcache.clear();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.dpif.setUpcallHandler(null);
+    this.dpif.beforeInput = null;
+  }
+}
+
+/** True when `have` (an installed mask) still includes every bit `need` looks at. */
+function maskCovers(have: Uint32Array, need: Uint32Array): boolean {
+  for (let i = 0; i < FLOW_WORDS; i++) if ((need[i] & ~have[i]) !== 0) return false;
+  return true;
+}
+
+function sameActions(a: readonly OdpAction[], b: readonly OdpAction[]): boolean {
+  if (a.length !== b.length) return false;
+  return formatOdpActions(a) === formatOdpActions(b);
+}
+
+const udpifs = new WeakMap<DpifNetdev, Udpif>();
+
+/** The upcall layer of a datapath, created with its first bridge. */
+export function udpifOf(dpif: DpifNetdev): Udpif {
+  let u = udpifs.get(dpif);
+  if (!u) {
+    u = new Udpif(dpif);
+    udpifs.set(dpif, u);
+  }
+  return u;
+}

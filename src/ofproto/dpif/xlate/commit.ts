@@ -1,0 +1,164 @@
+/*
+ * Committing header changes to datapath actions (OVS's commit_odp_actions): OpenFlow actions
+ * change the translation's working flow; before anything that lets the packet leave (an
+ * output, a trip to the controller), the differences between that flow and what the packet
+ * carries in the datapath (the base flow) become set()/push/pop actions, in OVS's order:
+ * Ethernet, IP, transport ports, ARP, VLAN headers, priority, mark.
+ *
+ * As OVS: a set() names only the fields that differ; when they are all of the attribute's
+ * writable fields the set is unmasked. L3/L4 changes are committed only when the packet has
+ * an L3 protocol (nw_proto != 0), exactly as OVS skips them.
+ */
+
+import type { OdpAction, SetAttr } from '../../../dpif/netdev/odp-actions.ts';
+import {
+  ETH_TYPE_ARP,
+  ETH_TYPE_IP,
+  ETH_TYPE_IPV6,
+  FLOW_NW_FRAG_LATER,
+  FLOW_WORDS,
+  type FlowKey,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  NW_FRAG_SHIFT,
+  W_ARP_SHA,
+  W_ARP_THA,
+  W_DL_DST,
+  W_DL_SRC,
+  W_DL_TYPE,
+  W_IPV6_DST,
+  W_IPV6_LABEL,
+  W_IPV6_SRC,
+  W_NW,
+  W_NW_DST,
+  W_NW_SRC,
+  W_PKT_MARK,
+  W_SKB_PRIORITY,
+  W_TP,
+  W_VLAN0,
+  W_VLAN1,
+} from '../../../lib/flow/layout.ts';
+import { commitVlan } from './normal.ts';
+
+/** A field of a settable attribute: first word, word count, and the bits of each word. */
+interface F {
+  readonly w: number;
+  readonly n: number;
+  readonly m: number;
+}
+const f = (w: number, n: number, m = 0xffffffff): F => ({ w, n, m });
+
+const ETH: readonly F[] = [f(W_DL_SRC, 2), f(W_DL_DST, 2)];
+/* Writable IPv4 fields: src, dst, tos (23..16 of W_NW), ttl (15..8). */
+const IPV4: readonly F[] = [
+  f(W_NW_SRC, 1),
+  f(W_NW_DST, 1),
+  f(W_NW, 1, 0x00ff0000),
+  f(W_NW, 1, 0x0000ff00),
+];
+const IPV6: readonly F[] = [
+  f(W_IPV6_SRC, 4),
+  f(W_IPV6_DST, 4),
+  f(W_IPV6_LABEL, 1, 0x000fffff),
+  f(W_NW, 1, 0x00ff0000),
+  f(W_NW, 1, 0x0000ff00),
+];
+const TP: readonly F[] = [f(W_TP, 1, 0xffff0000), f(W_TP, 1, 0x0000ffff)];
+const ARP: readonly F[] = [
+  f(W_NW_SRC, 1),
+  f(W_NW_DST, 1),
+  f(W_NW, 1, 0x000000ff),
+  f(W_ARP_SHA, 2),
+  f(W_ARP_THA, 2),
+];
+const PRIO: readonly F[] = [f(W_SKB_PRIORITY, 1)];
+const MARK: readonly F[] = [f(W_PKT_MARK, 1)];
+
+function fieldDiffers(flow: FlowKey, base: FlowKey, x: F): boolean {
+  for (let i = 0; i < x.n; i++) {
+    const m = i === 0 ? x.m : 0xffffffff;
+    if (((flow[x.w + i] ^ base[x.w + i]) & m) !== 0) return true;
+  }
+  return false;
+}
+
+function commitAttr(
+  attr: SetAttr,
+  fields: readonly F[],
+  flow: FlowKey,
+  base: FlowKey,
+  wc: FlowKey | null,
+  out: OdpAction[],
+): void {
+  let nDiff = 0;
+  for (const x of fields) if (fieldDiffers(flow, base, x)) nDiff++;
+  if (nDiff === 0) return;
+  const key = new Uint32Array(FLOW_WORDS);
+  const mask = new Uint32Array(FLOW_WORDS);
+  const full = nDiff === fields.length;
+  for (const x of fields) {
+    const differs = fieldDiffers(flow, base, x);
+    for (let i = 0; i < x.n; i++) {
+      const m = i === 0 ? x.m : 0xffffffff;
+      const w = x.w + i;
+      key[w] = (key[w] | (flow[w] & m)) >>> 0;
+      if (differs || full) mask[w] = (mask[w] | m) >>> 0;
+      base[w] = ((base[w] & ~m) | (flow[w] & m)) >>> 0;
+      if (differs && wc) wc[w] = (wc[w] | m) >>> 0;
+    }
+  }
+  if (full) {
+    // An unmasked set carries every field of the attribute (read-only ones as they are).
+    for (const x of fields) for (let i = 0; i < x.n; i++) mask[x.w + i] |= i === 0 ? x.m : ~0;
+  }
+  out.push({ type: 'set', attr, key, mask, masked: !full });
+}
+
+const vlanScratch = new Uint32Array(2);
+
+/** Appends to `out` what makes the datapath's packet (`base`) look like `flow`; updates base. */
+export function commitOdpActions(
+  flow: FlowKey,
+  base: FlowKey,
+  wc: FlowKey | null,
+  out: OdpAction[],
+): void {
+  commitAttr('eth', ETH, flow, base, wc, out);
+  const dlType = flow[W_DL_TYPE] & 0xffff;
+  const nwProto = flow[W_NW] & 0xff;
+  const isIp = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
+  if (nwProto !== 0 && isIp) {
+    commitAttr(
+      dlType === ETH_TYPE_IP ? 'ipv4' : 'ipv6',
+      dlType === ETH_TYPE_IP ? IPV4 : IPV6,
+      flow,
+      base,
+      wc,
+      out,
+    );
+    const later = (flow[W_NW] >>> NW_FRAG_SHIFT) & FLOW_NW_FRAG_LATER;
+    if (!later) {
+      if (nwProto === IPPROTO_TCP) commitAttr('tcp', TP, flow, base, wc, out);
+      else if (nwProto === IPPROTO_UDP) commitAttr('udp', TP, flow, base, wc, out);
+      else if (nwProto === IPPROTO_SCTP) commitAttr('sctp', TP, flow, base, wc, out);
+      else if (nwProto === IPPROTO_ICMP && dlType === ETH_TYPE_IP)
+        commitAttr('icmp', TP, flow, base, wc, out);
+      else if (nwProto === IPPROTO_ICMPV6 && dlType === ETH_TYPE_IPV6)
+        commitAttr('icmpv6', TP, flow, base, wc, out);
+    }
+  } else if (dlType === ETH_TYPE_ARP) {
+    commitAttr('arp', ARP, flow, base, wc, out);
+  }
+  if (flow[W_VLAN0] !== base[W_VLAN0] || flow[W_VLAN1] !== base[W_VLAN1]) {
+    vlanScratch[0] = base[W_VLAN0];
+    vlanScratch[1] = base[W_VLAN1];
+    commitVlan(vlanScratch, flow[W_VLAN0], flow[W_VLAN1], out, wc);
+    base[W_VLAN0] = vlanScratch[0];
+    base[W_VLAN1] = vlanScratch[1];
+  }
+  commitAttr('skb_priority', PRIO, flow, base, wc, out);
+  commitAttr('skb_mark', MARK, flow, base, wc, out);
+}

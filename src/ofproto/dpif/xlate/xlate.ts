@@ -1,0 +1,1143 @@
+/*
+ * Translation (OVS's ofproto-dpif-xlate.c): runs a packet's flow through a bridge's OpenFlow
+ * tables and actions and produces
+ *   - the datapath actions that do the same to every packet of the megaflow,
+ *   - the megaflow's mask: every flow bit a lookup or an action looked at,
+ *   - the side effects to apply when a real packet is handled (MAC learning, learned flows,
+ *     packet-ins) and the rules it hit (for their statistics),
+ *   - for ofproto/trace, the explanation tree.
+ *
+ * Header changes are applied to a working copy of the flow and committed as datapath
+ * actions (commit.ts) only before the packet leaves (output, controller), as OVS does, so a
+ * change undone before any output costs nothing. Translation works in OpenFlow port numbers;
+ * the caller maps the datapath's in_port before and ports after.
+ *
+ * Translation has no side effects of its own: what it would change is returned.
+ */
+
+import type { OdpAction } from '../../../dpif/netdev/odp-actions.ts';
+import {
+  type Field,
+  fieldByName,
+  getFieldBits,
+  getFieldWords,
+  setFieldBits,
+  setFieldWords,
+  unwildcardField,
+} from '../../../lib/flow/fields.ts';
+import {
+  ETH_TYPE_IP,
+  ETH_TYPE_IPV6,
+  ETH_TYPE_VLAN_8021Q,
+  FLOW_NW_FRAG_LATER,
+  FLOW_WORDS,
+  type FlowKey,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  N_REGS,
+  NW_FRAG_SHIFT,
+  OFPP_ALL,
+  OFPP_CONTROLLER,
+  OFPP_FLOOD,
+  OFPP_IN_PORT,
+  OFPP_LOCAL,
+  OFPP_MAX,
+  OFPP_NONE,
+  OFPP_NORMAL,
+  OFPP_TABLE,
+  VLAN_CFI,
+  VLAN_VID_MASK,
+  W_ACTSET_OUTPUT,
+  W_CONJ_ID,
+  W_DL_DST,
+  W_DL_SRC,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_METADATA,
+  W_NW,
+  W_NW_DST,
+  W_NW_SRC,
+  W_PACKET_TYPE,
+  W_RECIRC_ID,
+  W_REG0,
+  W_SKB_PRIORITY,
+  W_TP,
+  W_TUN_ID,
+  W_VLAN0,
+  W_VLAN1,
+} from '../../../lib/flow/layout.ts';
+import { type Match, matchFromFlowAndMask } from '../../../lib/flow/match.ts';
+import { matchToString } from '../../../lib/flow/match-format.ts';
+import type { FlowMod } from '../../openflow/messages.ts';
+import { noFlowModFlags, OFP_NO_BUFFER } from '../../openflow/messages.ts';
+import type { ControllerReason, Ofpact, Subfield } from '../../openflow/ofpact.ts';
+import { formatOfpact } from '../../openflow/ofpact-format.ts';
+import { commitOdpActions } from './commit.ts';
+import {
+  type MacView,
+  type NormalBridge,
+  type NormalLearn,
+  normalOdpActions,
+  xlateNormal,
+} from './normal.ts';
+import { type TraceNode, traceAdd } from './trace.ts';
+
+/** What translation reads of a rule (the flow table's Rule has this shape). */
+export interface XRule {
+  readonly tableId: number;
+  readonly match: Match;
+  readonly priority: number;
+  cookie: bigint;
+  ofpacts: Ofpact[];
+  removed: boolean;
+}
+
+export interface XTables {
+  lookup(tableId: number, key: FlowKey, wc: FlowKey | null): XRule | null;
+}
+
+export interface XBucket {
+  readonly bucketId: number;
+  readonly weight: number;
+  readonly watchPort: number;
+  readonly watchGroup: number;
+  readonly ofpacts: Ofpact[];
+}
+
+export interface XGroup {
+  readonly groupId: number;
+  readonly type: 'all' | 'select' | 'indirect' | 'ff';
+  readonly buckets: readonly XBucket[];
+}
+
+export interface XGroups {
+  get(groupId: number): XGroup | undefined;
+}
+
+export interface XPort {
+  readonly name: string;
+  readonly ofpPort: number;
+  /** null for ports without a datapath port (patch ports). */
+  readonly odpPort: number | null;
+  /** The other end of a patch port. */
+  readonly peer: { readonly bridge: string; readonly ofpPort: number } | null;
+  readonly noFlood: boolean;
+  readonly noFwd: boolean;
+  readonly noPacketIn: boolean;
+  /** Administratively up with carrier (fast-failover liveness). */
+  readonly live: boolean;
+}
+
+export interface XBridge {
+  readonly name: string;
+  readonly tables: XTables;
+  readonly groups: XGroups | null;
+  readonly ports: ReadonlyMap<number, XPort>;
+  /** FLOOD/ALL order. */
+  readonly floodOrder: readonly XPort[];
+  readonly normal: NormalBridge;
+  readonly macs: MacView;
+  /** Whether a table miss calls for a packet-in (some controller wants one). */
+  readonly missToController: boolean;
+  /** Names OpenFlow ports for traces. */
+  portName(ofp: number): string | undefined;
+}
+
+/** Looks up bridges by name (patch ports cross between them). */
+export interface XWorld {
+  bridge(name: string): XBridge | undefined;
+}
+
+/** A packet-in the translation calls for, identified in its userspace() cookie. */
+export interface ControllerCall {
+  readonly bridge: string;
+  readonly reason: ControllerReason;
+  readonly tableId: number;
+  readonly cookie: bigint;
+  readonly maxLen: number;
+  readonly controllerId: number;
+  readonly userdata: Uint8Array | undefined;
+}
+
+export interface XlateInput {
+  readonly world: XWorld;
+  readonly bridge: XBridge;
+  /** The packet's flow in OpenFlow terms (in_port an OpenFlow port). Not modified. */
+  readonly flow: FlowKey;
+  /** Whether learning and learned flows may happen (a real packet). */
+  readonly sideEffects: boolean;
+  /** Trace tree root, or null. */
+  readonly trace: TraceNode[] | null;
+  /** Registers a packet-in and returns the cookie id its userspace() action carries. */
+  controllerId(call: ControllerCall): number;
+  /** Traces name ports (ofproto/trace --names). */
+  readonly names?: boolean;
+}
+
+export interface XlateRuleHit {
+  readonly bridge: string;
+  readonly rule: XRule;
+}
+
+export interface XlateLearn {
+  readonly bridge: string;
+  readonly learn: NormalLearn;
+}
+
+export interface XlateResult {
+  readonly actions: OdpAction[];
+  /** The megaflow mask (datapath fields only). */
+  readonly wc: FlowKey;
+  readonly finalFlow: FlowKey;
+  /** Rules hit, for statistics. */
+  readonly rules: XlateRuleHit[];
+  readonly learns: XlateLearn[];
+  /** Flows learn() actions add, per bridge. */
+  readonly flowMods: Array<{ readonly bridge: string; readonly fm: FlowMod }>;
+  /** Something no megaflow can stand for (learn): every packet must be translated. */
+  readonly slow: boolean;
+}
+
+const MAX_DEPTH = 64;
+const MAX_RESUBMITS = 4096;
+
+/** The action set's execution order (OpenFlow 1.1+ section 5.10). */
+function actionSetRank(a: Ofpact): number {
+  switch (a.type) {
+    case 'strip_vlan':
+    case 'pop_mpls':
+      return 1;
+    case 'push_mpls':
+      return 2;
+    case 'push_vlan':
+      return 3;
+    case 'dec_ttl':
+    case 'dec_mpls_ttl':
+      return 4;
+    case 'group':
+      return 7;
+    case 'output':
+      return 8;
+    case 'set_queue':
+      return 6;
+    default:
+      return 5;
+  }
+}
+
+function actionSetKey(a: Ofpact): string {
+  if (a.type === 'set_field') return `set_field:${a.field}`;
+  return a.type;
+}
+
+class Ctx {
+  readonly flow: FlowKey;
+  readonly base: FlowKey;
+  readonly wc: FlowKey = new Uint32Array(FLOW_WORDS);
+  readonly odp: OdpAction[] = [];
+  readonly rules: XlateRuleHit[] = [];
+  readonly learns: XlateLearn[] = [];
+  readonly flowMods: Array<{ bridge: string; fm: FlowMod }> = [];
+  slow = false;
+  bridge: XBridge;
+  trace: TraceNode[] | null;
+  depth = 0;
+  resubmits = 0;
+  exit = false;
+  error = false;
+  tableId = 0;
+  ruleCookie = 0n;
+  actionSet: Ofpact[] = [];
+  inActionSet = false;
+  stack: number[][] = [];
+
+  constructor(readonly xin: XlateInput) {
+    this.flow = Uint32Array.from(xin.flow);
+    this.base = Uint32Array.from(xin.flow);
+    this.bridge = xin.bridge;
+    this.trace = xin.trace;
+  }
+
+  report(type: 'action' | 'detail' | 'warn' | 'error', text: string): void {
+    if (this.trace) traceAdd(this.trace, type, text);
+  }
+}
+
+function isIpAny(flow: FlowKey): boolean {
+  const t = flow[W_DL_TYPE] & 0xffff;
+  return t === ETH_TYPE_IP || t === ETH_TYPE_IPV6;
+}
+
+function isLaterFrag(flow: FlowKey): boolean {
+  return ((flow[W_NW] >>> NW_FRAG_SHIFT) & FLOW_NW_FRAG_LATER) !== 0;
+}
+
+/** Translates; see the file comment. */
+export function xlate(xin: XlateInput): XlateResult {
+  const ctx = new Ctx(xin);
+  const wc = ctx.wc;
+  // Fields a megaflow always matches (OVS's xlate_wc_init).
+  wc[W_IN_PORT] = 0xffffffff;
+  wc[W_RECIRC_ID] = 0xffffffff;
+  wc[W_PACKET_TYPE] = 0xffffffff;
+  wc[W_DL_TYPE] |= 0xffff;
+  if (isIpAny(ctx.flow)) wc[W_NW] |= 3 << NW_FRAG_SHIFT;
+
+  if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
+  tableAction(ctx, 0, true, true);
+  if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
+  finishWc(ctx);
+  return {
+    actions: ctx.odp,
+    wc: ctx.wc,
+    finalFlow: ctx.flow,
+    rules: ctx.rules,
+    learns: ctx.learns,
+    flowMods: ctx.flowMods,
+    slow: ctx.slow,
+  };
+}
+
+/** OVS's xlate_wc_finish: non-datapath fields never reach the megaflow. */
+function finishWc(ctx: Ctx): void {
+  const wc = ctx.wc;
+  wc[W_METADATA] = 0;
+  wc[W_METADATA + 1] = 0;
+  for (let i = 0; i < N_REGS; i++) wc[W_REG0 + i] = 0;
+  wc[W_CONJ_ID] = 0;
+  wc[W_ACTSET_OUTPUT] = 0;
+  for (const w of [W_VLAN0, W_VLAN1]) if (wc[w] & 0xffff) wc[w] |= VLAN_CFI;
+  const proto = ctx.xin.flow[W_NW] & 0xff;
+  if (isIpAny(ctx.xin.flow) && (proto === 1 || proto === 58)) wc[W_TP] &= 0x00ff00ff;
+  if (isLaterFrag(ctx.xin.flow)) wc[W_TP] = 0;
+}
+
+function formatRuleLine(_ctx: Ctx, tableId: number, rule: XRule | null, miss: boolean): string {
+  const t = String(tableId).padStart(2, ' ');
+  if (!rule) return miss ? `${t}. No match, and a "packet-in" is called for.` : `${t}. No match.`;
+  let s = `${t}. ${matchToString(rule.match, 0x8000, { portName: undefined })}`;
+  if (!s.endsWith(' ')) s += ', ';
+  s += `priority ${rule.priority}`;
+  if (rule.cookie !== 0n) s += `, cookie 0x${rule.cookie.toString(16)}`;
+  return s.replace('. , priority', '. priority');
+}
+
+/** Looks up `tableId` and runs the rule's actions (OVS's xlate_table_action). */
+function tableAction(ctx: Ctx, tableId: number, mayPacketIn: boolean, honorMiss: boolean): void {
+  if (ctx.depth >= MAX_DEPTH) {
+    ctx.report('error', `over max translation depth ${MAX_DEPTH}`);
+    ctx.error = true;
+    return;
+  }
+  if (++ctx.resubmits > MAX_RESUBMITS) {
+    ctx.report('error', `over ${MAX_RESUBMITS} resubmit actions`);
+    ctx.error = true;
+    return;
+  }
+  const rule = ctx.bridge.tables.lookup(tableId, ctx.flow, ctx.wc);
+  const oldTable = ctx.tableId;
+  const oldCookie = ctx.ruleCookie;
+  const oldTrace = ctx.trace;
+  ctx.tableId = tableId;
+  if (rule) {
+    ctx.rules.push({ bridge: ctx.bridge.name, rule });
+    ctx.ruleCookie = rule.cookie;
+    if (ctx.trace)
+      ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, tableId, rule, false));
+    ctx.depth++;
+    doActions(ctx, rule.ofpacts);
+    ctx.depth--;
+  } else if (honorMiss) {
+    const toController = mayPacketIn && ctx.bridge.missToController;
+    if (ctx.trace)
+      ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, tableId, null, toController));
+    if (toController) {
+      ctx.report('action', 'CONTROLLER:65535');
+      controllerAction(ctx, 'no_match', 0xffff, 0, undefined);
+    } else {
+      ctx.report('action', 'drop');
+    }
+  }
+  ctx.trace = oldTrace;
+  ctx.tableId = oldTable;
+  ctx.ruleCookie = oldCookie;
+}
+
+function doActions(ctx: Ctx, acts: readonly Ofpact[]): void {
+  if (acts.length === 0) {
+    ctx.report('action', 'drop');
+    return;
+  }
+  for (const a of acts) {
+    if (ctx.error || ctx.exit) break;
+    if (ctx.trace)
+      ctx.report(
+        'action',
+        formatOfpact(a, ctx.xin.names ? { portName: (p) => ctx.bridge.portName(p) } : undefined),
+      );
+    doAction(ctx, a);
+  }
+}
+
+function portLive(ctx: Ctx, port: number): boolean {
+  const p = ctx.bridge.ports.get(port);
+  return p?.live === true;
+}
+
+function doAction(ctx: Ctx, a: Ofpact): void {
+  const flow = ctx.flow;
+  const wc = ctx.wc;
+  switch (a.type) {
+    case 'output':
+      outputAction(ctx, a.port, a.maxLen);
+      break;
+    case 'enqueue':
+      outputAction(ctx, a.port, 0);
+      break;
+    case 'output_trunc':
+      outputAction(ctx, a.port, 0);
+      break;
+    case 'output_reg': {
+      const f = fieldOf(a.src.field);
+      if (!f) break;
+      markSubfield(wc, f, a.src);
+      const port = getFieldBits(flow, f, a.src.ofs, a.src.nBits);
+      if (port <= 0xffff) outputAction(ctx, port, a.maxLen);
+      break;
+    }
+    case 'controller':
+      controllerAction(
+        ctx,
+        ctx.inActionSet ? 'action_set' : a.reason,
+        a.maxLen,
+        a.controllerId,
+        a.userdata,
+      );
+      break;
+    case 'group':
+      groupAction(ctx, a.groupId);
+      break;
+    case 'set_vlan_vid': {
+      if (!(flow[W_VLAN0] & VLAN_CFI) && !a.pushIfNeeded) break;
+      wc[W_VLAN0] |= VLAN_VID_MASK | VLAN_CFI;
+      if (!(flow[W_VLAN0] & VLAN_CFI)) flow[W_VLAN0] = (ETH_TYPE_VLAN_8021Q << 16) | VLAN_CFI;
+      flow[W_VLAN0] = ((flow[W_VLAN0] & ~VLAN_VID_MASK) | (a.vid & VLAN_VID_MASK) | VLAN_CFI) >>> 0;
+      break;
+    }
+    case 'set_vlan_pcp': {
+      if (!(flow[W_VLAN0] & VLAN_CFI) && !a.pushIfNeeded) break;
+      wc[W_VLAN0] |= 0xe000 | VLAN_CFI;
+      if (!(flow[W_VLAN0] & VLAN_CFI)) flow[W_VLAN0] = (ETH_TYPE_VLAN_8021Q << 16) | VLAN_CFI;
+      flow[W_VLAN0] = ((flow[W_VLAN0] & ~0xe000) | ((a.pcp & 7) << 13) | VLAN_CFI) >>> 0;
+      break;
+    }
+    case 'strip_vlan':
+      wc[W_VLAN0] |= 0xffffffff;
+      if (flow[W_VLAN0] & VLAN_CFI) {
+        flow[W_VLAN0] = flow[W_VLAN1];
+        flow[W_VLAN1] = 0;
+      }
+      break;
+    case 'push_vlan':
+      wc[W_VLAN0] = 0xffffffff;
+      wc[W_VLAN1] = 0xffffffff;
+      flow[W_VLAN1] = flow[W_VLAN0];
+      flow[W_VLAN0] = ((a.ethertype << 16) | VLAN_CFI) >>> 0;
+      break;
+    case 'set_eth_src':
+      wc[W_DL_SRC] |= 0xffff;
+      wc[W_DL_SRC + 1] = 0xffffffff;
+      flow[W_DL_SRC] = a.mac[0] & 0xffff;
+      flow[W_DL_SRC + 1] = a.mac[1] >>> 0;
+      break;
+    case 'set_eth_dst':
+      wc[W_DL_DST] |= 0xffff;
+      wc[W_DL_DST + 1] = 0xffffffff;
+      flow[W_DL_DST] = a.mac[0] & 0xffff;
+      flow[W_DL_DST + 1] = a.mac[1] >>> 0;
+      break;
+    case 'set_ipv4_src':
+    case 'set_ipv4_dst':
+      if ((flow[W_DL_TYPE] & 0xffff) === ETH_TYPE_IP) {
+        const w = a.type === 'set_ipv4_src' ? W_NW_SRC : W_NW_DST;
+        wc[w] = 0xffffffff;
+        flow[w] = a.ip >>> 0;
+      }
+      break;
+    case 'set_ip_dscp':
+      if (isIpAny(flow)) {
+        wc[W_NW] |= 0xfc << 16;
+        flow[W_NW] = ((flow[W_NW] & ~(0xfc << 16)) | ((a.dscp & 0xfc) << 16)) >>> 0;
+      }
+      break;
+    case 'set_ip_ecn':
+      if (isIpAny(flow)) {
+        wc[W_NW] |= 0x03 << 16;
+        flow[W_NW] = ((flow[W_NW] & ~(0x03 << 16)) | ((a.ecn & 3) << 16)) >>> 0;
+      }
+      break;
+    case 'set_ip_ttl':
+      if (isIpAny(flow)) {
+        wc[W_NW] |= 0xff << 8;
+        flow[W_NW] = ((flow[W_NW] & ~(0xff << 8)) | ((a.ttl & 0xff) << 8)) >>> 0;
+      }
+      break;
+    case 'set_l4_src_port':
+    case 'set_l4_dst_port': {
+      const proto = flow[W_NW] & 0xff;
+      if (
+        isIpAny(flow) &&
+        !isLaterFrag(flow) &&
+        (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP)
+      ) {
+        wc[W_NW] |= 0xff;
+        const m = a.type === 'set_l4_src_port' ? 0xffff0000 : 0x0000ffff;
+        const v = a.type === 'set_l4_src_port' ? a.port << 16 : a.port & 0xffff;
+        wc[W_TP] = (wc[W_TP] | m) >>> 0;
+        flow[W_TP] = ((flow[W_TP] & ~m) | (v & m)) >>> 0;
+      }
+      break;
+    }
+    case 'set_field':
+      setFieldAction(ctx, a.field, a.value, a.mask);
+      break;
+    case 'reg_move': {
+      const src = fieldOf(a.src.field);
+      const dst = fieldOf(a.dst.field);
+      if (!src || !dst) break;
+      markSubfield(wc, src, a.src);
+      markSubfield(wc, dst, a.dst);
+      for (let i = 0; i < a.src.nBits; i++) {
+        const bit = getFieldBits(flow, src, a.src.ofs + i, 1);
+        setFieldBits(flow, dst, a.dst.ofs + i, 1, bit);
+      }
+      fixVlanTpid(flow);
+      break;
+    }
+    case 'stack_push': {
+      const f = fieldOf(a.src.field);
+      if (!f) break;
+      markSubfield(wc, f, a.src);
+      const bits: number[] = [];
+      for (let i = 0; i < a.src.nBits; i++) bits.push(getFieldBits(flow, f, a.src.ofs + i, 1));
+      ctx.stack.push(bits);
+      break;
+    }
+    case 'stack_pop': {
+      const f = fieldOf(a.dst.field);
+      const bits = ctx.stack.pop();
+      if (!f || !bits) {
+        if (!bits) ctx.report('warn', 'stack underflow');
+        break;
+      }
+      markSubfield(wc, f, a.dst);
+      for (let i = 0; i < a.dst.nBits; i++) setFieldBits(flow, f, a.dst.ofs + i, 1, bits[i] ?? 0);
+      break;
+    }
+    case 'dec_ttl': {
+      if (!isIpAny(flow)) break;
+      wc[W_NW] |= 0xff << 8;
+      const ttl = (flow[W_NW] >>> 8) & 0xff;
+      if (ttl > 1) {
+        flow[W_NW] = ((flow[W_NW] & ~(0xff << 8)) | ((ttl - 1) << 8)) >>> 0;
+      } else {
+        const v = (flow[W_DL_TYPE] & 0xffff) === ETH_TYPE_IP ? 4 : 6;
+        for (const id of a.controllerIds.length ? a.controllerIds : [0])
+          controllerAction(ctx, 'invalid_ttl', 0xffff, id, undefined);
+        ctx.report('warn', `IPv${v} decrement TTL exception`);
+        ctx.exit = true;
+      }
+      break;
+    }
+    case 'set_tunnel':
+      wc[W_TUN_ID] = 0xffffffff;
+      wc[W_TUN_ID + 1] = 0xffffffff;
+      flow[W_TUN_ID] = Number((a.tunId >> 32n) & 0xffffffffn);
+      flow[W_TUN_ID + 1] = Number(a.tunId & 0xffffffffn);
+      break;
+    case 'set_queue':
+      // Queues map to skb_priority on datapaths with QoS; none here.
+      break;
+    case 'pop_queue':
+    case 'fin_timeout':
+    case 'note':
+    case 'meter':
+    case 'conjunction':
+    case 'sample':
+    case 'check_pkt_larger':
+      break;
+    case 'resubmit': {
+      const inPort = a.port === OFPP_IN_PORT ? flow[W_IN_PORT] : a.port;
+      const table = a.tableId === 255 ? ctx.tableId : a.tableId;
+      const saved = flow[W_IN_PORT];
+      flow[W_IN_PORT] = inPort;
+      tableAction(ctx, table, false, false);
+      flow[W_IN_PORT] = saved;
+      break;
+    }
+    case 'goto_table':
+      tableAction(ctx, a.tableId, true, true);
+      break;
+    case 'write_metadata': {
+      const hi = Number((a.mask >> 32n) & 0xffffffffn);
+      const lo = Number(a.mask & 0xffffffffn);
+      const vh = Number((a.metadata >> 32n) & 0xffffffffn);
+      const vl = Number(a.metadata & 0xffffffffn);
+      flow[W_METADATA] = ((flow[W_METADATA] & ~hi) | (vh & hi)) >>> 0;
+      flow[W_METADATA + 1] = ((flow[W_METADATA + 1] & ~lo) | (vl & lo)) >>> 0;
+      break;
+    }
+    case 'clear_actions':
+      ctx.actionSet = [];
+      break;
+    case 'write_actions':
+      for (const w of a.actions) {
+        const k = actionSetKey(w);
+        ctx.actionSet = ctx.actionSet.filter((x) => actionSetKey(x) !== k);
+        ctx.actionSet.push(w);
+      }
+      break;
+    case 'exit':
+      ctx.exit = true;
+      break;
+    case 'clone': {
+      const savedFlow = Uint32Array.from(flow);
+      const savedSet = ctx.actionSet;
+      ctx.actionSet = [];
+      doActions(ctx, a.actions);
+      ctx.actionSet = savedSet;
+      flow.set(savedFlow);
+      ctx.exit = false;
+      break;
+    }
+    case 'multipath': {
+      const f = fieldOf(a.dst.field);
+      if (!f) break;
+      const h = hashFields(ctx, a.fields, a.basis);
+      const n = a.maxLink + 1;
+      let link = 0;
+      if (a.algorithm === 'modulo_n') link = h % n;
+      else if (a.algorithm === 'hash_threshold') link = Math.floor((h / 0x100000000) * n);
+      else link = hrwChoose(h, n);
+      markSubfield(wc, f, a.dst);
+      setFieldBits(flow, f, a.dst.ofs, a.dst.nBits, link);
+      break;
+    }
+    case 'bundle': {
+      const live = a.members.filter((m) => portLive(ctx, m));
+      let chosen = OFPP_NONE;
+      if (a.algorithm === 'active_backup') chosen = live[0] ?? OFPP_NONE;
+      else if (live.length) {
+        const h = hashFields(ctx, a.fields, a.basis);
+        chosen = live[hrwChoose(h, live.length)] ?? OFPP_NONE;
+      }
+      if (a.load && a.dst) {
+        const f = fieldOf(a.dst.field);
+        if (f) {
+          markSubfield(wc, f, a.dst);
+          setFieldBits(flow, f, a.dst.ofs, a.dst.nBits, chosen);
+        }
+      } else if (chosen !== OFPP_NONE) {
+        outputAction(ctx, chosen, 0);
+      }
+      break;
+    }
+    case 'learn':
+      learnAction(ctx, a);
+      break;
+    case 'ct':
+    case 'ct_clear':
+    case 'nat':
+      ctx.report('warn', 'connection tracking is not supported by this datapath, dropping');
+      ctx.exit = true;
+      break;
+    case 'push_mpls':
+    case 'pop_mpls':
+    case 'set_mpls_label':
+    case 'set_mpls_tc':
+    case 'set_mpls_ttl':
+    case 'dec_mpls_ttl':
+      ctx.report('warn', `${a.type} is not supported yet, dropping`);
+      ctx.exit = true;
+      break;
+  }
+}
+
+function fieldOf(name: string): Field | undefined {
+  return fieldByName(name);
+}
+
+function markSubfield(wc: FlowKey, f: Field, sf: Subfield): void {
+  for (let i = 0; i < sf.nBits; i++) setFieldBits(wc, f, sf.ofs + i, 1, 1);
+}
+
+/** A VLAN header set through a field gets the 802.1Q TPID it needs on the wire. */
+function fixVlanTpid(flow: FlowKey): void {
+  if (flow[W_VLAN0] & VLAN_CFI && flow[W_VLAN0] >>> 16 === 0)
+    flow[W_VLAN0] = ((ETH_TYPE_VLAN_8021Q << 16) | (flow[W_VLAN0] & 0xffff)) >>> 0;
+  if (!(flow[W_VLAN0] & VLAN_CFI) && flow[W_VLAN0] !== 0 && (flow[W_VLAN0] & 0xffff) === 0)
+    flow[W_VLAN0] = 0;
+}
+
+function setFieldAction(ctx: Ctx, name: string, value: number[], mask: number[]): void {
+  const f = fieldOf(name);
+  if (!f) return;
+  const flow = ctx.flow;
+  if (f.special === 'vlan-pcp' && !(flow[W_VLAN0] & VLAN_CFI)) {
+    ctx.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
+    return;
+  }
+  const cur = getFieldWords(flow, f);
+  const next = cur.map(
+    (c, i) => ((c & ~(mask[i] ?? 0)) | ((value[i] ?? 0) & (mask[i] ?? 0))) >>> 0,
+  );
+  if (f.special === 'dl-vlan') {
+    // dl_vlan (12 bits) keeps the rest of the TCI and implies a header.
+    flow[W_VLAN0] = ((flow[W_VLAN0] & ~VLAN_VID_MASK) | (next[0] & VLAN_VID_MASK) | VLAN_CFI) >>> 0;
+  } else if (f.special === 'vlan-pcp') {
+    flow[W_VLAN0] = ((flow[W_VLAN0] & ~0xe000) | ((next[0] & 7) << 13)) >>> 0;
+  } else {
+    setFieldWords(flow, f, next);
+  }
+  if (f.word === W_VLAN0) {
+    ctx.wc[W_VLAN0] |= 0xffff;
+    fixVlanTpid(flow);
+  } else {
+    unwildcardField(ctx.wc, f);
+  }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Output. */
+
+function outputAction(ctx: Ctx, port: number, maxLen: number): void {
+  const inPort = ctx.flow[W_IN_PORT];
+  switch (port) {
+    case OFPP_IN_PORT:
+      composeOutput(ctx, inPort);
+      break;
+    case OFPP_TABLE:
+      tableAction(ctx, 0, true, true);
+      break;
+    case OFPP_NORMAL:
+      normalAction(ctx);
+      break;
+    case OFPP_FLOOD:
+    case OFPP_ALL:
+      for (const p of ctx.bridge.floodOrder) {
+        if (p.ofpPort === inPort) continue;
+        if (port === OFPP_FLOOD && p.noFlood) continue;
+        composeOutput(ctx, p.ofpPort);
+      }
+      break;
+    case OFPP_CONTROLLER:
+      controllerAction(ctx, ctx.inActionSet ? 'action_set' : 'action', maxLen, 0, undefined);
+      break;
+    case OFPP_NONE:
+      break;
+    default:
+      if (port === inPort) ctx.report('warn', 'skipping output to input port');
+      else composeOutput(ctx, port);
+  }
+}
+
+/** Output to one OpenFlow port of the current bridge (OVS's compose_output_action). */
+function composeOutput(ctx: Ctx, ofp: number): void {
+  const port = ctx.bridge.ports.get(ofp);
+  if (!port) {
+    ctx.report('warn', 'Nonexistent output port');
+    return;
+  }
+  if (port.noFwd) {
+    ctx.report('detail', 'OFPPC_NO_FWD set, skipping output');
+    return;
+  }
+  if (port.peer) {
+    patchOutput(ctx, port);
+    return;
+  }
+  if (port.odpPort === null) return;
+  commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  ctx.odp.push({ type: 'output', port: port.odpPort });
+}
+
+/** Continues the translation in the patch peer's bridge, as if received there. */
+function patchOutput(ctx: Ctx, port: XPort): void {
+  const peer = port.peer;
+  if (!peer) return;
+  const bridge = ctx.xin.world.bridge(peer.bridge);
+  if (!bridge?.ports.has(peer.ofpPort)) {
+    ctx.report('warn', 'patch port peer is not on any bridge');
+    return;
+  }
+  const flow = ctx.flow;
+  const saved = Uint32Array.from(flow);
+  const savedBridge = ctx.bridge;
+  const savedTrace = ctx.trace;
+  const savedSet = ctx.actionSet;
+  const savedTable = ctx.tableId;
+  ctx.bridge = bridge;
+  ctx.actionSet = [];
+  // The packet enters the peer with fresh metadata, as from a new port.
+  flow[W_IN_PORT] = peer.ofpPort;
+  flow[W_METADATA] = 0;
+  flow[W_METADATA + 1] = 0;
+  for (let i = 0; i < N_REGS; i++) flow[W_REG0 + i] = 0;
+  if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${bridge.name}")`);
+  ctx.depth++;
+  tableAction(ctx, 0, true, true);
+  if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
+  ctx.depth--;
+  ctx.exit = false;
+  ctx.bridge = savedBridge;
+  ctx.trace = savedTrace;
+  ctx.actionSet = savedSet;
+  ctx.tableId = savedTable;
+  // The packet in this bridge is as it was before it crossed (the datapath keeps what the
+  // committed actions did to it, which the next commit takes into account).
+  flow.set(saved);
+}
+
+function normalAction(ctx: Ctx): void {
+  const b = ctx.bridge;
+  const r = xlateNormal(b.normal, b.macs, ctx.flow, ctx.wc, {
+    sideEffects: ctx.xin.sideEffects,
+  });
+  if (ctx.trace) for (const rep of r.reports) traceAdd(ctx.trace, rep.kind, rep.text);
+  if (r.learn) {
+    ctx.learns.push({ bridge: b.name, learn: r.learn });
+    if (ctx.trace && ctx.xin.sideEffects) {
+      const p = b.portName(r.learn.port) ?? String(r.learn.port);
+      const mac = formatMac(r.learn.mac);
+      // OVS reports learning before the forwarding decision; placing it first keeps its order.
+      const node = ctx.trace.pop();
+      traceAdd(ctx.trace, 'detail', `learned that ${mac} is on port ${p} in VLAN ${r.learn.vlan}`);
+      if (node) ctx.trace.push(node);
+    }
+  }
+  if (r.drop !== null) return;
+  // Everything but VLAN headers is committed first; NORMAL then commits VLANs per output.
+  const vlan0 = ctx.flow[W_VLAN0];
+  const vlan1 = ctx.flow[W_VLAN1];
+  ctx.flow[W_VLAN0] = ctx.base[W_VLAN0];
+  ctx.flow[W_VLAN1] = ctx.base[W_VLAN1];
+  commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  ctx.flow[W_VLAN0] = vlan0;
+  ctx.flow[W_VLAN1] = vlan1;
+  const patchOuts = r.outputs.filter((o) => o.port.odpPort === null);
+  const base = new Uint32Array([ctx.base[W_VLAN0], ctx.base[W_VLAN1]]);
+  ctx.odp.push(...normalOdpActions(ctx.flow, r, ctx.wc, base));
+  ctx.base[W_VLAN0] = base[0];
+  ctx.base[W_VLAN1] = base[1];
+  for (const o of patchOuts) {
+    const xp = b.ports.get(o.port.ofpPort);
+    if (!xp?.peer) continue;
+    const save0 = ctx.flow[W_VLAN0];
+    const save1 = ctx.flow[W_VLAN1];
+    ctx.flow[W_VLAN0] = o.vlan0;
+    ctx.flow[W_VLAN1] = o.vlan1;
+    patchOutput(ctx, xp);
+    ctx.flow[W_VLAN0] = save0;
+    ctx.flow[W_VLAN1] = save1;
+  }
+}
+
+function formatMac(mac: number): string {
+  const parts: string[] = [];
+  for (let i = 5; i >= 0; i--)
+    parts.push((Math.floor(mac / 2 ** (8 * i)) & 0xff).toString(16).padStart(2, '0'));
+  return parts.join(':');
+}
+
+function controllerAction(
+  ctx: Ctx,
+  reason: ControllerReason,
+  maxLen: number,
+  controllerId: number,
+  userdata: Uint8Array | undefined,
+): void {
+  commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  const id = ctx.xin.controllerId({
+    bridge: ctx.bridge.name,
+    reason,
+    tableId: ctx.tableId,
+    cookie: ctx.ruleCookie,
+    maxLen,
+    controllerId,
+    userdata,
+  });
+  ctx.odp.push({
+    type: 'userspace',
+    pid: 0,
+    cookie: {
+      kind: 'controller',
+      reason: REASON_CODES[reason],
+      dontSend: false,
+      continuation: false,
+      recircId: id,
+      ruleCookie: ctx.ruleCookie,
+      controllerId,
+      maxLen,
+    },
+    actions: false,
+    tunnelOutPort: null,
+  });
+}
+
+const REASON_CODES: Record<ControllerReason, number> = {
+  no_match: 0,
+  action: 1,
+  invalid_ttl: 2,
+  action_set: 3,
+  group: 4,
+  packet_out: 5,
+};
+
+/* ------------------------------------------------------------------------------------ */
+/* Groups. */
+
+function groupAction(ctx: Ctx, groupId: number): void {
+  const g = ctx.bridge.groups?.get(groupId);
+  if (!g) {
+    ctx.report('warn', `output to nonexistent group ${groupId}`);
+    return;
+  }
+  switch (g.type) {
+    case 'all':
+      for (const b of g.buckets) groupBucket(ctx, b);
+      break;
+    case 'indirect':
+      if (g.buckets[0]) groupBucket(ctx, g.buckets[0]);
+      break;
+    case 'ff': {
+      const b = g.buckets.find((x) => bucketLive(ctx, x));
+      if (b) {
+        ctx.report('detail', `using bucket ${b.bucketId}`);
+        groupBucket(ctx, b);
+      } else ctx.report('detail', 'no live bucket');
+      break;
+    }
+    case 'select': {
+      const live = g.buckets.filter((x) => x.weight > 0 && bucketLive(ctx, x));
+      if (live.length === 0) {
+        ctx.report('detail', 'no live bucket');
+        break;
+      }
+      const h = hashFields(ctx, 'symmetric_l4', 0);
+      let best = live[0];
+      let bestScore = -1;
+      for (const b of live) {
+        const score = (mix(h ^ b.bucketId) % 0xffff) * b.weight;
+        if (score > bestScore) {
+          bestScore = score;
+          best = b;
+        }
+      }
+      ctx.report('detail', `using bucket ${best.bucketId}`);
+      groupBucket(ctx, best);
+      break;
+    }
+  }
+}
+
+function bucketLive(ctx: Ctx, b: XBucket): boolean {
+  if (b.watchPort !== OFPP_ANY_WATCH && b.watchPort < OFPP_MAX && !portLive(ctx, b.watchPort))
+    return false;
+  if (b.watchPort === OFPP_LOCAL && !portLive(ctx, OFPP_LOCAL)) return false;
+  return true;
+}
+const OFPP_ANY_WATCH = 0xffff;
+
+function groupBucket(ctx: Ctx, b: XBucket): void {
+  const oldTrace = ctx.trace;
+  if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bucket', `bucket ${b.bucketId}`);
+  const saved = Uint32Array.from(ctx.flow);
+  const sorted = [...b.ofpacts].sort((x, y) => actionSetRank(x) - actionSetRank(y));
+  ctx.depth++;
+  doActions(ctx, sorted);
+  ctx.depth--;
+  ctx.flow.set(saved);
+  ctx.exit = false;
+  ctx.trace = oldTrace;
+}
+
+function executeActionSet(ctx: Ctx): void {
+  let acts = [...ctx.actionSet].sort((x, y) => actionSetRank(x) - actionSetRank(y));
+  ctx.actionSet = [];
+  // With a group in the set, its output action is ignored.
+  if (acts.some((a) => a.type === 'group')) acts = acts.filter((a) => a.type !== 'output');
+  const oldTrace = ctx.trace;
+  if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'table', '--. Executing action set:');
+  ctx.inActionSet = true;
+  doActions(ctx, acts);
+  ctx.inActionSet = false;
+  ctx.trace = oldTrace;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Hashing (multipath, bundle, select groups): the fields each mode covers are unwildcarded. */
+
+function mix(h: number): number {
+  let x = h >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+function hashFields(ctx: Ctx, fields: string, basis: number): number {
+  const flow = ctx.flow;
+  const wc = ctx.wc;
+  let h = mix(basis);
+  const add = (w: number, m = 0xffffffff): void => {
+    wc[w] = (wc[w] | m) >>> 0;
+    h = mix(h ^ (flow[w] & m));
+  };
+  // Symmetric modes combine both directions' values so replies take the same path.
+  const sym = (a: number, b: number, m = 0xffffffff): void => {
+    wc[a] = (wc[a] | m) >>> 0;
+    wc[b] = (wc[b] | m) >>> 0;
+    h = mix(h ^ ((flow[a] & m) ^ (flow[b] & m)));
+  };
+  switch (fields) {
+    case 'eth_src':
+      add(W_DL_SRC, 0xffff);
+      add(W_DL_SRC + 1);
+      break;
+    case 'nw_src':
+      add(W_NW_SRC);
+      break;
+    case 'nw_dst':
+      add(W_NW_DST);
+      break;
+    default: {
+      sym(W_DL_SRC, W_DL_DST, 0xffff);
+      sym(W_DL_SRC + 1, W_DL_DST + 1);
+      add(W_DL_TYPE, 0xffff);
+      if (isIpAny(flow)) {
+        sym(W_NW_SRC, W_NW_DST);
+        add(W_NW, 0xff);
+        const proto = flow[W_NW] & 0xff;
+        if (
+          fields !== 'symmetric_l3' &&
+          (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP)
+        ) {
+          wc[W_TP] = 0xffffffff;
+          h = mix(h ^ ((flow[W_TP] >>> 16) ^ (flow[W_TP] & 0xffff)));
+        }
+      }
+    }
+  }
+  return h >>> 0;
+}
+
+function hrwChoose(h: number, n: number): number {
+  let best = 0;
+  let bestScore = -1;
+  for (let i = 0; i < n; i++) {
+    const s = mix(h ^ Math.imul(i + 1, 0x9e3779b1));
+    if (s > bestScore) {
+      bestScore = s;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* learn(). */
+
+function learnAction(ctx: Ctx, a: Extract<Ofpact, { type: 'learn' }>): void {
+  ctx.slow = true;
+  const flow = ctx.flow;
+  const key = new Uint32Array(FLOW_WORDS);
+  const mask = new Uint32Array(FLOW_WORDS);
+  const ofpacts: Ofpact[] = [];
+  const srcBits = (src: { subfield: Subfield } | { value: bigint }, nBits: number): bigint => {
+    if ('value' in src) return src.value;
+    const f = fieldOf(src.subfield.field);
+    if (!f) return 0n;
+    markSubfield(ctx.wc, f, src.subfield);
+    let v = 0n;
+    for (let i = nBits - 1; i >= 0; i--)
+      v = (v << 1n) | BigInt(getFieldBits(flow, f, src.subfield.ofs + i, 1));
+    return v;
+  };
+  for (const spec of a.specs) {
+    if (spec.kind === 'output') {
+      const f = fieldOf(spec.src.field);
+      if (!f) continue;
+      markSubfield(ctx.wc, f, spec.src);
+      ofpacts.push({
+        type: 'output',
+        port: getFieldBits(flow, f, spec.src.ofs, spec.src.nBits),
+        maxLen: 0,
+      });
+      continue;
+    }
+    const dst = fieldOf(spec.dst.field);
+    if (!dst) continue;
+    const v = srcBits(spec.src, spec.dst.nBits);
+    if (spec.kind === 'match') {
+      for (let i = 0; i < spec.dst.nBits; i++) {
+        setFieldBits(key, dst, spec.dst.ofs + i, 1, Number((v >> BigInt(i)) & 1n));
+        setFieldBits(mask, dst, spec.dst.ofs + i, 1, 1);
+      }
+      if (dst.special === 'dl-vlan' || dst.word === W_VLAN0) mask[W_VLAN0] |= VLAN_CFI;
+    } else {
+      const nWords = dst.nWords;
+      const value: number[] = new Array(nWords).fill(0);
+      const m: number[] = new Array(nWords).fill(0);
+      const tmpK = new Uint32Array(FLOW_WORDS);
+      const tmpM = new Uint32Array(FLOW_WORDS);
+      for (let i = 0; i < spec.dst.nBits; i++) {
+        setFieldBits(tmpK, dst, spec.dst.ofs + i, 1, Number((v >> BigInt(i)) & 1n));
+        setFieldBits(tmpM, dst, spec.dst.ofs + i, 1, 1);
+      }
+      const kw = getFieldWords(tmpK, dst);
+      const mw = getFieldWords(tmpM, dst);
+      for (let i = 0; i < nWords; i++) {
+        value[i] = kw[i];
+        m[i] = mw[i];
+      }
+      ofpacts.push({ type: 'set_field', field: dst.name, value, mask: m, raw: 'load' });
+    }
+  }
+  const fm: FlowMod = {
+    command: 'add',
+    match: { key, mask },
+    priority: a.priority,
+    newCookie: a.cookie,
+    cookie: 0n,
+    cookieMask: 0n,
+    tableId: a.tableId,
+    idleTimeout: a.idleTimeout,
+    hardTimeout: a.hardTimeout,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP_NONE,
+    outGroup: 0xffffffff,
+    flags: { ...noFlowModFlags(), sendFlowRem: a.flags.sendFlowRem },
+    importance: 0,
+    ofpacts,
+  };
+  ctx.flowMods.push({ bridge: ctx.bridge.name, fm });
+  if (ctx.trace) {
+    ctx.report(
+      'detail',
+      `table=${a.tableId} ${matchToString(fm.match, a.priority)} priority=${a.priority}`,
+    );
+  }
+}
+
+/** The megaflow of a translation as ofproto/trace prints it. */
+export function formatMegaflow(
+  flow: FlowKey,
+  wc: FlowKey,
+  portName?: (p: number) => string | undefined,
+): string {
+  const m = matchFromFlowAndMask(flow, wc);
+  const s = matchToString(m, 0x8000, { portName });
+  return s;
+}
+
+export { W_SKB_PRIORITY };

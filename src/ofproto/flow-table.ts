@@ -1,0 +1,652 @@
+/*
+ * The OpenFlow flow tables of one bridge (OVS's oftable array in ofproto.c): 255 classifiers of
+ * rules, the flow_mod state machine (add / modify / modify_strict / delete / delete_strict with
+ * OVS's cookie, out_port and out_group rules), flow and table statistics, and expiry.
+ *
+ * A flow_mod is all-or-nothing: every check that can fail runs before the first change, so a
+ * failed one leaves the tables as they were (OVS gets there with versioned classifiers and
+ * revert functions; with one thread and no bundles yet, ordering the checks suffices).
+ */
+
+import { Classifier, type ClsRule, type Conjunction } from '../lib/classifier/classifier.ts';
+import { FLOW_WORDS, type FlowKey, OFPP_CONTROLLER, OFPP_NONE } from '../lib/flow/layout.ts';
+import { type Match, matchEquals } from '../lib/flow/match.ts';
+import { OfpError } from './openflow/errors.ts';
+import {
+  type AggregateStats,
+  type FlowMod,
+  type FlowModFlags,
+  type FlowRemovedReason,
+  type FlowStats,
+  type FlowStatsRequest,
+  OFP_NO_BUFFER,
+  OFPG_ANY,
+  OFPTT_ALL,
+} from './openflow/messages.ts';
+import type { Ofpact } from './openflow/ofpact.ts';
+import { checkOfpacts } from './openflow/ofpact-check.ts';
+import type { TableStats } from './openflow/stats.ts';
+
+const U64_MAX = 0xffffffffffffffffn;
+/* What OVS's userspace datapath reports as each table's capacity (ofproto-dpif). */
+const TABLE_MAX_ENTRIES = 1000000;
+/* OF1.0 table-stats wildcards: every OFPFW10 bit (OVS matches all fields). */
+const OFPFW10_ALL = 0x3fffff;
+
+export interface Rule {
+  readonly tableId: number;
+  readonly match: Match;
+  readonly priority: number;
+  cookie: bigint;
+  /** Replaced (new array) on modify; xlate reads it. */
+  ofpacts: Ofpact[];
+  flags: FlowModFlags;
+  idleTimeout: number;
+  hardTimeout: number;
+  importance: number;
+  /** ms (clock). */
+  readonly created: number;
+  /** ms, for hard_age and the hard timeout. */
+  modified: number;
+  /** ms of the last packet, for idle_age and the idle timeout. */
+  used: number;
+  packetCount: number;
+  byteCount: number;
+  /** True once removed from its table (xlate caches check it). */
+  removed: boolean;
+}
+
+/* The stored rule: the public shape plus its classifier handle. */
+class OfRule implements Rule {
+  cls: ClsRule<OfRule> | null = null;
+  removed = false;
+  packetCount = 0;
+  byteCount = 0;
+  used: number;
+  modified: number;
+  constructor(
+    readonly tableId: number,
+    readonly match: Match,
+    readonly priority: number,
+    public cookie: bigint,
+    public ofpacts: Ofpact[],
+    public flags: FlowModFlags,
+    public idleTimeout: number,
+    public hardTimeout: number,
+    public importance: number,
+    readonly created: number,
+  ) {
+    this.modified = created;
+    this.used = created;
+  }
+}
+
+export interface FlowTablesOptions {
+  now?: () => number;
+  nTables?: number;
+}
+
+/** How a flow_mod treats cookies beyond what FlowMod says (OVS's ofputil_flow_mod.modify_cookie). */
+export interface FlowModOptions {
+  /**
+   * Whether a modify may change the cookie of the flows it modifies. OVS sets this for OF1.0
+   * and NXM flow_mods that carry a new cookie (newCookie not all-ones), never for OF1.1+.
+   * Default: newCookie !== all-ones.
+   */
+  modifyCookie?: boolean;
+  /**
+   * The OpenFlow version the flow_mod came in. From OF1.1 on, OF1.0-only actions whose
+   * prerequisites the match lacks (mod_nw_src without ip...) are refused as OVS does.
+   */
+  version?: number;
+}
+
+/** Flow-mod checks outside the flow tables (groups and meters exist). */
+export interface ActionCheckers {
+  groupExists: ((groupId: number) => boolean) | null;
+  meterExists: ((meterId: number) => boolean) | null;
+}
+
+export class FlowTables implements ActionCheckers {
+  readonly nTables: number;
+  private readonly tables: Classifier<OfRule>[] = [];
+  private readonly lookups: Float64Array;
+  private readonly matches: Float64Array;
+  private readonly now: () => number;
+  private nRules = 0;
+  /* Rules above OpenFlow's priority range (fail-open's), not reported in table stats. */
+  private hiddenRules = 0;
+  private version_ = 0;
+  onChange: (() => void) | null = null;
+  onRemoved: ((rule: Rule, reason: FlowRemovedReason) => void) | null = null;
+  groupExists: ((groupId: number) => boolean) | null = null;
+  meterExists: ((meterId: number) => boolean) | null = null;
+
+  constructor(opts: FlowTablesOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.nTables = opts.nTables ?? 255;
+    for (let i = 0; i < this.nTables; i++) this.tables.push(new Classifier<OfRule>());
+    this.lookups = new Float64Array(this.nTables);
+    this.matches = new Float64Array(this.nTables);
+  }
+
+  /** The clock rules are timed with (ms). */
+  get clock(): () => number {
+    return this.now;
+  }
+
+  /** Bumped on every change to any table. */
+  get version(): number {
+    return this.version_;
+  }
+
+  get count(): number {
+    return this.nRules;
+  }
+
+  /** Rules of one table (for tests and dumps). */
+  tableCount(tableId: number): number {
+    return this.tables[tableId]?.count ?? 0;
+  }
+
+  lookup(tableId: number, key: FlowKey, wc: FlowKey | null): Rule | null {
+    const cls = this.tables[tableId];
+    if (cls === undefined) return null;
+    this.lookups[tableId]++;
+    const r = cls.lookup(key, wc);
+    if (r === null) return null;
+    this.matches[tableId]++;
+    return r.data;
+  }
+
+  *rules(): IterableIterator<Rule> {
+    for (const cls of this.tables) {
+      if (cls.isEmpty()) continue;
+      for (const r of cls) yield r.data;
+    }
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* flow_mod.                                                                            */
+
+  flowMod(fm: FlowMod, opts: FlowModOptions = {}): OfpError | null {
+    if (fm.tableId !== OFPTT_ALL && fm.tableId >= this.nTables) {
+      return new OfpError('OFPBRC_BAD_TABLE_ID', `table ${fm.tableId}`);
+    }
+    const modifyCookie = opts.modifyCookie ?? fm.newCookie !== U64_MAX;
+    const version = opts.version ?? 1;
+    switch (fm.command) {
+      case 'add':
+        return this.add(fm, version);
+      case 'modify':
+      case 'modify_strict':
+        return this.modify(fm, fm.command === 'modify_strict', modifyCookie, version);
+      case 'delete':
+      case 'delete_strict': {
+        const victims = this.collect(fm, fm.command === 'delete_strict', true);
+        if (victims.length) this.removeRules(victims, 'delete');
+        return null;
+      }
+      default:
+        return new OfpError('OFPFMFC_BAD_COMMAND');
+    }
+  }
+
+  /* Checks shared by add and modify: actions consistent with the match, groups and meters
+   * that exist, no buffered packet (OVS keeps none). */
+  private checkNew(fm: FlowMod, version: number): OfpError | null {
+    const c = checkOfpacts(fm.ofpacts, fm.match);
+    if (c.error) return c.error;
+    if (c.of10Only && version > 1) {
+      return new OfpError('OFPBAC_MATCH_INCONSISTENT', 'action needs OpenFlow 1.0');
+    }
+    const err = this.checkRefs(fm.ofpacts);
+    if (err) return err;
+    if (fm.bufferId !== OFP_NO_BUFFER) return new OfpError('OFPBRC_BUFFER_UNKNOWN');
+    return null;
+  }
+
+  private checkRefs(acts: readonly Ofpact[]): OfpError | null {
+    for (const a of acts) {
+      if (a.type === 'meter' && this.meterExists && !this.meterExists(a.meterId)) {
+        return new OfpError('OFPMMFC_INVALID_METER', `meter ${a.meterId}`);
+      }
+      if (a.type === 'group' && this.groupExists && !this.groupExists(a.groupId)) {
+        return new OfpError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId}`);
+      }
+      const nested = nestedActions(a);
+      if (nested) {
+        const e = this.checkRefs(nested);
+        if (e) return e;
+      }
+    }
+    return null;
+  }
+
+  private add(fm: FlowMod, version: number): OfpError | null {
+    const err = this.checkNew(fm, version);
+    if (err) return err;
+    const tableId = fm.tableId === OFPTT_ALL ? 0 : fm.tableId;
+    const cls = this.tables[tableId];
+    const old = cls.findExactly(fm.match, fm.priority)?.data ?? null;
+    if (old === null && fm.flags.checkOverlap && this.overlaps(cls, fm.match, fm.priority)) {
+      return new OfpError('OFPFMFC_OVERLAP');
+    }
+    const now = this.now();
+    const rule = new OfRule(
+      tableId,
+      fm.match,
+      fm.priority,
+      fm.newCookie === U64_MAX ? 0n : fm.newCookie,
+      fm.ofpacts,
+      stateFlags(fm.flags),
+      fm.idleTimeout,
+      fm.hardTimeout,
+      fm.importance,
+      now,
+    );
+    if (old !== null) {
+      // An add over an identical flow keeps the old cookie only when it brings none.
+      if (fm.newCookie === U64_MAX) rule.cookie = old.cookie;
+      if (!fm.flags.resetCounts) {
+        rule.packetCount = old.packetCount;
+        rule.byteCount = old.byteCount;
+      }
+      rule.used = old.used;
+    }
+    const res = cls.replace(rule.match, rule.priority, rule, conjunctionsOf(rule.ofpacts));
+    rule.cls = res.rule;
+    if (res.displaced) {
+      const d = res.displaced.data;
+      d.removed = true;
+      d.cls = null;
+    } else {
+      this.nRules++;
+      if (rule.priority > 0xffff) this.hiddenRules++;
+    }
+    this.changed();
+    return null;
+  }
+
+  private modify(
+    fm: FlowMod,
+    strict: boolean,
+    modifyCookie: boolean,
+    version: number,
+  ): OfpError | null {
+    const rules = this.collect(fm, strict, false);
+    if (rules.length === 0) {
+      // OVS adds the flow when the modify names no cookie to match on.
+      if (fm.newCookie !== U64_MAX && fm.cookieMask === 0n) return this.add(fm, version);
+      return null;
+    }
+    const err = this.checkNew(fm, version);
+    if (err) return err;
+    const now = this.now();
+    const conj = conjunctionsOf(fm.ofpacts);
+    for (const r of rules) {
+      const hadConj = r.cls?.conj != null;
+      r.ofpacts = fm.ofpacts;
+      if (modifyCookie && fm.newCookie !== U64_MAX) r.cookie = fm.newCookie;
+      r.modified = now;
+      if (fm.flags.resetCounts) {
+        r.packetCount = 0;
+        r.byteCount = 0;
+      }
+      if (hadConj || conj !== null) {
+        // The classifier keeps conjunctions per rule: re-insert to update them.
+        const res = this.tables[r.tableId].replace(r.match, r.priority, r, conj);
+        r.cls = res.rule;
+      }
+    }
+    this.changed();
+    return null;
+  }
+
+  /* The rules a modify/delete/stats request names, table by table. */
+  private collect(
+    c: {
+      tableId: number;
+      match: Match;
+      priority?: number;
+      cookie: bigint;
+      cookieMask: bigint;
+      outPort: number;
+      outGroup: number;
+    },
+    strict: boolean,
+    filterOut: boolean,
+  ): OfRule[] {
+    const out: OfRule[] = [];
+    const first = c.tableId === OFPTT_ALL ? 0 : c.tableId;
+    const last = c.tableId === OFPTT_ALL ? this.nTables - 1 : c.tableId;
+    const outPort = filterOut ? c.outPort : OFPP_NONE;
+    const outGroup = filterOut ? c.outGroup : OFPG_ANY;
+    for (let t = first; t <= last && t < this.nTables; t++) {
+      const cls = this.tables[t];
+      if (cls.isEmpty()) continue;
+      if (strict) {
+        const r = cls.findExactly(c.match, c.priority ?? 0)?.data;
+        if (r && this.criteriaOk(r, c.cookie, c.cookieMask, outPort, outGroup)) out.push(r);
+        continue;
+      }
+      for (const cr of looseTargets(cls, c.match)) {
+        const r = cr.data;
+        // Hidden rules (priority above OpenFlow's 16 bits: fail-open) are internal.
+        if (r.priority > 0xffff) continue;
+        if (this.criteriaOk(r, c.cookie, c.cookieMask, outPort, outGroup)) out.push(r);
+      }
+    }
+    return out;
+  }
+
+  private criteriaOk(
+    r: OfRule,
+    cookie: bigint,
+    cookieMask: bigint,
+    outPort: number,
+    outGroup: number,
+  ): boolean {
+    if (((r.cookie ^ cookie) & cookieMask) !== 0n) return false;
+    if (outPort !== OFPP_NONE && !outputsToPort(r.ofpacts, outPort)) return false;
+    if (outGroup !== OFPG_ANY && !outputsToGroup(r.ofpacts, outGroup)) return false;
+    return true;
+  }
+
+  private overlaps(cls: Classifier<OfRule>, m: Match, priority: number): boolean {
+    for (const cr of cls) {
+      if (cr.priority !== priority) continue;
+      const o = cr.match;
+      let clash = false;
+      for (let i = 0; i < FLOW_WORDS; i++) {
+        const both = (o.mask[i] & m.mask[i]) >>> 0;
+        if (((o.key[i] ^ m.key[i]) & both) !== 0) {
+          clash = true;
+          break;
+        }
+      }
+      if (!clash) return true;
+    }
+    return false;
+  }
+
+  /** Removes `rules` (reporting `reason` for each); used by deletes, expiry, groups, meters. */
+  removeRules(rules: readonly Rule[], reason: FlowRemovedReason): void {
+    let n = 0;
+    for (const x of rules) {
+      const r = x as OfRule;
+      if (r.removed || r.cls === null) continue;
+      this.tables[r.tableId].remove(r.cls);
+      r.cls = null;
+      r.removed = true;
+      this.nRules--;
+      if (r.priority > 0xffff) this.hiddenRules--;
+      n++;
+      this.onRemoved?.(r, reason);
+    }
+    if (n) this.changed();
+  }
+
+  /**
+   * Records every rule and its mutable state; the returned function puts the tables back
+   * exactly so (for all-or-nothing bundles). Removals and changes in between are undone
+   * without further onRemoved calls.
+   */
+  snapshot(): () => void {
+    const saved = [...this.rules()].map((x) => {
+      const r = x as OfRule;
+      return {
+        r,
+        cookie: r.cookie,
+        ofpacts: r.ofpacts,
+        flags: r.flags,
+        idleTimeout: r.idleTimeout,
+        hardTimeout: r.hardTimeout,
+        importance: r.importance,
+        modified: r.modified,
+        used: r.used,
+        packetCount: r.packetCount,
+        byteCount: r.byteCount,
+      };
+    });
+    return () => {
+      for (const cls of this.tables) {
+        for (const cr of [...cls]) {
+          cls.remove(cr);
+          cr.data.cls = null;
+          cr.data.removed = true;
+        }
+      }
+      this.nRules = 0;
+      this.hiddenRules = 0;
+      for (const s of saved) {
+        const r = s.r;
+        Object.assign(r, {
+          cookie: s.cookie,
+          ofpacts: s.ofpacts,
+          flags: s.flags,
+          idleTimeout: s.idleTimeout,
+          hardTimeout: s.hardTimeout,
+          importance: s.importance,
+          modified: s.modified,
+          used: s.used,
+          packetCount: s.packetCount,
+          byteCount: s.byteCount,
+        });
+        const res = this.tables[r.tableId].replace(r.match, r.priority, r, conjunctionsOf(r.ofpacts));
+        r.cls = res.rule;
+        r.removed = false;
+        this.nRules++;
+        if (r.priority > 0xffff) this.hiddenRules++;
+      }
+      this.changed();
+    };
+  }
+
+  /** Deletes every rule (OVS's ofproto_flush_flows). */
+  flush(): void {
+    this.removeRules([...this.rules()], 'delete');
+  }
+
+  private changed(): void {
+    this.version_++;
+    this.onChange?.();
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Statistics.                                                                          */
+
+  select(req: FlowStatsRequest): Rule[] {
+    if (req.tableId !== OFPTT_ALL && req.tableId >= this.nTables) return [];
+    return this.collect(req, false, true);
+  }
+
+  /** Like select(), with OVS's error for a table that does not exist. */
+  selectChecked(req: FlowStatsRequest): Rule[] | OfpError {
+    if (req.tableId !== OFPTT_ALL && req.tableId >= this.nTables) {
+      return new OfpError('OFPBRC_BAD_TABLE_ID', `table ${req.tableId}`);
+    }
+    return this.collect(req, false, true);
+  }
+
+  /** One rule's flow-stats entry at time `now`. */
+  ruleStats(r: Rule, now = this.now()): FlowStats {
+    const age = now - r.created;
+    return {
+      match: r.match,
+      priority: r.priority,
+      tableId: r.tableId,
+      durationSec: Math.floor(age / 1000),
+      durationNsec: (age % 1000) * 1000000,
+      idleTimeout: r.idleTimeout,
+      hardTimeout: r.hardTimeout,
+      idleAge: ageSecs(now - r.used),
+      hardAge: ageSecs(now - r.modified),
+      cookie: r.cookie,
+      packetCount: r.flags.noPacketCounts ? U64_MAX : BigInt(r.packetCount),
+      byteCount: r.flags.noByteCounts ? U64_MAX : BigInt(r.byteCount),
+      flags: r.flags,
+      importance: r.importance,
+      ofpacts: r.ofpacts,
+    };
+  }
+
+  flowStats(req: FlowStatsRequest): FlowStats[] {
+    const now = this.now();
+    return this.select(req).map((r) => this.ruleStats(r, now));
+  }
+
+  aggregate(req: FlowStatsRequest): AggregateStats {
+    let packets = 0n;
+    let bytes = 0n;
+    let flows = 0;
+    let unknownPackets = false;
+    let unknownBytes = false;
+    for (const r of this.select(req)) {
+      if (r.flags.noPacketCounts) unknownPackets = true;
+      else packets += BigInt(r.packetCount);
+      if (r.flags.noByteCounts) unknownBytes = true;
+      else bytes += BigInt(r.byteCount);
+      flows++;
+    }
+    // OVS reports all-ones when any selected flow does not count.
+    return {
+      packetCount: unknownPackets ? U64_MAX : packets,
+      byteCount: unknownBytes ? U64_MAX : bytes,
+      flowCount: flows,
+    };
+  }
+
+  tableStats(): TableStats[] {
+    const out: TableStats[] = [];
+    for (let t = 0; t < this.nTables; t++) {
+      out.push({
+        tableId: t,
+        name: '',
+        wildcards: OFPFW10_ALL,
+        maxEntries: TABLE_MAX_ENTRIES,
+        activeCount: this.tables[t].count - (t === 0 ? this.hiddenRules : 0),
+        lookupCount: BigInt(this.lookups[t]),
+        matchedCount: BigInt(this.matches[t]),
+      });
+    }
+    return out;
+  }
+
+  /** Counts one lookup in table stats without a classifier lookup (e.g. a cached hit). */
+  countLookup(tableId: number, matched: boolean, n = 1): void {
+    if (tableId >= this.nTables) return;
+    this.lookups[tableId] += n;
+    if (matched) this.matches[tableId] += n;
+  }
+
+  credit(rule: Rule, packets: number, bytes: number, used: number): void {
+    if (rule.removed) return;
+    rule.packetCount += packets;
+    rule.byteCount += bytes;
+    if (used > rule.used) rule.used = used;
+  }
+
+  /** Removes rules whose hard or idle timeout passed (hard first, as OVS checks); returns how many. */
+  expire(): number {
+    const now = this.now();
+    const hard: Rule[] = [];
+    const idle: Rule[] = [];
+    for (const r of this.rules()) {
+      if (r.hardTimeout && now > r.modified + r.hardTimeout * 1000) hard.push(r);
+      else if (r.idleTimeout && now > r.used + r.idleTimeout * 1000) idle.push(r);
+    }
+    this.removeRules(hard, 'hard');
+    this.removeRules(idle, 'idle');
+    return hard.length + idle.length;
+  }
+
+  /** The soonest time (ms) a rule can expire, or Infinity: when to call expire() next. */
+  nextExpiry(): number {
+    let t = Infinity;
+    for (const r of this.rules()) {
+      if (r.hardTimeout) t = Math.min(t, r.modified + r.hardTimeout * 1000 + 1);
+      if (r.idleTimeout) t = Math.min(t, r.used + r.idleTimeout * 1000 + 1);
+    }
+    return t;
+  }
+
+  /** Rules whose actions use group `groupId` (directly or nested). */
+  rulesWithGroup(groupId: number): Rule[] {
+    const out: Rule[] = [];
+    for (const r of this.rules()) if (outputsToGroup(r.ofpacts, groupId)) out.push(r);
+    return out;
+  }
+
+  /** Rules with a meter instruction for `meterId`. */
+  rulesWithMeter(meterId: number): Rule[] {
+    const out: Rule[] = [];
+    for (const r of this.rules()) {
+      if (r.ofpacts.some((a) => a.type === 'meter' && a.meterId === meterId)) out.push(r);
+    }
+    return out;
+  }
+
+  /** Whether a rule with exactly this match and priority is in `tableId`. */
+  findExactly(tableId: number, match: Match, priority: number): Rule | null {
+    const r = this.tables[tableId]?.findExactly(match, priority)?.data ?? null;
+    return r !== null && matchEquals(r.match, match) ? r : null;
+  }
+}
+
+/* Rules of `cls` at least as specific as `target`; every rule when the target is catch-all. */
+function looseTargets(cls: Classifier<OfRule>, target: Match): Iterable<ClsRule<OfRule>> {
+  for (let i = 0; i < FLOW_WORDS; i++) if (target.mask[i] !== 0) return cls.loose(target);
+  return cls;
+}
+
+function stateFlags(f: FlowModFlags): FlowModFlags {
+  return {
+    sendFlowRem: f.sendFlowRem,
+    checkOverlap: f.checkOverlap,
+    resetCounts: f.resetCounts,
+    noPacketCounts: f.noPacketCounts,
+    noByteCounts: f.noByteCounts,
+    emerg: false,
+  };
+}
+
+function ageSecs(ms: number): number {
+  const s = Math.floor(ms / 1000);
+  return Math.max(0, Math.min(s, 0xffff));
+}
+
+function nestedActions(a: Ofpact): readonly Ofpact[] | null {
+  if (a.type === 'write_actions' || a.type === 'clone' || a.type === 'ct') return a.actions;
+  return null;
+}
+
+/* OVS's ofpacts_output_to_port(): output, enqueue, and controller (to OFPP_CONTROLLER). */
+export function outputsToPort(acts: readonly Ofpact[], port: number): boolean {
+  for (const a of acts) {
+    if ((a.type === 'output' || a.type === 'enqueue') && a.port === port) return true;
+    if (a.type === 'controller' && port === OFPP_CONTROLLER) return true;
+    const n = nestedActions(a);
+    if (n && outputsToPort(n, port)) return true;
+  }
+  return false;
+}
+
+export function outputsToGroup(acts: readonly Ofpact[], groupId: number): boolean {
+  for (const a of acts) {
+    if (a.type === 'group' && a.groupId === groupId) return true;
+    const n = nestedActions(a);
+    if (n && outputsToGroup(n, groupId)) return true;
+  }
+  return false;
+}
+
+function conjunctionsOf(acts: readonly Ofpact[]): Conjunction[] | null {
+  let out: Conjunction[] | null = null;
+  for (const a of acts) {
+    if (a.type !== 'conjunction') continue;
+    out ??= [];
+    out.push({ id: a.id, clause: a.clause, nClauses: a.nClauses });
+  }
+  return out;
+}

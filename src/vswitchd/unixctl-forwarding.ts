@@ -1,0 +1,311 @@
+/**
+ * ovs-vswitchd's unixctl commands about packets and flows, in OVS's formats:
+ *
+ *   netdev-dummy/receive NAME PACKET|FLOW...   inject frames (hex or datapath flow syntax)
+ *   ofproto/trace [DP] ODP_FLOW | BRIDGE BR_FLOW [-generate|PACKET]
+ *   dpif/dump-flows [-m] BRIDGE, dpctl/dump-flows [-m] [DP], dpctl/del-flows [DP], dpctl/show
+ *   fdb/show BRIDGE, fdb/flush [BRIDGE], fdb/stats-show BRIDGE, fdb/stats-clear [BRIDGE]
+ *   fdb/add BRIDGE PORT VLAN MAC, fdb/del BRIDGE VLAN MAC
+ *   bridge/dump-flows BRIDGE, revalidator/wait, revalidator/purge
+ */
+
+import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
+import { formatOdpActions } from '../dpif/netdev/odp-actions.ts';
+import { type OdpFlow, parseOdpFlow } from '../dpif/netdev/odp-key-parse.ts';
+import { extractFlow } from '../lib/flow/extract.ts';
+import { FLOW_WORDS, W_IN_PORT } from '../lib/flow/layout.ts';
+import { flowToString, matchToString } from '../lib/flow/match-format.ts';
+import { parseExactFlow } from '../lib/flow/match-parse.ts';
+import { composePacket } from '../lib/packet/compose.ts';
+import { type UnixctlCommands, UnixctlError } from '../lib/unixctl/index.ts';
+import { findDummyNetdev } from '../netdev/dummy.ts';
+import {
+  FDB_FLUSH_REPLY,
+  FDB_STATS_CLEAR_REPLY,
+  fdbAdd,
+  fdbDel,
+  fdbShow,
+  fdbStatsShow,
+} from '../ofproto/dpif/mac-learning.ts';
+import { formatTrace, type TraceNode } from '../ofproto/dpif/xlate/trace.ts';
+import { formatMegaflow } from '../ofproto/dpif/xlate/xlate.ts';
+import type { Ofproto } from '../ofproto/ofproto.ts';
+import { formatOfpacts } from '../ofproto/openflow/ofpact-format.ts';
+import type { Vswitchd } from './vswitchd.ts';
+
+function hexPacket(s: string): Uint8Array | null {
+  const t = s.replace(/\s+/g, '');
+  if (t.length === 0 || t.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(t)) return null;
+  return Uint8Array.from(Buffer.from(t, 'hex'));
+}
+
+function ofproto(vs: Vswitchd, name: string): Ofproto {
+  const br = vs.vswitch.bridges.get(name);
+  if (!br) throw new UnixctlError('no such bridge');
+  return br.ofproto;
+}
+
+function dpifByName(vs: Vswitchd, name: string | undefined): DpifNetdev {
+  const all = vs.backers.list();
+  if (name === undefined) {
+    if (all.length === 1) return all[0] as DpifNetdev;
+    throw new UnixctlError(
+      all.length === 0 ? 'no datapaths exist' : 'multiple datapaths, please specify',
+    );
+  }
+  const d = all.find(
+    (x) => x.fullName === name || x.fullName.split('@')[1] === name || x.type === name,
+  );
+  if (!d) throw new UnixctlError(`${name}: datapath not found`);
+  return d;
+}
+
+function odpPortNamer(dpif: DpifNetdev): (p: number) => string | undefined {
+  return (p) => dpif.portQueryByNumber(p as never)?.name;
+}
+
+/** The text of ofproto/trace for a flow already in OpenFlow terms on bridge `br`. */
+export function traceText(br: Ofproto, flow: Uint32Array, generate: boolean): string {
+  const root: TraceNode[] = [];
+  const udpif = br.udpif;
+  const view = udpif.bridgeByName(br.name);
+  if (!view) throw new UnixctlError('no such bridge');
+  const portName = (p: number): string | undefined => br.fwd.portName(p);
+  let s = `Flow: ${flowToString(flow)}\n`;
+  const r = udpif.translate(view, flow, generate, root);
+  s += formatTrace(root);
+  s += '\n';
+  const same = r.finalFlow.every((w, i) => w === flow[i]);
+  s += `Final flow: ${same ? 'unchanged' : flowToString(r.finalFlow)}\n`;
+  s += `Megaflow: ${formatMegaflow(flow, r.wc, portName)}\n`;
+  s += `Datapath actions: ${r.actions.length ? formatOdpActions(r.actions) : 'drop'}\n`;
+  if (r.slow) {
+    s += 'This flow is handled by the userspace slow path because it:\n';
+    s += '  - Uses action(s) not supported by datapath.\n';
+  }
+  return s;
+}
+
+function trace(vs: Vswitchd, args: string[]): string {
+  const rest = args.filter((a) => a !== '-generate' && a !== '--names' && a !== '--no-names');
+  const generate = args.includes('-generate');
+  let packet: Uint8Array | null = null;
+  // A trailing hex string is a packet to trace.
+  if (rest.length >= 2) {
+    const last = rest[rest.length - 1] as string;
+    const p = hexPacket(last);
+    if (p && !last.includes('=') && !last.includes('(')) {
+      packet = p;
+      rest.pop();
+    }
+  }
+  let br: Ofproto | undefined;
+  let flowText: string;
+  if (rest.length >= 2 && vs.vswitch.bridges.has(rest[0] as string)) {
+    br = ofproto(vs, rest[0] as string);
+    flowText = rest.slice(1).join(' ');
+  } else {
+    flowText = rest.length >= 2 ? rest.slice(1).join(' ') : (rest[0] ?? '');
+  }
+  let flow: Uint32Array;
+  if (br && !flowText.includes('(')) {
+    const r = parseExactFlow(flowText, { portNumber: (n) => br?.portByName(n)?.ofpPort });
+    if (!r.ok) throw new UnixctlError(r.error);
+    flow = r.key;
+  } else {
+    let odp: OdpFlow;
+    try {
+      odp = parseOdpFlow(flowText);
+    } catch (e) {
+      throw new UnixctlError((e as Error).message);
+    }
+    const odpPort = odp.key[W_IN_PORT];
+    let found: Ofproto | undefined;
+    for (const b of vs.vswitch.bridges.values()) {
+      for (const p of b.ofproto.ports()) if (p.odpPort === odpPort) found = b.ofproto;
+    }
+    if (!found) throw new UnixctlError('no OpenFlow port for datapath port');
+    br = found;
+    flow = Uint32Array.from(odp.key);
+    for (const p of br.ports()) if (p.odpPort === odpPort) flow[W_IN_PORT] = p.ofpPort;
+  }
+  if (packet) {
+    const inPort = flow[W_IN_PORT];
+    const key = new Uint32Array(FLOW_WORDS);
+    extractFlow(packet, 0, packet.length, inPort, key);
+    flow = key;
+  }
+  return traceText(br, flow, generate);
+}
+
+function receive(_vs: Vswitchd, args: string[]): string {
+  const name = args[0] as string;
+  const dev = findDummyNetdev(name);
+  if (!dev) throw new UnixctlError('no such dummy netdev');
+  let i = 1;
+  if (args[i] === '--qinq') i++;
+  for (; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--len') {
+      i++;
+      continue;
+    }
+    let frame = hexPacket(a);
+    if (!frame) {
+      let odp: OdpFlow;
+      try {
+        odp = parseOdpFlow(a);
+      } catch {
+        const r = parseExactFlow(a);
+        if (!r.ok) throw new UnixctlError(`syntax error at ${a}`);
+        odp = { key: r.key, mask: r.mask };
+      }
+      const lenIdx = args.indexOf('--len', i);
+      const want = lenIdx > 0 ? Number(args[lenIdx + 1]) : 0;
+      frame = composePacket(odp.key);
+      if (want > frame.length) {
+        const padded = new Uint8Array(want);
+        padded.set(frame);
+        frame = padded;
+      }
+    }
+    dev.receiveFrame(frame);
+  }
+  return '';
+}
+
+function dumpFlows(dpif: DpifNetdev, args: string[], onlyBridge: Ofproto | null): string {
+  const verbose = args.includes('-m') || args.includes('--more');
+  const names = verbose || args.includes('--names');
+  const opts = {
+    verbose,
+    portName: names ? odpPortNamer(dpif) : undefined,
+  };
+  dpif.dp.flowDump();
+  if (!onlyBridge) return dpif.dp.formatDumpFlows(opts);
+  const ports = new Set<number>();
+  for (const p of onlyBridge.ports()) if (p.odpPort !== null) ports.add(p.odpPort);
+  let s = '';
+  for (const f of dpif.dp.flowDump())
+    if (ports.has(f.key[W_IN_PORT])) s += `${dpif.dp.formatFlow(f, opts)}\n`;
+  return s;
+}
+
+function dpctlShow(dpif: DpifNetdev): string {
+  const st = dpif.dp.stats;
+  let s = `${dpif.fullName}:\n`;
+  s += `  lookups: hit:${st.hit} missed:${st.missed} lost:${st.lost}\n`;
+  s += `  flows: ${dpif.dp.flowCount}\n`;
+  const ports = [...dpif.ports()].sort((a, b) => a.portNo - b.portNo);
+  for (const p of ports)
+    s += `  port ${p.portNo}: ${p.name}${p.type === 'system' ? '' : ` (${p.type})`}\n`;
+  return s;
+}
+
+function bridgeDumpFlows(br: Ofproto): string {
+  br.udpif.pushAllStats();
+  const now = Date.now();
+  let s = '';
+  for (const r of br.tables.rules()) {
+    if (r.tableId !== 0) s += `table_id=${r.tableId}, `;
+    s += `duration=${Math.floor((now - r.created) / 1000)}s, `;
+    s += `n_packets=${r.packetCount}, n_bytes=${r.byteCount}, `;
+    s += `${matchToString(r.match, r.priority)},actions=${formatOfpacts(r.ofpacts)}\n`;
+  }
+  return s;
+}
+
+export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd): void {
+  cmds.register(
+    'netdev-dummy/receive',
+    'name [--qinq] packet|flow [--len packet_len]',
+    2,
+    1000,
+    (args) => receive(vs, args),
+  );
+  cmds.register(
+    'ofproto/trace',
+    '{[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet]',
+    1,
+    10,
+    (args) => trace(vs, args),
+  );
+  cmds.register('dpif/dump-flows', '[-m] [--names | --no-names] bridge', 1, 4, (args) => {
+    const name = args[args.length - 1] as string;
+    const br = ofproto(vs, name);
+    return dumpFlows(br.dpif, args.slice(0, -1), br);
+  });
+  cmds.register('dpctl/dump-flows', '[-m] [--names] [dp] [filter=..]', 0, 5, (args) => {
+    const dp = args.filter((a) => !a.startsWith('-') && !a.includes('='))[0];
+    return dumpFlows(dpifByName(vs, dp), args, null);
+  });
+  cmds.register('dpctl/del-flows', '[dp]', 0, 1, (args) => {
+    const d = dpifByName(vs, args[0]);
+    for (const b of vs.vswitch.bridges.values()) if (b.ofproto.dpif === d) b.ofproto.udpif.flush();
+    d.dp.flowFlush();
+    return '';
+  });
+  cmds.register('dpctl/show', '[dp]', 0, 2, (args) => {
+    const name = args.filter((a) => !a.startsWith('-'))[0];
+    if (name !== undefined) return dpctlShow(dpifByName(vs, name));
+    return vs.backers.list().map(dpctlShow).join('');
+  });
+  cmds.register('fdb/show', 'bridge', 1, 1, (args) => {
+    const br = ofproto(vs, args[0] as string);
+    return fdbShow(br.fwd.macs);
+  });
+  cmds.register('fdb/flush', '[bridge]', 0, 1, (args) => {
+    const list = args[0]
+      ? [ofproto(vs, args[0])]
+      : [...vs.vswitch.bridges.values()].map((b) => b.ofproto);
+    for (const br of list) {
+      br.fwd.macs.flush();
+      br.udpif.changed();
+    }
+    return FDB_FLUSH_REPLY;
+  });
+  cmds.register('fdb/stats-show', 'bridge', 1, 1, (args) => {
+    const br = ofproto(vs, args[0] as string);
+    return fdbStatsShow(br.name, br.fwd.macs);
+  });
+  cmds.register('fdb/stats-clear', '[bridge]', 0, 1, (args) => {
+    const list = args[0]
+      ? [ofproto(vs, args[0])]
+      : [...vs.vswitch.bridges.values()].map((b) => b.ofproto);
+    for (const br of list) {
+      const st = br.fwd.macs.stats;
+      st.learned = st.expired = st.evicted = st.moved = 0;
+    }
+    return FDB_STATS_CLEAR_REPLY;
+  });
+  cmds.register('fdb/add', 'bridge port vlan mac', 4, 4, (args) => {
+    const br = ofproto(vs, args[0] as string);
+    const port = br.portByName(args[1] as string);
+    if (!port) throw new UnixctlError('no such port');
+    const r = fdbAdd(br.fwd.macs, port.ofpPort, args[2] as string, args[3] as string);
+    br.udpif.changed();
+    if (!r.ok) throw new UnixctlError(r.error);
+    return r.text;
+  });
+  cmds.register('fdb/del', 'bridge vlan mac', 3, 3, (args) => {
+    const br = ofproto(vs, args[0] as string);
+    const r = fdbDel(br.fwd.macs, args[1] as string, args[2] as string);
+    br.udpif.changed();
+    if (!r.ok) throw new UnixctlError(r.error);
+    return r.text;
+  });
+  cmds.register('bridge/dump-flows', 'bridge', 1, 2, (args) =>
+    bridgeDumpFlows(ofproto(vs, args[args.length - 1] as string)),
+  );
+  cmds.register('revalidator/wait', '', 0, 0, () => {
+    for (const b of vs.vswitch.bridges.values()) {
+      b.ofproto.udpif.revalidateIfNeeded();
+      b.ofproto.udpif.pushAllStats();
+    }
+    return '';
+  });
+  cmds.register('revalidator/purge', '', 0, 0, () => {
+    for (const d of vs.backers.list()) d.dp.flowFlush();
+    return '';
+  });
+}
