@@ -297,10 +297,14 @@ export class Udpif implements UpcallHandler {
     xc.packets = f.packets;
     xc.bytes = f.bytes;
     this.credit(xc.rules, dp, db, f.used);
+    // Hits keep their MAC entries fresh. They never move one back: a packet handled since
+    // (by an upcall) may have learned the address somewhere else, and the newer news wins.
     for (const l of xc.learns) {
-      const b = this.bridges.get(l.bridge);
-      if (b?.dpif.macs.update(l.learn.mac, l.learn.vlan, l.learn.port, l.learn.isGratArp))
-        this.changed();
+      const macs = this.bridges.get(l.bridge)?.dpif.macs;
+      if (!macs) continue;
+      const e = macs.lookup(l.learn.mac, l.learn.vlan);
+      if (e && e.port !== l.learn.port) continue;
+      if (macs.update(l.learn.mac, l.learn.vlan, l.learn.port, l.learn.isGratArp)) this.changed();
     }
   }
 

@@ -117,6 +117,11 @@ function commitAttr(
   out.push({ type: 'set', attr, key, mask, masked: !full });
 }
 
+function l3l4Pending(flow: FlowKey, base: FlowKey): boolean {
+  for (const x of [...IPV6, ...TP]) if (fieldDiffers(flow, base, x)) return true;
+  return fieldDiffers(flow, base, IPV4[0]) || fieldDiffers(flow, base, IPV4[1]);
+}
+
 const vlanScratch = new Uint32Array(2);
 
 /** Appends to `out` what makes the datapath's packet (`base`) look like `flow`; updates base. */
@@ -130,6 +135,9 @@ export function commitOdpActions(
   const dlType = flow[W_DL_TYPE] & 0xffff;
   const nwProto = flow[W_NW] & 0xff;
   const isIp = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
+  // Whether L3/L4 rewrites are committed depends on the protocol: match on it when one is
+  // pending, or packets of another protocol would share the megaflow.
+  if (isIp && wc && l3l4Pending(flow, base)) wc[W_NW] |= 0xff;
   if (nwProto !== 0 && isIp) {
     commitAttr(
       dlType === ETH_TYPE_IP ? 'ipv4' : 'ipv6',

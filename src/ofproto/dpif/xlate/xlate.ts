@@ -486,12 +486,13 @@ function doAction(ctx: Ctx, a: Ofpact): void {
     case 'set_l4_src_port':
     case 'set_l4_dst_port': {
       const proto = flow[W_NW] & 0xff;
+      // The protocol decides whether the rewrite applies: the megaflow must match it.
+      if (isIpAny(flow) && !isLaterFrag(flow)) wc[W_NW] |= 0xff;
       if (
         isIpAny(flow) &&
         !isLaterFrag(flow) &&
         (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP)
       ) {
-        wc[W_NW] |= 0xff;
         const m = a.type === 'set_l4_src_port' ? 0xffff0000 : 0x0000ffff;
         const v = a.type === 'set_l4_src_port' ? a.port << 16 : a.port & 0xffff;
         wc[W_TP] = (wc[W_TP] | m) >>> 0;
