@@ -129,13 +129,16 @@ const packetArb = fc.record({
   ttl: fc.constantFrom(1, 64),
 });
 
+type Packet = typeof packetArb extends fc.Arbitrary<infer T> ? T : never;
+type RuleSpec = typeof ruleArb extends fc.Arbitrary<infer T> ? T : never;
+
 function macWords(s: string): [number, number] {
   const b = s.split(':').map((h) => Number.parseInt(h, 16));
   return [(b[0] << 8) | b[1], ((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0];
 }
 
 function frame(
-  p: fc.RecordValue<typeof packetArb extends fc.Arbitrary<infer T> ? T : never>,
+  p: Packet,
 ): Uint8Array {
   const k = new Uint32Array(FLOW_WORDS);
   [k[W_DL_SRC], k[W_DL_SRC + 1]] = macWords(p.src);
@@ -157,7 +160,7 @@ function frame(
 
 function apply(
   b: Bench,
-  r: fc.RecordValue<typeof ruleArb extends fc.Arbitrary<infer T> ? T : never>,
+  r: RuleSpec,
   cmd: FlowModCommand,
 ): void {
   const text = `table=${r.table},priority=${r.priority}${r.match ? `,${r.match}` : ''}${cmd.startsWith('delete') ? '' : `,actions=${r.actions}`}`;
