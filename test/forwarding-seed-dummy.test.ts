@@ -184,10 +184,13 @@ async function run(which: 'ours' | 'real'): Promise<{
         tx[p].push(flowToString(key));
       }
     }
+    // Ages depend on timing, and the order of entries learned in the same instant on real
+    // OVS on which thread learned first: compared as sorted lines without ages.
     const fdb = (br: string): string =>
       appctl(s, ['fdb/show', br])
         .stdout.split('\n')
         .map((l) => l.replace(/\s+\d+$/, ''))
+        .sort()
         .join('\n');
     return { tx, fdb1: fdb('host1'), fdb2: fdb('host2') };
   } finally {

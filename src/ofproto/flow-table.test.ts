@@ -338,3 +338,19 @@ test('meters: add/modify/delete errors and flows using a deleted meter go away',
   assert.equal(t.count, 0);
   assert.equal(m.features().maxBands, 8);
 });
+
+test('delete of everything reports each flow and keeps hidden (fail-open) rules', () => {
+  const t = new FlowTables();
+  const why: FlowRemovedReason[] = [];
+  t.onRemoved = (_r, w) => why.push(w);
+  t.flowMod(fm('in_port=1,actions=drop'));
+  t.flowMod(fm('table=3,in_port=2,actions=drop'));
+  t.flowMod({ ...fm('actions=NORMAL'), priority: 0xf0f0f0 });
+  assert.equal(t.count, 3);
+  t.flowMod(fm('', 'delete'));
+  assert.deepEqual(why, ['delete', 'delete']);
+  assert.equal(t.count, 1);
+  assert.equal(t.lookup(0, newFlowKey(), null)?.priority, 0xf0f0f0);
+  assert.equal(t.tableStats()[0].activeCount, 0);
+  assert.equal(t.flowStats(all()).length, 0);
+});

@@ -183,6 +183,7 @@ export class FlowTables implements ActionCheckers {
         return this.modify(fm, fm.command === 'modify_strict', modifyCookie, version);
       case 'delete':
       case 'delete_strict': {
+        if (fm.command === 'delete' && this.clearTables(fm)) return null;
         const victims = this.collect(fm, fm.command === 'delete_strict', true);
         if (victims.length) this.removeRules(victims, 'delete');
         return null;
@@ -370,6 +371,41 @@ export class FlowTables implements ActionCheckers {
     return false;
   }
 
+  /* A delete of everything in some tables (no match, cookie, port or group filter) drops
+   * their classifiers whole instead of removing rule by rule. False when it does not apply. */
+  private clearTables(fm: FlowMod): boolean {
+    if (fm.cookieMask !== 0n || fm.outPort !== OFPP_NONE || fm.outGroup !== OFPG_ANY) return false;
+    for (let i = 0; i < FLOW_WORDS; i++) if (fm.match.mask[i] !== 0) return false;
+    const first = fm.tableId === OFPTT_ALL ? 0 : fm.tableId;
+    const last = fm.tableId === OFPTT_ALL ? this.nTables - 1 : fm.tableId;
+    let n = 0;
+    for (let t = first; t <= last; t++) {
+      const cls = this.tables[t];
+      if (cls.isEmpty()) continue;
+      const hidden: OfRule[] = [];
+      const gone: OfRule[] = [];
+      for (const cr of cls) {
+        // Hidden rules (fail-open) are not OpenFlow's to delete.
+        if (cr.data.priority > 0xffff) hidden.push(cr.data);
+        else gone.push(cr.data);
+      }
+      if (gone.length === 0) continue;
+      const fresh = new Classifier<OfRule>();
+      for (const r of hidden)
+        r.cls = fresh.replace(r.match, r.priority, r, conjunctionsOf(r.ofpacts)).rule;
+      this.tables[t] = fresh;
+      for (const r of gone) {
+        r.cls = null;
+        r.removed = true;
+        this.nRules--;
+        n++;
+        this.onRemoved?.(r, 'delete');
+      }
+    }
+    if (n) this.changed();
+    return true;
+  }
+
   /** Removes `rules` (reporting `reason` for each); used by deletes, expiry, groups, meters. */
   removeRules(rules: readonly Rule[], reason: FlowRemovedReason): void {
     let n = 0;
@@ -433,7 +469,12 @@ export class FlowTables implements ActionCheckers {
           packetCount: s.packetCount,
           byteCount: s.byteCount,
         });
-        const res = this.tables[r.tableId].replace(r.match, r.priority, r, conjunctionsOf(r.ofpacts));
+        const res = this.tables[r.tableId].replace(
+          r.match,
+          r.priority,
+          r,
+          conjunctionsOf(r.ofpacts),
+        );
         r.cls = res.rule;
         r.removed = false;
         this.nRules++;

@@ -143,7 +143,7 @@ export class Ofproto {
    */
   syncPorts(): void {
     this.portsDirty = true;
-    this.udpif.changed();
+    this.udpif.portsMoved();
   }
 
   /** Hands the current ports to forwarding if they changed since the last time. */

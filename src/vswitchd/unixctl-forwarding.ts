@@ -65,14 +65,14 @@ function odpPortNamer(dpif: DpifNetdev): (p: number) => string | undefined {
 }
 
 /** The text of ofproto/trace for a flow already in OpenFlow terms on bridge `br`. */
-export function traceText(br: Ofproto, flow: Uint32Array, generate: boolean): string {
+export function traceText(br: Ofproto, flow: Uint32Array, generate: boolean, names = false): string {
   const root: TraceNode[] = [];
   const udpif = br.udpif;
   const view = udpif.bridgeByName(br.name);
   if (!view) throw new UnixctlError('no such bridge');
-  const portName = (p: number): string | undefined => br.fwd.portName(p);
+  const portName = names ? (p: number): string | undefined => br.fwd.portName(p) : undefined;
   let s = `Flow: ${flowToString(flow)}\n`;
-  const r = udpif.translate(view, flow, generate, root);
+  const r = udpif.translate(view, flow, generate, root, names);
   s += formatTrace(root);
   s += '\n';
   const same = r.finalFlow.every((w, i) => w === flow[i]);
@@ -135,7 +135,7 @@ function trace(vs: Vswitchd, args: string[]): string {
     extractFlow(packet, 0, packet.length, inPort, key);
     flow = key;
   }
-  return traceText(br, flow, generate);
+  return traceText(br, flow, generate, args.includes('--names'));
 }
 
 function receive(_vs: Vswitchd, args: string[]): string {

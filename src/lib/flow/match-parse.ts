@@ -13,15 +13,18 @@ import {
   ETH_TYPE_MPLS,
   ETH_TYPE_MPLS_MCAST,
   ETH_TYPE_RARP,
+  ETH_TYPE_VLAN_8021Q,
   type FlowKey,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  VLAN_CFI,
   W_DL_TYPE,
   W_IN_PORT,
   W_NW,
+  W_VLAN0,
 } from './layout.ts';
 import { type Match, matchSet, matchSetField, newMatch, prereqOk } from './match.ts';
 import { CT_STATE_NAMES, TCP_FLAG_NAMES, TUN_FLAG_NAMES } from './match-format.ts';
@@ -516,5 +519,10 @@ export function parseExactFlow(s: string, opts?: ParseOptions): ParseFlowResult 
     matchSetField(m, f, r.value);
   }
   if (!key[W_IN_PORT]) key[W_IN_PORT] = 0xffff;
+  // A VLAN given by its fields is an 802.1Q header (OVS's flow_fix_vlan_tpid).
+  for (const w of [W_VLAN0, W_VLAN0 + 1]) {
+    if (key[w] & VLAN_CFI && key[w] >>> 16 === 0)
+      key[w] = ((ETH_TYPE_VLAN_8021Q << 16) | (key[w] & 0xffff)) >>> 0;
+  }
   return { ok: true, key, mask: m.mask };
 }

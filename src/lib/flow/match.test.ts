@@ -387,7 +387,8 @@ test('parseExactFlow follows parse_ofp_exact_flow, errors included', {}, () => {
   }
   const ok = parseExactFlow('in_port=3,udp,nw_src=198.18.0.1,udp_dst=53,dl_vlan=7');
   assert.ok(ok.ok);
-  assert.equal(ok.key[W_VLAN0], 0x1007);
+  // A VLAN set by its fields carries the 802.1Q TPID (OVS's flow_fix_vlan_tpid).
+  assert.equal(ok.key[W_VLAN0], 0x81001007);
   assert.equal(ok.key[W_DL_TYPE], 0x0800);
   const dflt = parseExactFlow('ip');
   assert.ok(dflt.ok);

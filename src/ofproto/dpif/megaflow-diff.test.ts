@@ -137,9 +137,7 @@ function macWords(s: string): [number, number] {
   return [(b[0] << 8) | b[1], ((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0];
 }
 
-function frame(
-  p: Packet,
-): Uint8Array {
+function frame(p: Packet): Uint8Array {
   const k = new Uint32Array(FLOW_WORDS);
   [k[W_DL_SRC], k[W_DL_SRC + 1]] = macWords(p.src);
   [k[W_DL_DST], k[W_DL_DST + 1]] = macWords(p.dst);
@@ -158,11 +156,7 @@ function frame(
   return composePacket(k, 8);
 }
 
-function apply(
-  b: Bench,
-  r: RuleSpec,
-  cmd: FlowModCommand,
-): void {
+function apply(b: Bench, r: RuleSpec, cmd: FlowModCommand): void {
   const text = `table=${r.table},priority=${r.priority}${r.match ? `,${r.match}` : ''}${cmd.startsWith('delete') ? '' : `,actions=${r.actions}`}`;
   const p = parseFlowMod(text, cmd);
   if (!p.ok) throw new Error(`${text}: ${p.error}`);

@@ -133,6 +133,12 @@ export class Udpif implements UpcallHandler {
     this.dirty = true;
   }
 
+  /** A bridge's ports changed: the datapath port map is rebuilt before the next use. */
+  portsMoved(): void {
+    this.mapDirty = true;
+    this.dirty = true;
+  }
+
   /** Something forwarding depends on changed: cached flows must be checked. */
   changed(): void {
     this.dirty = true;
@@ -149,6 +155,15 @@ export class Udpif implements UpcallHandler {
   /* ---------------------------------------------------------------------------------- */
 
   miss(up: MissUpcall): UpcallResult | null {
+    try {
+      return this.miss__(up);
+    } catch (e) {
+      log.err(`upcall failed: ${(e as Error).stack ?? e}`);
+      return null;
+    }
+  }
+
+  private miss__(up: MissUpcall): UpcallResult | null {
     this.refresh();
     const where = this.odpToOfp.get(up.key[W_IN_PORT]);
     if (!where) return null;
@@ -209,6 +224,7 @@ export class Udpif implements UpcallHandler {
     flow: FlowKey,
     sideEffects: boolean,
     trace: TraceNode[] | null,
+    names = false,
   ): XlateResult {
     this.refresh();
     return xlate({
@@ -218,6 +234,7 @@ export class Udpif implements UpcallHandler {
       sideEffects,
       trace,
       controllerId: (call) => this.registerCall(call),
+      names,
     });
   }
 

@@ -877,6 +877,8 @@ function pullFlowStats(r: Reader, version: number, nx: boolean): FlowStats {
       importance: 0,
       ofpacts,
     };
+  } else if (version >= OFP15_VERSION) {
+    fs = pullFlowDesc15(r, end);
   } else {
     const durationSec = r.u32();
     const durationNsec = r.u32();
@@ -911,6 +913,94 @@ function pullFlowStats(r: Reader, version: number, nx: boolean): FlowStats {
   }
   r.pos = end;
   return fs;
+}
+
+/* OpenFlow 1.5's ofp_flow_desc: the counters come as OXS fields after the match
+ * (OFPXSC_OPENFLOW_BASIC: 0 duration, 1 idle_time, 3 flow_count, 4 packet_count, 5 byte_count). */
+function pullFlowDesc15(r: Reader, end: number): FlowStats {
+  // length, pad2[2] (already read as table and pad above), then table_id and pad.
+  const tableId = r.u8();
+  r.skip(1);
+  const priority = r.u16();
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const flags = flagsFromWire(r.u16(), OFP15_VERSION);
+  const importance = r.u16();
+  const cookie = r.u64();
+  const match = pullOxmMatch(r);
+  r.skip(2);
+  const statsLen = r.u16();
+  if (statsLen < 4 || r.pos - 4 + statsLen > end)
+    throw new OfpError('OFPBRC_BAD_LEN', 'flow stats');
+  const statsEnd = r.pos - 4 + statsLen;
+  let durationSec = 0;
+  let durationNsec = 0;
+  let idleAge = -1;
+  let packetCount = 0xffffffffffffffffn;
+  let byteCount = 0xffffffffffffffffn;
+  while (r.pos + 4 <= statsEnd) {
+    const cls = r.u16();
+    const field = r.u8() >> 1;
+    const len = r.u8();
+    if (r.pos + len > statsEnd) throw new OfpError('OFPBRC_BAD_LEN', 'OXS field');
+    const at = r.pos;
+    if (cls === 0x8002 && len === 8) {
+      if (field === 0) {
+        durationSec = r.u32();
+        durationNsec = r.u32();
+      } else if (field === 1) idleAge = r.u32();
+      else if (field === 4) packetCount = r.u64();
+      else if (field === 5) byteCount = r.u64();
+    }
+    r.pos = at + len;
+  }
+  r.pos = (statsEnd + 7) & ~7;
+  const ofpacts = decodeOfpactsForVersion(r, end - r.pos, OFP15_VERSION);
+  return {
+    match,
+    priority,
+    tableId,
+    durationSec,
+    durationNsec,
+    idleTimeout,
+    hardTimeout,
+    idleAge,
+    hardAge: -1,
+    cookie,
+    packetCount,
+    byteCount,
+    flags,
+    importance,
+    ofpacts,
+  };
+}
+
+/* OpenFlow 1.5's aggregate reply is one ofp_oxs_stat: flow_count (3), packet_count (4) and
+ * byte_count (5) as OXS fields. */
+function pullAggregate15(r: Reader): { packetCount: bigint; byteCount: bigint; flowCount: number } {
+  const start = r.pos;
+  r.skip(2);
+  const len = r.u16();
+  if (len < 4 || start + len > r.end) throw new OfpError('OFPBRC_BAD_LEN', 'aggregate stats');
+  const end = start + len;
+  let packetCount = 0xffffffffffffffffn;
+  let byteCount = 0xffffffffffffffffn;
+  let flowCount = 0;
+  while (r.pos + 4 <= end) {
+    const cls = r.u16();
+    const field = r.u8() >> 1;
+    const flen = r.u8();
+    if (r.pos + flen > end) throw new OfpError('OFPBRC_BAD_LEN', 'OXS field');
+    const at = r.pos;
+    if (cls === 0x8002) {
+      if (field === 3 && flen === 4) flowCount = r.u32();
+      else if (field === 4 && flen === 8) packetCount = r.u64();
+      else if (field === 5 && flen === 8) byteCount = r.u64();
+    }
+    r.pos = at + flen;
+  }
+  r.pos = Math.min(r.end, start + ((len + 7) & ~7));
+  return { packetCount, byteCount, flowCount };
 }
 
 function decodeStats(r: Reader, version: number, isReply: boolean): OfpMessage {
@@ -1007,6 +1097,10 @@ function decodeStats(r: Reader, version: number, isReply: boolean): OfpMessage {
       break;
     }
     case OFPST.AGGREGATE: {
+      if (version >= OFP15_VERSION && !nx) {
+        body = { stat: 'aggregate', ...pullAggregate15(r) };
+        break;
+      }
       const packetCount = r.u64();
       const byteCount = r.u64();
       const flowCount = r.u32();
@@ -1595,8 +1689,44 @@ function encodeStatsRequest(
   }
 }
 
+/* OF1.5 statistics as OXS fields (class OPENFLOW_BASIC 0x8002): what OVS puts, in its order. */
+function putOxsStats(
+  w: Writer,
+  s: {
+    duration?: [number, number];
+    idleAge?: number;
+    packets: bigint;
+    bytes: bigint;
+    flows?: number;
+  },
+): void {
+  const at = w.pos;
+  w.u16(0).u16(0);
+  if (s.duration) w.u32(0x80020008).u32(s.duration[0]).u32(s.duration[1]);
+  if (s.idleAge !== undefined && s.idleAge >= 0) w.u32(0x80020208).u32(s.idleAge).u32(0);
+  if (s.packets !== 0xffffffffffffffffn) w.u32(0x80020808).u64(s.packets);
+  if (s.bytes !== 0xffffffffffffffffn) w.u32(0x80020a08).u64(s.bytes);
+  if (s.flows !== undefined) w.u32(0x80020604).u32(s.flows);
+  w.setU16(at + 2, w.pos - at);
+  w.pad(8, at);
+}
+
 function putFlowStats(w: Writer, f: FlowStats, version: number, nx: boolean): void {
   const start = w.pos;
+  if (version >= OFP15_VERSION && !nx) {
+    w.u16(0).zeros(2).u8(f.tableId).u8(0).u16(f.priority).u16(f.idleTimeout).u16(f.hardTimeout);
+    w.u16(flagsToWire(f.flags, version)).u16(f.importance).u64(f.cookie);
+    putOxmMatch(w, f.match, version);
+    putOxsStats(w, {
+      duration: [f.durationSec, f.durationNsec],
+      idleAge: f.idleAge,
+      packets: f.packetCount,
+      bytes: f.byteCount,
+    });
+    putOfpactsForVersion(w, f.ofpacts, version, f.match);
+    w.setU16(start, w.pos - start);
+    return;
+  }
   w.u16(0).u8(f.tableId).u8(0);
   if (nx) {
     w.u32(f.durationSec).u32(f.durationNsec).u16(f.priority).u16(f.idleTimeout).u16(f.hardTimeout);
@@ -1659,6 +1789,10 @@ function encodeStatsReply(
     case 'aggregate':
       if (format === 'nxt') nxStatsHeader(w, version, xid, true, NXST_AGGREGATE, flags);
       else statsHeader(w, version, xid, true, OFPST.AGGREGATE, flags);
+      if (version >= OFP15_VERSION && format !== 'nxt') {
+        putOxsStats(w, { packets: b.packetCount, bytes: b.byteCount, flows: b.flowCount });
+        return;
+      }
       w.u64(b.packetCount).u64(b.byteCount).u32(b.flowCount).zeros(4);
       return;
     case 'port_desc':
@@ -1860,6 +1994,17 @@ export function encodeMessage(frame: OfpFrame): Uint8Array {
         w.u64(msg.cookie).u16(msg.priority).u8(FLOW_REMOVED_REASONS.indexOf(msg.reason)).u8(0);
         w.u32(msg.durationSec).u32(msg.durationNsec).u16(msg.idleTimeout).zeros(2);
         w.u64(msg.packetCount).u64(msg.byteCount);
+      } else if (version >= OFP15_VERSION) {
+        // OF1.5 reorders the fixed part and carries the counters as OXS fields.
+        header(w, version, OFPT.FLOW_REMOVED, xid);
+        w.u8(msg.tableId).u8(FLOW_REMOVED_REASONS.indexOf(msg.reason)).u16(msg.priority);
+        w.u16(msg.idleTimeout).u16(msg.hardTimeout).u64(msg.cookie);
+        putOxmMatch(w, msg.match, version);
+        putOxsStats(w, {
+          duration: [msg.durationSec, msg.durationNsec],
+          packets: msg.packetCount,
+          bytes: msg.byteCount,
+        });
       } else {
         header(w, version, OFPT.FLOW_REMOVED, xid);
         w.u64(msg.cookie)

@@ -25,9 +25,13 @@ function parseU(s: string, max: number): number | null {
 }
 
 function parseU64(s: string): bigint | null {
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(s)) return null;
-  const v = BigInt(s);
-  return v > U64 ? null : v;
+  // strtoull() semantics, as OVS's str_to_u64(): a leading '-' negates modulo 2^64 ("-1").
+  const neg = s.startsWith('-');
+  const t = neg ? s.slice(1) : s;
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) return null;
+  const v = BigInt(t);
+  if (v > U64) return null;
+  return neg ? (U64 + 1n - v) & U64 : v;
 }
 
 /**

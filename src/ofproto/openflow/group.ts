@@ -216,11 +216,13 @@ export function pullGroupDesc(r: Reader, version: number): GroupDesc {
   r.skip(1);
   const groupId = r.u32();
   let buckets: Bucket[];
-  if (version < 6) buckets = pullBuckets(r, start + len - r.pos, groupType, version);
+  // OVS's OF1.0 extension (NXST_GROUP_DESC) uses OF1.5's layout with OF1.0 actions.
+  if (version < 6 && version !== 1)
+    buckets = pullBuckets(r, start + len - r.pos, groupType, version);
   else {
     const blen = r.u16();
     r.skip(6);
-    buckets = pullBuckets(r, blen, groupType, version);
+    buckets = pullBuckets(r, blen, groupType, 6, version);
   }
   r.pos = start + len;
   return { groupType, groupId, buckets };

@@ -1331,11 +1331,12 @@ function decodeStd11(r: Reader, type: number, version: number, out: Ofpact[]): v
       out.push(portOrController(p, r.u16()));
       return;
     }
+    // OF1.1's set_vlan_* only rewrite an existing tag (OVS decodes them without push).
     case A11.SET_VLAN_VID:
-      out.push({ type: 'set_vlan_vid', vid: r.u16() & 0xfff, pushIfNeeded: true });
+      out.push({ type: 'set_vlan_vid', vid: r.u16() & 0xfff, pushIfNeeded: false });
       return;
     case A11.SET_VLAN_PCP:
-      out.push({ type: 'set_vlan_pcp', pcp: r.u8() & 7, pushIfNeeded: true });
+      out.push({ type: 'set_vlan_pcp', pcp: r.u8() & 7, pushIfNeeded: false });
       return;
     case A11.SET_DL_SRC:
     case A11.SET_DL_DST: {
@@ -1422,6 +1423,8 @@ function decodeStd11(r: Reader, type: number, version: number, out: Ofpact[]): v
   }
 }
 
+const ONF_COPY_FIELD_VENDOR = 0x4f4e4600;
+
 /** Parses `len` bytes of actions. */
 export function decodeActions(r: Reader, len: number, version: number): Ofpact[] {
   if (len % 8 !== 0 || len > r.remaining)
@@ -1440,6 +1443,16 @@ export function decodeActions(r: Reader, len: number, version: number): Ofpact[]
     try {
       if (type === OFPAT_VENDOR) {
         const vendor = a.u32();
+        if (
+          vendor === ONF_COPY_FIELD_VENDOR &&
+          (version === OFP13_VERSION || version === OFP14_VERSION)
+        ) {
+          // ONF's OF1.3 extension copy_field (exp_type 3200): OF1.5's copy_field body follows.
+          if (a.u16() !== 3200) throw new OfpError('OFPBAC_BAD_VENDOR_TYPE', 'ONF action');
+          a.skip(2);
+          decodeStd11(a, 28, OFP15_VERSION, out);
+          continue;
+        }
         if (vendor !== NX_VENDOR_ID)
           throw new OfpError('OFPBAC_BAD_VENDOR', `0x${vendor.toString(16)}`);
         decodeNx(a, alen, version, out);

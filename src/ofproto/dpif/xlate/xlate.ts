@@ -308,6 +308,19 @@ function finishWc(ctx: Ctx): void {
   wc[W_CONJ_ID] = 0;
   wc[W_ACTSET_OUTPUT] = 0;
   for (const w of [W_VLAN0, W_VLAN1]) if (wc[w] & 0xffff) wc[w] |= VLAN_CFI;
+  // A header the packet did not have is matched as absent (its TPID word zero), whatever
+  // pushes and sets did to the mask (OVS's xlate_wc_finish).
+  // A header the packet has is always matched on its TPID and presence, as the datapath
+  // matches every Ethernet type exactly.
+  const orig = ctx.xin.flow;
+  if (!(orig[W_VLAN0] & VLAN_CFI)) {
+    wc[W_VLAN0] = 0xffff0000;
+    wc[W_VLAN1] = 0;
+  } else {
+    wc[W_VLAN0] = (wc[W_VLAN0] | 0xffff0000 | VLAN_CFI) >>> 0;
+    if (!(orig[W_VLAN1] & VLAN_CFI)) wc[W_VLAN1] = 0xffff0000;
+    else wc[W_VLAN1] = (wc[W_VLAN1] | 0xffff0000 | VLAN_CFI) >>> 0;
+  }
   const proto = ctx.xin.flow[W_NW] & 0xff;
   if (isIpAny(ctx.xin.flow) && (proto === 1 || proto === 58)) wc[W_TP] &= 0x00ff00ff;
   if (isLaterFrag(ctx.xin.flow)) wc[W_TP] = 0;

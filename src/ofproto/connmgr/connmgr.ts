@@ -1,0 +1,670 @@
+/*
+ * The connection manager of one bridge (OVS's connmgr): the management socket
+ * `<rundir>/<bridge>.mgmt` that ovs-ofctl talks to, `<rundir>/<bridge>.snoop` for
+ * `ovs-ofctl snoop`, the Controller table's targets (active
+ * tcp:/unix: controllers kept connected with backoff, passive ptcp:/punix: listeners), the
+ * asynchronous messages (packet-in, flow-removed, port-status) each connection asked for,
+ * roles with master election ids, packet-in rate limits (pinsched.ts), and the fail mode:
+ *
+ *  - with no controller configured and fail_mode standalone, table 0 holds
+ *    `priority=0 actions=NORMAL` (OVS's connmgr_flushed());
+ *  - with controllers configured, standalone mode "fails open" when none has been connected
+ *    for three probe intervals: a hidden NORMAL flow until one connects again;
+ *  - secure mode keeps the flow table as it is.
+ */
+
+import { existsSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { FlowKey } from '../../lib/flow/layout.ts';
+import {
+  FLOW_WORDS,
+  N_REGS,
+  W_IN_PORT,
+  W_METADATA,
+  W_PKT_MARK,
+  W_REG0,
+  W_TUN_ID,
+} from '../../lib/flow/layout.ts';
+import { newMatch } from '../../lib/flow/match.ts';
+import { vlog } from '../../lib/vlog.ts';
+import type { ControllerCall } from '../dpif/xlate/xlate.ts';
+import type { Rule } from '../flow-table.ts';
+import { DEFAULT_VERSIONS } from '../openflow/hello.ts';
+import {
+  type FlowMod,
+  type FlowRemovedReason,
+  noFlowModFlags,
+  OFP_NO_BUFFER,
+  type PacketIn,
+  type PortDesc,
+} from '../openflow/messages.ts';
+import type { OfSwitch } from './of-switch.ts';
+import { FLOW_REMOVED_BITS, Ofconn, PIN_REASON_BITS, PORT_STATUS_BITS } from './ofconn.ts';
+import { type HandlerContext, handleFrame, portForVersion } from './ofconn-handle.ts';
+import { Pinsched } from './pinsched.ts';
+import { isPassive, parseTarget, type Target } from './target.ts';
+
+const log = vlog('connmgr');
+const rlog = vlog('rconn');
+
+export type FailMode = 'standalone' | 'secure';
+
+export interface ControllerConfig {
+  target: string;
+  /** Longest wait between connection attempts (Controller max_backoff, ms; default 8000). */
+  maxBackoffMs?: number;
+  /** Controller inactivity_probe (ms; default 5000; 0 disables). */
+  probeIntervalMs?: number;
+  /** Controller.other_config / NXAST controller id this controller answers to. */
+  controllerId?: number;
+  /** Controller controller_rate_limit (packet-ins per second; OVS minimum 100). */
+  rateLimit?: number;
+  /** Controller controller_burst_limit (default a quarter of the rate; minimum 25). */
+  burstLimit?: number;
+}
+
+/** What the Controller table's status columns get (OVS's ofproto_controller_info). */
+export interface ControllerStatus {
+  target: string;
+  isConnected: boolean;
+  /** The Controller.role column: other, master or slave. */
+  role: 'other' | 'master' | 'slave';
+  /** The Controller.status column (state, last_error, sec_since_connect...). */
+  status: Record<string, string>;
+}
+
+export interface ConnmgrOptions {
+  /** Where the management socket goes (OVS_RUNDIR); null for none (tests). */
+  rundir: string | null;
+  /** Allowed OpenFlow versions (Bridge protocols); default OF1.0 to OF1.5. */
+  versions?: readonly number[];
+  failMode?: FailMode;
+  now?: () => number;
+  /** How long every controller must have been away before standalone fails open (ms). */
+  failOpenDelayMs?: number;
+}
+
+/* The hidden fail-open flow's priority: above anything OpenFlow can set (OVS's 0xf0f0f0). */
+const FAIL_OPEN_PRIORITY = 0xf0f0f0;
+const DEFAULT_PROBE_MS = 5000;
+const DEFAULT_MAX_BACKOFF_MS = 8000;
+
+/* A configured controller target: a listener or an active connection with its backoff. */
+interface Service {
+  readonly target: string;
+  readonly config: ControllerConfig;
+  readonly parsed: Target | string;
+  server: Server | null;
+  /** Active targets: the current connection attempt or connection. */
+  conn: Ofconn | null;
+  state: 'VOID' | 'BACKOFF' | 'CONNECTING' | 'ACTIVE' | 'IDLE';
+  backoffMs: number;
+  timer: NodeJS.Timeout | null;
+  lastError: string | null;
+  lastConnected: number | null;
+  lastDisconnected: number | null;
+  closed: boolean;
+}
+
+export class Connmgr implements HandlerContext {
+  readonly sw: OfSwitch;
+  private readonly conns = new Set<Ofconn>();
+  private readonly services = new Map<string, Service>();
+  private mgmt: Server | null = null;
+  private mgmtPath: string | null = null;
+  private snoopServer: Server | null = null;
+  private snoopPath: string | null = null;
+  private readonly snoops = new Set<Ofconn>();
+  private readonly versions: readonly number[];
+  private failMode: FailMode;
+  private readonly now: () => number;
+  private electionId_: bigint | null = null;
+  private failOpenRule: Rule | null = null;
+  private failOpenTimer: NodeJS.Timeout | null = null;
+  private readonly failOpenDelayMs: number | undefined;
+  private closed = false;
+  private readonly prevOnRemoved: ((rule: Rule, reason: FlowRemovedReason) => void) | null;
+  /** Resolves once the management socket listens. */
+  readonly ready: Promise<void>;
+
+  constructor(sw: OfSwitch, opts: ConnmgrOptions) {
+    this.sw = sw;
+    this.versions = opts.versions?.length ? opts.versions : DEFAULT_VERSIONS;
+    this.failMode = opts.failMode ?? 'standalone';
+    this.now = opts.now ?? Date.now;
+    this.failOpenDelayMs = opts.failOpenDelayMs;
+    // Chain onto whatever else watches removals (the bridge may too).
+    const prev = sw.flowTables.onRemoved;
+    this.prevOnRemoved = prev;
+    sw.flowTables.onRemoved = (rule, reason) => {
+      prev?.(rule, reason);
+      this.sendFlowRemoved(rule, reason);
+    };
+    this.ready = opts.rundir
+      ? Promise.all([
+          this.listenMgmt(join(opts.rundir, `${sw.name}.mgmt`)),
+          this.listenSnoop(join(opts.rundir, `${sw.name}.snoop`)),
+        ]).then(() => {})
+      : Promise.resolve();
+    this.flushed();
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Listening.                                                                           */
+
+  private listenMgmt(path: string): Promise<void> {
+    this.mgmtPath = path;
+    const srv = this.listen('service', { kind: 'punix', path }, `unix:${path}`, {
+      target: `punix:${path}`,
+    });
+    this.mgmt = srv;
+    return new Promise((resolve) => {
+      if (srv.listening) resolve();
+      srv.once('listening', () => resolve());
+      srv.once('error', () => resolve());
+    });
+  }
+
+  /* `<bridge>.snoop`: each connection there gets a copy of every message between the bridge
+   * and its controllers (what `ovs-ofctl snoop` prints). */
+  private listenSnoop(path: string): Promise<void> {
+    this.snoopPath = path;
+    if (existsSync(path)) {
+      try {
+        unlinkSync(path);
+      } catch {}
+    }
+    const srv = createServer((sock) => {
+      const conn = new Ofconn(sock, {
+        type: 'service',
+        versions: this.versions,
+        name: `snoop:${path}`,
+      });
+      conn.onConnected = (c) => this.snoops.add(c);
+      conn.onClose = (c) => this.snoops.delete(c);
+    });
+    srv.on('error', (e) => log.err(`${this.sw.name}: ${path}: listen failed: ${e.message}`));
+    srv.listen(path);
+    this.snoopServer = srv;
+    return new Promise((resolve) => {
+      srv.once('listening', () => resolve());
+      srv.once('error', () => resolve());
+    });
+  }
+
+  private snoopTraffic(bytes: Uint8Array): void {
+    for (const s of this.snoops) s.write(bytes);
+  }
+
+  private listen(
+    type: 'primary' | 'service',
+    t: Target,
+    name: string,
+    cfg: ControllerConfig,
+  ): Server {
+    const srv = createServer((sock) => {
+      const peer =
+        t.kind === 'punix' ? `${name}<->` : `tcp:${sock.remoteAddress}:${sock.remotePort}`;
+      this.adopt(sock, type, peer, cfg);
+    });
+    srv.on('error', (e) => log.err(`${this.sw.name}: ${name}: listen failed: ${e.message}`));
+    if (t.kind === 'punix') {
+      if (existsSync(t.path)) {
+        try {
+          unlinkSync(t.path);
+        } catch {}
+      }
+      srv.listen(t.path);
+    } else if (t.kind === 'ptcp') {
+      srv.listen(t.port, t.host);
+    }
+    return srv;
+  }
+
+  private adopt(
+    sock: Socket,
+    type: 'primary' | 'service',
+    name: string,
+    cfg: ControllerConfig,
+  ): Ofconn {
+    const conn = new Ofconn(sock, {
+      type,
+      versions: this.versions,
+      name,
+      probeIntervalMs: type === 'primary' ? (cfg.probeIntervalMs ?? DEFAULT_PROBE_MS) : 0,
+      controllerId: cfg.controllerId,
+    });
+    if (type === 'primary') {
+      conn.onTraffic = (b) => {
+        if (this.snoops.size) this.snoopTraffic(b);
+      };
+    }
+    if (type === 'primary' && cfg.rateLimit) {
+      conn.pinsched = new Pinsched(cfg.rateLimit, cfg.burstLimit, this.now);
+    }
+    this.conns.add(conn);
+    conn.onFrame = (c, frame, raw) => handleFrame(this, c, frame, raw);
+    conn.onClose = (c) => {
+      this.conns.delete(c);
+      this.updateFailOpen();
+    };
+    conn.onConnected = () => this.updateFailOpen();
+    return conn;
+  }
+
+  /** The management socket's path (null without a run directory). */
+  get mgmtSocket(): string | null {
+    return this.mgmtPath;
+  }
+
+  /** Bound address of a ptcp: controller target (for port 0 listeners in tests). */
+  listenerPort(target: string): number | null {
+    const a = this.services.get(target)?.server?.address();
+    return a && typeof a === 'object' ? a.port : null;
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Controllers.                                                                         */
+
+  hasControllers(): boolean {
+    return this.services.size > 0;
+  }
+
+  /** Applies the bridge's Controller rows; flushes the flow table when that changes whether
+   * there are controllers at all (OVS's connmgr_set_controllers). */
+  setControllers(list: readonly ControllerConfig[]): void {
+    const had = this.hasControllers();
+    const wanted = new Map(list.map((c) => [c.target, c]));
+    for (const [target, s] of this.services) {
+      const c = wanted.get(target);
+      if (!c || !sameConfig(c, s.config)) {
+        log.info(`${this.sw.name}: removed primary controller "${target}"`);
+        this.destroyService(s);
+        this.services.delete(target);
+      }
+    }
+    for (const [target, c] of wanted) {
+      if (!this.services.has(target)) this.services.set(target, this.createService(c));
+    }
+    if (had !== this.hasControllers()) this.flushFlows();
+    this.updateFailOpen();
+  }
+
+  setFailMode(mode: FailMode): void {
+    if (mode === this.failMode) return;
+    this.failMode = mode;
+    this.updateFailOpen();
+    if (!this.hasControllers()) this.flushFlows();
+  }
+
+  /** Deletes every flow and re-adds the standalone NORMAL flow where it belongs. */
+  flushFlows(): void {
+    this.failOpenRule = null;
+    this.sw.flowTables.flush();
+    this.flushed();
+  }
+
+  /** OVS's connmgr_flushed(): after a flush, the standalone bridge's default flow. */
+  flushed(): void {
+    if (this.hasControllers() || this.failMode !== 'standalone') return;
+    this.sw.flowTables.flowMod(normalFlow(0));
+  }
+
+  private createService(c: ControllerConfig): Service {
+    const parsed = parseTarget(c.target);
+    const s: Service = {
+      target: c.target,
+      config: c,
+      parsed,
+      server: null,
+      conn: null,
+      state: 'VOID',
+      backoffMs: 0,
+      timer: null,
+      lastError: null,
+      lastConnected: null,
+      lastDisconnected: null,
+      closed: false,
+    };
+    log.info(`${this.sw.name}: added primary controller "${c.target}"`);
+    if (typeof parsed === 'string') {
+      s.lastError = parsed;
+      log.warn(`${this.sw.name}: ${parsed}`);
+      return s;
+    }
+    if (parsed.kind === 'ssl' || parsed.kind === 'pssl') {
+      s.lastError = 'SSL is not supported';
+      return s;
+    }
+    if (isPassive(parsed)) {
+      s.server = this.listen('primary', parsed, c.target, c);
+      s.state = 'IDLE';
+      return s;
+    }
+    this.connect(s);
+    return s;
+  }
+
+  private connect(s: Service): void {
+    if (s.closed || typeof s.parsed === 'string') return;
+    const t = s.parsed;
+    s.state = 'CONNECTING';
+    rlog.info(`${this.sw.name}<->${s.target}: connecting...`);
+    const sock =
+      t.kind === 'unix'
+        ? createConnection(t.path)
+        : t.kind === 'tcp'
+          ? createConnection(t.port, t.host)
+          : null;
+    if (sock === null) return;
+    let conn: Ofconn | null = null;
+    sock.once('connect', () => {
+      if (s.closed) {
+        sock.destroy();
+        return;
+      }
+      conn = this.adopt(sock, 'primary', `${this.sw.name}<->${s.target}`, s.config);
+      s.conn = conn;
+      const onConnected = conn.onConnected;
+      conn.onConnected = (c) => {
+        s.state = 'ACTIVE';
+        s.backoffMs = 0;
+        s.lastConnected = this.now();
+        rlog.info(`${this.sw.name}<->${s.target}: connected`);
+        onConnected?.(c);
+      };
+      const onClose = conn.onClose;
+      conn.onClose = (c) => {
+        onClose?.(c);
+        if (s.conn === c) s.conn = null;
+        if (s.state === 'ACTIVE') s.lastDisconnected = this.now();
+        if (!s.closed) this.backoff(s, 'connection closed by peer');
+      };
+    });
+    sock.once('error', (e) => {
+      if (conn === null && !s.closed) {
+        s.lastError = e.message;
+        this.backoff(s, e.message);
+      }
+    });
+  }
+
+  private backoff(s: Service, why: string): void {
+    if (s.closed || s.timer) return;
+    const max = s.config.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+    s.backoffMs = s.backoffMs === 0 ? 1000 : Math.min(max, s.backoffMs * 2);
+    s.state = 'BACKOFF';
+    rlog.info(
+      `${this.sw.name}<->${s.target}: ${why}; waiting ${s.backoffMs / 1000} seconds before reconnect`,
+    );
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      this.connect(s);
+    }, s.backoffMs);
+    s.timer.unref?.();
+  }
+
+  private destroyService(s: Service): void {
+    s.closed = true;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = null;
+    s.server?.close();
+    if (s.parsed !== null && typeof s.parsed !== 'string' && s.parsed.kind === 'punix') {
+      try {
+        unlinkSync(s.parsed.path);
+      } catch {}
+    }
+    s.conn?.close();
+    // Connections accepted by a removed listener go too.
+    for (const c of [...this.conns]) {
+      if (c.type === 'primary' && c.name.startsWith(`tcp:`) && s.server) c.close();
+    }
+  }
+
+  /** Per Controller row: is_connected, role and status for the database. */
+  controllerStatus(): ControllerStatus[] {
+    const now = this.now();
+    const out: ControllerStatus[] = [];
+    for (const s of this.services.values()) {
+      const conns = s.conn
+        ? [s.conn]
+        : s.server
+          ? [...this.conns].filter((c) => c.type === 'primary' && !this.isActiveConn(c))
+          : [];
+      const live = conns.filter((c) => c.isConnected);
+      const role = live[0]?.role ?? 'equal';
+      const status: Record<string, string> = {};
+      if (s.lastError) status.last_error = s.lastError;
+      status.state = s.state;
+      if (s.lastConnected !== null) {
+        status.sec_since_connect = String(Math.floor((now - s.lastConnected) / 1000));
+      }
+      if (s.lastDisconnected !== null && s.state !== 'ACTIVE') {
+        status.sec_since_disconnect = String(Math.floor((now - s.lastDisconnected) / 1000));
+      }
+      out.push({
+        target: s.target,
+        isConnected: live.length > 0,
+        role: role === 'equal' || role === 'nochange' ? 'other' : role,
+        status,
+      });
+    }
+    return out;
+  }
+
+  private isActiveConn(c: Ofconn): boolean {
+    for (const s of this.services.values()) if (s.conn === c) return true;
+    return false;
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Roles.                                                                               */
+
+  setElectionId(id: bigint): boolean {
+    if (this.electionId_ !== null && BigInt.asIntN(64, id - this.electionId_) < 0n) return false;
+    this.electionId_ = id;
+    return true;
+  }
+
+  electionId(): bigint | null {
+    return this.electionId_;
+  }
+
+  setRole(conn: Ofconn, role: 'equal' | 'master' | 'slave'): void {
+    if (role === 'master') {
+      for (const c of this.conns) if (c !== conn && c.role === 'master') c.role = 'slave';
+    }
+    conn.role = role;
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Fail open.                                                                           */
+
+  private updateFailOpen(): void {
+    if (this.closed) return;
+    const want =
+      this.failMode === 'standalone' && this.hasControllers() && !this.anyControllerConnected();
+    if (!want) {
+      if (this.failOpenTimer) clearTimeout(this.failOpenTimer);
+      this.failOpenTimer = null;
+      if (this.failOpenRule) {
+        const r = this.failOpenRule;
+        this.failOpenRule = null;
+        this.sw.flowTables.removeRules([r], 'delete');
+      }
+      return;
+    }
+    if (this.failOpenRule || this.failOpenTimer) return;
+    this.failOpenTimer = setTimeout(() => {
+      this.failOpenTimer = null;
+      if (this.failMode !== 'standalone' || this.anyControllerConnected()) return;
+      const secs = Math.round(this.failOpenDelay() / 1000);
+      log.warn(`${this.sw.name}: no controller connected for ${secs} seconds, failing open`);
+      const fm = normalFlow(FAIL_OPEN_PRIORITY);
+      this.sw.flowTables.flowMod(fm);
+      this.failOpenRule = this.sw.flowTables.findExactly(0, fm.match, FAIL_OPEN_PRIORITY);
+    }, this.failOpenDelay());
+    this.failOpenTimer.unref?.();
+  }
+
+  private failOpenDelay(): number {
+    if (this.failOpenDelayMs !== undefined) return this.failOpenDelayMs;
+    let probe = 0;
+    for (const s of this.services.values()) {
+      probe = Math.max(probe, s.config.probeIntervalMs ?? DEFAULT_PROBE_MS);
+    }
+    return Math.max(probe * 3, 1000);
+  }
+
+  private anyControllerConnected(): boolean {
+    for (const c of this.conns) if (c.type === 'primary' && c.isConnected) return true;
+    return false;
+  }
+
+  /** True while standalone mode has failed open. */
+  get failedOpen(): boolean {
+    return this.failOpenRule !== null;
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Asynchronous messages.                                                               */
+
+  /** A packet-in from translation (the bridge's PacketInSink). */
+  packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void {
+    const bit = PIN_REASON_BITS[call.reason];
+    for (const c of this.conns) {
+      if (c.controllerId !== call.controllerId || !c.wantsAsync('packetIn', bit)) continue;
+      let maxLen = call.maxLen;
+      if (maxLen === 0xffff && call.reason === 'no_match') maxLen = c.missSendLen;
+      const data = maxLen < packet.length ? packet.subarray(0, maxLen) : packet;
+      const pin: PacketIn = {
+        format:
+          c.packetInFormat === 'standard' && c.nxm && c.version === 1
+            ? 'nxt_packet_in'
+            : c.packetInFormat,
+        bufferId: OFP_NO_BUFFER,
+        totalLen: packet.length,
+        reason: call.reason,
+        tableId: call.tableId,
+        cookie: call.cookie,
+        metadata: packetMetadata(flow),
+        data,
+        userdata: call.userdata,
+      };
+      // Asynchronous messages carry xid 0, as OVS sends them.
+      if (c.pinsched) c.pinsched.send(() => c.send({ type: 'packet_in', ...pin }, 0));
+      else c.send({ type: 'packet_in', ...pin }, 0);
+    }
+  }
+
+  /** A flow-removed for every connection that asked, if the rule has send_flow_rem. */
+  sendFlowRemoved(rule: Rule, reason: FlowRemovedReason): void {
+    if (!rule.flags.sendFlowRem || rule.priority > 0xffff) return;
+    const now = this.now();
+    const age = now - rule.created;
+    const bit = FLOW_REMOVED_BITS[reason];
+    for (const c of this.conns) {
+      if (!c.wantsAsync('flowRemoved', bit)) continue;
+      c.send(
+        {
+          type: 'flow_removed',
+          format: c.version === 1 && c.nxm ? 'nxt' : 'standard',
+          match: rule.match,
+          cookie: rule.cookie,
+          priority: rule.priority,
+          reason,
+          tableId: rule.tableId,
+          durationSec: Math.floor(age / 1000),
+          durationNsec: (age % 1000) * 1000000,
+          idleTimeout: rule.idleTimeout,
+          hardTimeout: rule.hardTimeout,
+          packetCount: BigInt(rule.packetCount),
+          byteCount: BigInt(rule.byteCount),
+        },
+        0,
+      );
+    }
+  }
+
+  /** A port-status to every connection that asked (ports come with OF1.1+ semantics). */
+  sendPortStatus(reason: 'add' | 'delete' | 'modify', port: PortDesc): void {
+    const bit = PORT_STATUS_BITS[reason];
+    for (const c of this.conns) {
+      if (!c.wantsAsync('portStatus', bit)) continue;
+      c.send({ type: 'port_status', reason, port: portForVersion(port, c.version) }, 0);
+    }
+  }
+
+  /** Open connections (for tests and ovs-appctl). */
+  connections(): readonly Ofconn[] {
+    return [...this.conns];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.failOpenTimer) clearTimeout(this.failOpenTimer);
+    for (const s of this.services.values()) this.destroyService(s);
+    this.services.clear();
+    for (const c of [...this.conns]) c.close();
+    this.mgmt?.close();
+    this.snoopServer?.close();
+    for (const s of [...this.snoops]) s.close();
+    for (const path of [this.mgmtPath, this.snoopPath]) {
+      if (!path) continue;
+      try {
+        unlinkSync(path);
+      } catch {}
+    }
+    this.sw.flowTables.onRemoved = this.prevOnRemoved;
+  }
+}
+
+function sameConfig(a: ControllerConfig, b: ControllerConfig): boolean {
+  return (
+    a.maxBackoffMs === b.maxBackoffMs &&
+    a.rateLimit === b.rateLimit &&
+    a.burstLimit === b.burstLimit &&
+    a.probeIntervalMs === b.probeIntervalMs &&
+    a.controllerId === b.controllerId
+  );
+}
+
+/* `priority=P actions=NORMAL` in table 0. */
+function normalFlow(priority: number): FlowMod {
+  return {
+    command: 'add',
+    match: newMatch(),
+    priority,
+    newCookie: 0n,
+    cookie: 0n,
+    cookieMask: 0n,
+    tableId: 0,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    bufferId: OFP_NO_BUFFER,
+    outPort: 0xffff,
+    outGroup: 0xffffffff,
+    flags: noFlowModFlags(),
+    importance: 0,
+    ofpacts: [{ type: 'output', port: 0xfffa, maxLen: 0 }],
+  };
+}
+
+/* The pipeline fields a packet-in carries: in_port always, metadata, registers, tunnel id and
+ * packet mark when set. */
+function packetMetadata(flow: FlowKey) {
+  const m = newMatch();
+  m.key[W_IN_PORT] = flow[W_IN_PORT];
+  m.mask[W_IN_PORT] = 0xffffffff;
+  const words = [W_METADATA, W_METADATA + 1, W_TUN_ID, W_TUN_ID + 1, W_PKT_MARK];
+  for (let i = 0; i < N_REGS; i++) words.push(W_REG0 + i);
+  for (const w of words) {
+    if (w < FLOW_WORDS && flow[w] !== 0) {
+      m.key[w] = flow[w];
+      m.mask[w] = 0xffffffff;
+    }
+  }
+  return m;
+}

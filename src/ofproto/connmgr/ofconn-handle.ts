@@ -1,0 +1,532 @@
+/*
+ * What a bridge does with each OpenFlow request (OVS's handle_openflow() in ofproto.c):
+ * configuration, flow/group/meter/port mods, packet-outs, statistics, roles, async config and
+ * bundles. Replies go back on the requesting connection in its version and formats; failures
+ * are OFPT_ERRORs carrying the request's first 64 bytes.
+ */
+
+import { FLOW_WORDS } from '../../lib/flow/layout.ts';
+import { vlog } from '../../lib/vlog.ts';
+import type { FlowModOptions } from '../flow-table.ts';
+import { decodeMessage, encodeMessage } from '../openflow/codec.ts';
+import { OfpError } from '../openflow/errors.ts';
+import type {
+  FlowMod,
+  FlowStats,
+  OfpFrame,
+  OfpMessage,
+  PortDesc,
+  StatsReply,
+  StatsRequest,
+} from '../openflow/messages.ts';
+import { OFPP_ANY, type OfSwitch } from './of-switch.ts';
+import type { BundledMessage, Ofconn } from './ofconn.ts';
+import { bridgeTableFeatures } from './table-features.ts';
+
+const log = vlog('connmgr');
+const U64_MAX = 0xffffffffffffffffn;
+const OFPSF_REPLY_MORE = 1;
+/* Table 254 is OVS's hidden internal table: OpenFlow sees 254 tables. */
+export const N_VISIBLE_TABLES = 254;
+/* Room for a multipart reply's body in one message (OpenFlow's 16-bit length). */
+const MAX_REPLY = 0xffff;
+
+/** What the handler needs from the connection manager besides the switch. */
+export interface HandlerContext {
+  readonly sw: OfSwitch;
+  /** Records a master election id; false when it is stale (OVS's master_election_id). */
+  setElectionId(id: bigint): boolean;
+  electionId(): bigint | null;
+  /** Gives `conn` a role (demoting the other masters when it becomes master). */
+  setRole(conn: Ofconn, role: 'equal' | 'master' | 'slave'): void;
+}
+
+/* The OF1.0 switch-features action bitmap OVS advertises: every OF1.0 action. */
+const OF10_ACTIONS = 0xfff;
+/* Capabilities: flow, table, port, queue stats (+ARP_MATCH_IP in OF1.0/1.1, group stats 1.1+). */
+function capabilities(version: number): number {
+  if (version === 1) return 0x1 | 0x2 | 0x4 | 0x40 | 0x80;
+  if (version === 2) return 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80;
+  // OF1.4 added a bit for bundles, which OVS supports.
+  return 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | (version >= 5 ? 0x200 : 0);
+}
+
+/** A port description as `version` says it (the switch gives OF1.1+ semantics). */
+export function portForVersion(p: PortDesc, version: number): PortDesc {
+  if (version !== 1) return { ...p, config: p.config & 0x65, state: p.state & 0x7 };
+  const f = (x: number) => (x & 0x7f) | ((x >>> 4) & 0xf80);
+  return {
+    ...p,
+    config: p.config & 0x7f,
+    state: p.state & 1,
+    curr: f(p.curr),
+    advertised: f(p.advertised),
+    supported: f(p.supported),
+    peer: f(p.peer),
+  };
+}
+
+export function handleFrame(ctx: HandlerContext, conn: Ofconn, frame: OfpFrame, raw: Uint8Array) {
+  let err: OfpError | null;
+  try {
+    err = handle(ctx, conn, frame, raw);
+  } catch (e) {
+    if (!(e instanceof OfpError)) throw e;
+    err = e;
+  }
+  if (err) {
+    log.dbg(`${conn.name}: ${frame.msg.type} failed: ${err.message}`);
+    conn.sendError(err, raw, frame.xid);
+  }
+}
+
+function rejectSlave(conn: Ofconn): OfpError | null {
+  return conn.role === 'slave' ? new OfpError('OFPBRC_IS_SECONDARY') : null;
+}
+
+function handle(
+  ctx: HandlerContext,
+  conn: Ofconn,
+  frame: OfpFrame,
+  raw: Uint8Array,
+): OfpError | null {
+  const { sw } = ctx;
+  const msg = frame.msg;
+  const xid = frame.xid;
+  const v = conn.version;
+  switch (msg.type) {
+    case 'hello':
+    case 'echo_reply':
+    case 'barrier_reply':
+      return null;
+    case 'error':
+      log.info(
+        `${conn.name}: received error ${msg.error.name ?? `type ${msg.error.type} code ${msg.error.code}`}`,
+      );
+      return null;
+    case 'echo_request':
+      conn.send({ type: 'echo_reply', data: msg.data }, xid);
+      return null;
+    case 'features_request':
+      conn.send(
+        {
+          type: 'features_reply',
+          datapathId: sw.datapathId(),
+          nBuffers: 0,
+          nTables: N_VISIBLE_TABLES,
+          auxiliaryId: 0,
+          capabilities: capabilities(v),
+          actions: v === 1 ? OF10_ACTIONS : 0,
+          ports: v < 4 ? sw.portDescs().map((p) => portForVersion(p, v)) : [],
+        },
+        xid,
+      );
+      return null;
+    case 'get_config_request':
+      conn.send(
+        { type: 'get_config_reply', flags: conn.configFlags, missSendLen: conn.missSendLen },
+        xid,
+      );
+      return null;
+    case 'set_config':
+      conn.configFlags = msg.flags & 0x3;
+      conn.missSendLen = msg.missSendLen;
+      return null;
+    case 'barrier_request':
+      conn.send({ type: 'barrier_reply' }, xid);
+      return null;
+    case 'flow_mod':
+      return rejectSlave(conn) ?? flowMod(ctx, conn, msg, raw);
+    case 'nxt_flow_mod_table_id':
+      conn.tableIdExt = msg.enable;
+      return null;
+    case 'nxt_set_flow_format':
+      conn.nxm = msg.format === 'nxm';
+      return null;
+    case 'nxt_set_packet_in_format':
+      conn.packetInFormat = msg.format;
+      return null;
+    case 'packet_out':
+      return rejectSlave(conn) ?? sw.packetOut(msg);
+    case 'port_mod':
+      return rejectSlave(conn) ?? sw.portMod(msg);
+    case 'group_mod':
+      return rejectSlave(conn) ?? sw.groups.groupMod(msg);
+    case 'meter_mod':
+      return rejectSlave(conn) ?? sw.meters.meterMod(msg);
+    case 'table_mod':
+      if (msg.tableId !== 0xff && msg.tableId >= N_VISIBLE_TABLES) {
+        return new OfpError('OFPTMFC_BAD_TABLE');
+      }
+      return rejectSlave(conn);
+    case 'role_request':
+      return roleRequest(ctx, conn, msg, xid);
+    case 'role_reply':
+      return new OfpError('OFPBRC_BAD_TYPE', msg.type);
+    case 'get_async_request':
+      conn.send({ type: 'get_async_reply', format: 'standard', config: conn.asyncConfig }, xid);
+      return null;
+    case 'set_async':
+      conn.asyncConfig = {
+        master: { ...conn.asyncConfig.master, ...msg.config.master },
+        slave: { ...conn.asyncConfig.slave, ...msg.config.slave },
+      };
+      return null;
+    case 'stats_request':
+      return statsRequest(ctx, conn, msg.format, msg.body, xid);
+    case 'bundle_control':
+      return bundleControl(ctx, conn, msg, xid, raw);
+    case 'bundle_add':
+      return bundleAdd(conn, msg);
+    default:
+      return new OfpError('OFPBRC_BAD_TYPE', msg.type);
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+/* The flow_mod as OVS's ofputil_decode_flow_mod() leaves it for this connection, then applied. */
+function flowMod(
+  ctx: HandlerContext,
+  conn: Ofconn,
+  msg: Extract<OfpMessage, { type: 'flow_mod' }>,
+  raw: Uint8Array,
+): OfpError | null {
+  const prep = prepareFlowMod(conn, msg, raw);
+  if (prep instanceof OfpError) return prep;
+  return ctx.sw.flowTables.flowMod(prep.fm, prep.opts);
+}
+
+export function prepareFlowMod(
+  conn: Ofconn,
+  msg: FlowMod & { format?: 'standard' | 'nxt' },
+  raw: Uint8Array,
+): { fm: FlowMod; opts: FlowModOptions } | OfpError {
+  const v = conn.version;
+  const fm: FlowMod = { ...msg };
+  const opts: FlowModOptions = {};
+  const isMod = fm.command === 'modify' || fm.command === 'modify_strict';
+  const isDel = fm.command === 'delete' || fm.command === 'delete_strict';
+  if (v === 1 || msg.format === 'nxt') {
+    // The table is in the command's high byte only with flow_mod_table_id.
+    if (!conn.tableIdExt) fm.tableId = 0xff;
+    // OpenFlow 1.0 gives exact-match flows (no wildcard bit) the highest priority.
+    if (v === 1 && msg.format !== 'nxt' && raw.length >= 12 && raw[1] === 14) {
+      const wildcards = ((raw[8] << 24) | (raw[9] << 16) | (raw[10] << 8) | raw[11]) >>> 0;
+      if ((wildcards & 0x3fffff) === 0) fm.priority = 0xffff;
+    }
+  } else {
+    // OF1.1+: a modify changes no cookie; only OF1.1 lets an unmatched modify add a flow.
+    opts.modifyCookie = false;
+    if (isMod && v >= 3) fm.newCookie = U64_MAX;
+    if (fm.tableId === 0xff && (v === 2 || !isDel)) return new OfpError('OFPFMFC_BAD_TABLE_ID');
+  }
+  // Table 254 is OVS's hidden, read-only table: deletes find nothing there, changes fail.
+  if (fm.tableId === N_VISIBLE_TABLES) {
+    if (!isDel) return new OfpError('OFPBRC_EPERM');
+    fm.tableId = 0xfe;
+  }
+  opts.version = v;
+  return { fm, opts };
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+function roleRequest(
+  ctx: HandlerContext,
+  conn: Ofconn,
+  msg: Extract<OfpMessage, { type: 'role_request' | 'role_reply' }>,
+  xid: number,
+): OfpError | null {
+  if (msg.role !== 'nochange') {
+    if (msg.role !== 'equal' && msg.format === 'standard' && !ctx.setElectionId(msg.generationId)) {
+      return new OfpError('OFPRRFC_STALE');
+    }
+    ctx.setRole(conn, msg.role);
+  }
+  conn.send(
+    {
+      type: 'role_reply',
+      format: msg.format,
+      role: conn.role,
+      generationId: ctx.electionId() ?? U64_MAX,
+    },
+    xid,
+  );
+  return null;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+function statsRequest(
+  ctx: HandlerContext,
+  conn: Ofconn,
+  format: 'standard' | 'nxt',
+  body: StatsRequest,
+  xid: number,
+): OfpError | null {
+  const { sw } = ctx;
+  const v = conn.version;
+  const reply = (b: StatsReply, flags = 0) =>
+    conn.send({ type: 'stats_reply', format, flags, body: b }, xid);
+  switch (body.stat) {
+    case 'desc':
+      reply({ stat: 'desc', ...sw.switchDesc() });
+      return null;
+    case 'flow': {
+      if (body.tableId !== 0xff && body.tableId > N_VISIBLE_TABLES) {
+        return new OfpError('OFPBRC_BAD_TABLE_ID');
+      }
+      if (body.aggregate) {
+        reply({ stat: 'aggregate', ...sw.flowTables.aggregate(body) });
+        return null;
+      }
+      sendFlowStats(conn, format, xid, sw.flowTables.flowStats(body));
+      return null;
+    }
+    case 'table':
+      reply({ stat: 'table', stats: sw.flowTables.tableStats().slice(0, N_VISIBLE_TABLES) });
+      return null;
+    case 'port':
+      reply({ stat: 'port', stats: sw.portStats(body.portNo) });
+      return null;
+    case 'port_desc': {
+      let ports = sw.portDescs().map((p) => portForVersion(p, v));
+      if (v >= 6 && body.portNo !== OFPP_ANY) ports = ports.filter((p) => p.portNo === body.portNo);
+      sendChunked(conn, format, xid, ports, (ps) => ({ stat: 'port_desc', ports: ps }));
+      return null;
+    }
+    case 'queue':
+      reply({ stat: 'queue', stats: sw.queueStats?.(body.portNo, body.queueId) ?? [] });
+      return null;
+    case 'group':
+      reply({ stat: 'group', stats: sw.groups.stats(body.groupId) });
+      return null;
+    case 'group_desc':
+      sendChunked(conn, format, xid, sw.groups.desc(body.groupId), (gs) => ({
+        stat: 'group_desc',
+        groups: gs,
+      }));
+      return null;
+    case 'group_features':
+      reply({ stat: 'group_features', ...sw.groups.features(v) });
+      return null;
+    case 'meter':
+      reply({ stat: 'meter', stats: sw.meters.stats(body.meterId) });
+      return null;
+    case 'meter_config':
+      reply({ stat: 'meter_config', meters: sw.meters.config(body.meterId) });
+      return null;
+    case 'meter_features':
+      reply({ stat: 'meter_features', ...sw.meters.features() });
+      return null;
+    case 'table_features':
+      // Setting features is not supported: both forms get the current ones, as a query.
+      sendChunked(conn, format, xid, bridgeTableFeatures(v, N_VISIBLE_TABLES, 1000000), (ts) => ({
+        stat: 'table_features',
+        tables: ts,
+      }));
+      return null;
+    default:
+      return new OfpError('OFPBRC_BAD_STAT');
+  }
+}
+
+/* Flow stats split over as many replies as 64 kB messages need, OFPSF_REPLY_MORE on all but
+ * the last. Batches grow while they fit and halve when one does not. */
+function sendFlowStats(conn: Ofconn, format: 'standard' | 'nxt', xid: number, flows: FlowStats[]) {
+  sendChunked(conn, format, xid, flows, (fs) => ({ stat: 'flow', flows: fs }));
+}
+
+function sendChunked<T>(
+  conn: Ofconn,
+  format: 'standard' | 'nxt',
+  xid: number,
+  items: T[],
+  body: (chunk: T[]) => StatsReply,
+): void {
+  if (items.length === 0) {
+    conn.send({ type: 'stats_reply', format, flags: 0, body: body([]) }, xid);
+    return;
+  }
+  let n = 64;
+  let i = 0;
+  while (i < items.length) {
+    const chunk = items.slice(i, i + n);
+    const last = i + chunk.length >= items.length;
+    const msg: OfpMessage = {
+      type: 'stats_reply',
+      format,
+      flags: last ? 0 : OFPSF_REPLY_MORE,
+      body: body(chunk),
+    };
+    let bytes: Uint8Array | null = null;
+    try {
+      bytes = encodeReply(conn, msg, xid);
+    } catch (e) {
+      if (!(e instanceof OfpError) || chunk.length === 1) {
+        log.warn(`${conn.name}: cannot encode reply: ${(e as Error).message}`);
+        i += chunk.length;
+        continue;
+      }
+    }
+    if (bytes === null) {
+      n = Math.max(1, chunk.length >> 1);
+      continue;
+    }
+    conn.write(bytes);
+    i += chunk.length;
+    if (bytes.length < MAX_REPLY / 2) n *= 2;
+  }
+}
+
+function encodeReply(conn: Ofconn, msg: OfpMessage, xid: number): Uint8Array {
+  return encodeMessage({ version: conn.version, xid, msg });
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Bundles (OF1.4+, and ONF's extension in OF1.3).                                          */
+
+const OFPBCT = {
+  OPEN_REQUEST: 0,
+  OPEN_REPLY: 1,
+  CLOSE_REQUEST: 2,
+  CLOSE_REPLY: 3,
+  COMMIT_REQUEST: 4,
+  COMMIT_REPLY: 5,
+  DISCARD_REQUEST: 6,
+  DISCARD_REPLY: 7,
+} as const;
+
+function bundleReply(conn: Ofconn, bundleId: number, ctrlType: number, flags: number, xid: number) {
+  conn.send(
+    { type: 'bundle_control', bundleId, ctrlType, flags, properties: new Uint8Array(0) },
+    xid,
+  );
+}
+
+function bundleControl(
+  ctx: HandlerContext,
+  conn: Ofconn,
+  msg: Extract<OfpMessage, { type: 'bundle_control' }>,
+  xid: number,
+  _raw: Uint8Array,
+): OfpError | null {
+  const b = conn.bundles.get(msg.bundleId);
+  switch (msg.ctrlType) {
+    case OFPBCT.OPEN_REQUEST:
+      if (b) return new OfpError('OFPBFC_BAD_ID');
+      conn.bundles.set(msg.bundleId, { flags: msg.flags, msgs: [], closed: false });
+      bundleReply(conn, msg.bundleId, OFPBCT.OPEN_REPLY, msg.flags, xid);
+      return null;
+    case OFPBCT.CLOSE_REQUEST:
+      if (!b) return new OfpError('OFPBFC_BAD_ID');
+      if (b.closed) {
+        conn.bundles.delete(msg.bundleId);
+        return new OfpError('OFPBFC_BUNDLE_CLOSED');
+      }
+      b.closed = true;
+      bundleReply(conn, msg.bundleId, OFPBCT.CLOSE_REPLY, msg.flags, xid);
+      return null;
+    case OFPBCT.COMMIT_REQUEST: {
+      if (!b) return new OfpError('OFPBFC_BAD_ID');
+      conn.bundles.delete(msg.bundleId);
+      const err = commitBundle(ctx, conn, b.msgs);
+      if (err) return err;
+      bundleReply(conn, msg.bundleId, OFPBCT.COMMIT_REPLY, msg.flags, xid);
+      return null;
+    }
+    case OFPBCT.DISCARD_REQUEST:
+      if (!b) return new OfpError('OFPBFC_BAD_ID');
+      conn.bundles.delete(msg.bundleId);
+      bundleReply(conn, msg.bundleId, OFPBCT.DISCARD_REPLY, msg.flags, xid);
+      return null;
+    default:
+      return new OfpError('OFPBFC_BAD_TYPE');
+  }
+}
+
+function bundleAdd(
+  conn: Ofconn,
+  msg: Extract<OfpMessage, { type: 'bundle_add' }>,
+): OfpError | null {
+  let b = conn.bundles.get(msg.bundleId);
+  if (!b) {
+    // An add opens the bundle implicitly, as in OVS.
+    b = { flags: msg.flags, msgs: [], closed: false };
+    conn.bundles.set(msg.bundleId, b);
+  } else if (b.closed) {
+    conn.bundles.delete(msg.bundleId);
+    return new OfpError('OFPBFC_BUNDLE_CLOSED');
+  }
+  const r = decodeMessage(msg.message);
+  if (!r.ok) return r.error;
+  const t = r.frame.msg.type;
+  if (t !== 'flow_mod' && t !== 'group_mod' && t !== 'port_mod' && t !== 'packet_out') {
+    return new OfpError('OFPBFC_MSG_UNSUP');
+  }
+  b.msgs.push({ frame: r.frame, raw: msg.message });
+  return null;
+}
+
+/*
+ * Applies a bundle's messages in order, all or nothing: on the first failure the flow and
+ * group tables go back to what they were (port-mods and packet-outs already done stay done).
+ */
+function commitBundle(
+  ctx: HandlerContext,
+  conn: Ofconn,
+  frames: BundledMessage[],
+): OfpError | null {
+  if (conn.role === 'slave') return new OfpError('OFPBRC_IS_SECONDARY');
+  const prepared: Array<() => OfpError | null> = [];
+  // The failing message gets its own error, then the commit fails with MSG_FAILED, as in OVS.
+  const failed = (f: BundledMessage, e: OfpError): OfpError => {
+    conn.sendError(e, f.raw, f.frame.xid);
+    return new OfpError('OFPBFC_MSG_FAILED');
+  };
+  for (const bm of frames) {
+    const m = bm.frame.msg;
+    const fail = (e: OfpError) => failed(bm, e);
+    if (m.type === 'flow_mod') {
+      const p = prepareFlowMod(conn, m, bm.raw);
+      if (p instanceof OfpError) return fail(p);
+      prepared.push(() => {
+        const e = ctx.sw.flowTables.flowMod(p.fm, p.opts);
+        return e && fail(e);
+      });
+    } else if (m.type === 'group_mod') {
+      prepared.push(() => {
+        const e = ctx.sw.groups.groupMod(m);
+        return e && fail(e);
+      });
+    } else if (m.type === 'port_mod') {
+      prepared.push(() => {
+        const e = ctx.sw.portMod(m);
+        return e && fail(e);
+      });
+    } else if (m.type === 'packet_out') {
+      prepared.push(() => {
+        const e = ctx.sw.packetOut(m);
+        return e && fail(e);
+      });
+    }
+  }
+  const restoreFlows = ctx.sw.flowTables.snapshot();
+  const restoreGroups = ctx.sw.groups.snapshot();
+  for (const apply of prepared) {
+    const e = apply();
+    if (e) {
+      restoreGroups();
+      restoreFlows();
+      return e;
+    }
+  }
+  return null;
+}
+
+/** Whether a match is catch-all (helper for callers filtering requests). */
+export function isCatchAll(m: { mask: Uint32Array }): boolean {
+  for (let i = 0; i < FLOW_WORDS; i++) if (m.mask[i] !== 0) return false;
+  return true;
+}

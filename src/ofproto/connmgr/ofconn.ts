@@ -1,0 +1,343 @@
+/*
+ * One OpenFlow connection of a bridge (OVS's ofconn over a vconn): version negotiation by
+ * hello, the per-connection state that shapes what is said on it (flow format, packet-in
+ * format, miss_send_len, role, asynchronous message masks), an inactivity probe, and sending.
+ * What each request does is in ofconn-handle.ts.
+ *
+ * A connection never throws into its socket's event handlers: bad input gets an OFPT_ERROR
+ * or, where OVS closes the connection (an unusable header, no common version), a close.
+ */
+
+import type { Socket } from 'node:net';
+import { vlog } from '../../lib/vlog.ts';
+import { decodeMessage, encodeErrorReply, encodeMessage } from '../openflow/codec.ts';
+import { OfpError } from '../openflow/errors.ts';
+import { OfpFramer } from '../openflow/framer.ts';
+import { negotiateVersion } from '../openflow/hello.ts';
+import type {
+  AsyncConfig,
+  ControllerRole,
+  OfpFrame,
+  OfpMessage,
+  PacketInFormat,
+} from '../openflow/messages.ts';
+import type { Pinsched } from './pinsched.ts';
+
+const log = vlog('connmgr');
+
+/** Primary connections are controllers; service ones are listeners such as the mgmt socket. */
+export type OfconnType = 'primary' | 'service';
+
+export const OFP_DEFAULT_MISS_SEND_LEN = 128;
+
+/* Bit positions of the reasons in async masks (OVS's enums). */
+export const PIN_REASON_BITS = {
+  no_match: 0,
+  action: 1,
+  invalid_ttl: 2,
+  action_set: 3,
+  group: 4,
+  packet_out: 5,
+} as const;
+export const FLOW_REMOVED_BITS = {
+  idle: 0,
+  hard: 1,
+  delete: 2,
+  group_delete: 3,
+  meter_delete: 4,
+  eviction: 5,
+} as const;
+export const PORT_STATUS_BITS = { add: 0, delete: 1, modify: 2 } as const;
+
+/* OVS's ofputil_async_cfg_default(): packet-ins for every reason but invalid_ttl, port
+ * status for every role, flow-removed for primaries with the reasons of the version. */
+export function defaultAsyncConfig(version: number): AsyncConfig {
+  const pin = 0b111011;
+  const frBits = version >= 5 ? 0b111111 : version === 4 ? 0b1111 : 0b111;
+  return {
+    master: { packetIn: pin, portStatus: 0b111, flowRemoved: frBits },
+    slave: { packetIn: 0, portStatus: 0b111, flowRemoved: 0 },
+  };
+}
+
+export interface OfconnOptions {
+  type: OfconnType;
+  /** Versions we allow (the bridge's `protocols`). */
+  versions: readonly number[];
+  /** For logs: `unix:...`, `tcp:...`, the peer. */
+  name: string;
+  /** Send an echo request after this long without input; disconnect after twice it (0: never). */
+  probeIntervalMs?: number;
+  /** Which controller_id packet-ins of the controller action go to. */
+  controllerId?: number;
+}
+
+/** A message added to a bundle, decoded, with its bytes for error replies. */
+export interface BundledMessage {
+  frame: OfpFrame;
+  raw: Uint8Array;
+}
+
+export type FrameHandler = (conn: Ofconn, frame: OfpFrame, raw: Uint8Array) => void;
+
+export class Ofconn {
+  readonly type: OfconnType;
+  readonly name: string;
+  /** Negotiated version, 0 until the peer's hello. */
+  version = 0;
+  role: ControllerRole = 'equal';
+  /** NXM (true) or OpenFlow 1.0 matches in flow mods and stats (nxt_set_flow_format). */
+  nxm = false;
+  /** flow_mod_table_id extension enabled. */
+  tableIdExt = false;
+  packetInFormat: PacketInFormat = 'standard';
+  missSendLen: number;
+  /** OFPC_FRAG_* and other get/set_config flags. */
+  configFlags = 0;
+  asyncConfig: AsyncConfig = defaultAsyncConfig(4);
+  controllerId: number;
+  /** Packet-in rate limiter (controller_rate_limit), if configured. */
+  pinsched: Pinsched | null = null;
+  /** Bundles opened on this connection (bundle id -> state). */
+  readonly bundles = new Map<number, { flags: number; msgs: BundledMessage[]; closed: boolean }>();
+  private readonly framer = new OfpFramer();
+  private corked: Uint8Array[] | null = null;
+  private corkedBytes = 0;
+  private readonly versions: readonly number[];
+  private xid = 1;
+  private closed = false;
+  private lastRx = Date.now();
+  private probeSent = false;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private readonly probeMs: number;
+  /** Set by the connection manager. */
+  onFrame: FrameHandler | null = null;
+  onClose: ((conn: Ofconn) => void) | null = null;
+  onConnected: ((conn: Ofconn) => void) | null = null;
+  /** Sees every whole message sent or received (the snoop socket's feed). */
+  onTraffic: ((bytes: Uint8Array) => void) | null = null;
+
+  constructor(
+    private readonly sock: Socket,
+    opts: OfconnOptions,
+  ) {
+    this.type = opts.type;
+    this.name = opts.name;
+    this.versions = opts.versions;
+    this.missSendLen = opts.type === 'primary' ? OFP_DEFAULT_MISS_SEND_LEN : 0;
+    this.controllerId = opts.controllerId ?? 0;
+    this.probeMs = opts.probeIntervalMs ?? 0;
+    sock.setNoDelay?.(true);
+    sock.on('data', (d: Buffer) => this.receive(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+    sock.on('error', (e) => log.dbg(`${this.name}: ${e.message}`));
+    sock.on('close', () => this.closedByPeer());
+    const hello = encodeMessage({
+      version: Math.max(...this.versions),
+      xid: this.nextXid(),
+      msg: { type: 'hello', versions: [...this.versions] },
+    });
+    this.write(hello);
+    if (this.probeMs > 0) this.armProbe();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether the hello exchange finished. */
+  get isConnected(): boolean {
+    return this.version !== 0 && !this.closed;
+  }
+
+  nextXid(): number {
+    const x = this.xid;
+    this.xid = (this.xid + 1) >>> 0 || 1;
+    return x;
+  }
+
+  /** Sends `msg` in the negotiated version; returns false when it cannot be said in it. */
+  send(msg: OfpMessage, xid = this.nextXid()): boolean {
+    if (this.closed || this.version === 0) return false;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeMessage({ version: this.version, xid, msg });
+    } catch (e) {
+      log.warn(`${this.name}: cannot encode ${msg.type}: ${(e as Error).message}`);
+      return false;
+    }
+    this.write(bytes);
+    return true;
+  }
+
+  /** Answers the request `raw` with `err` carrying as much of the request as fits, as OVS does. */
+  sendError(err: OfpError, raw: Uint8Array, xid: number): void {
+    if (this.closed) return;
+    const v = this.version || (raw[0] >= 1 && raw[0] <= 6 ? raw[0] : 1);
+    let bytes: Uint8Array;
+    try {
+      const data = raw.subarray(0, 0xffff - 32);
+      const error = { name: err.error, type: 0, code: 0, vendor: 0, data };
+      bytes = encodeMessage({ version: v, xid, msg: { type: 'error', error } });
+    } catch {
+      bytes = encodeErrorReply(err, raw, v, xid);
+    }
+    this.write(bytes);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.onTraffic?.(bytes);
+    if (this.corked !== null) {
+      this.corked.push(bytes);
+      this.corkedBytes += bytes.length;
+      if (this.corkedBytes >= 1 << 20) this.uncork();
+      return;
+    }
+    this.sock.write(bytes);
+  }
+
+  /* Replies to one read's worth of requests go out in one write: peers such as ovs-ofctl
+   * send a barrier after every flow_mod, and a system call per reply would dominate. */
+  private cork(): void {
+    this.corked ??= [];
+  }
+
+  private uncork(): void {
+    const out = this.corked;
+    if (out === null) return;
+    this.corked = [];
+    this.corkedBytes = 0;
+    if (out.length === 0 || this.closed) return;
+    this.sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.uncork();
+    this.closed = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.pinsched?.close();
+    this.sock.end();
+    this.sock.destroy();
+    this.onClose?.(this);
+  }
+
+  private closedByPeer(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.pinsched?.close();
+    this.onClose?.(this);
+  }
+
+  private receive(chunk: Uint8Array): void {
+    this.lastRx = Date.now();
+    this.probeSent = false;
+    this.cork();
+    try {
+      this.receiveChunk(chunk);
+    } finally {
+      this.uncork();
+      this.corked = null;
+    }
+  }
+
+  private receiveChunk(chunk: Uint8Array): void {
+    for (const ev of this.framer.push(chunk)) {
+      if (this.closed) return;
+      if (ev.kind === 'fatal') {
+        log.warn(`${this.name}: ${ev.reason}`);
+        this.close();
+        return;
+      }
+      try {
+        this.receiveMessage(ev.bytes);
+      } catch (e) {
+        // A bug in a handler must not take the connection or the daemon down.
+        log.err(`${this.name}: error handling message: ${(e as Error).stack ?? e}`);
+      }
+    }
+  }
+
+  private receiveMessage(raw: Uint8Array): void {
+    this.onTraffic?.(raw);
+    const r = decodeMessage(raw);
+    if (this.version === 0) {
+      this.receiveHello(raw, r);
+      return;
+    }
+    if (!r.ok) {
+      log.dbg(`${this.name}: bad message: ${r.error.message}`);
+      this.sendError(r.error, raw, r.xid);
+      return;
+    }
+    if (r.frame.version !== this.version && r.frame.msg.type !== 'hello') {
+      this.sendError(new OfpError('OFPBRC_BAD_VERSION'), raw, r.frame.xid);
+      return;
+    }
+    this.onFrame?.(this, r.frame, raw);
+  }
+
+  private receiveHello(raw: Uint8Array, r: ReturnType<typeof decodeMessage>): void {
+    if (!r.ok || r.frame.msg.type !== 'hello') {
+      log.warn(`${this.name}: received message while expecting hello`);
+      const err = new OfpError('OFPHFC_EPERM', 'expected hello');
+      this.write(encodeErrorReply(err, raw, raw[0] >= 1 && raw[0] <= 6 ? raw[0] : 1, 0));
+      this.close();
+      return;
+    }
+    try {
+      this.version = negotiateVersion(this.versions, r.frame);
+    } catch (e) {
+      const err = e instanceof OfpError ? e : new OfpError('OFPHFC_INCOMPATIBLE');
+      log.warn(`${this.name}: version negotiation failed: ${err.message}`);
+      const v = Math.min(Math.max(...this.versions), r.frame.version) || 1;
+      const text = new TextEncoder().encode(
+        `We support versions ${this.versions.map(versionName).join(', ')}, you support ${
+          r.frame.msg.type === 'hello' ? r.frame.msg.versions.map(versionName).join(', ') : ''
+        }.`,
+      );
+      this.write(encodeErrorReply(err, text, v, r.frame.xid));
+      this.close();
+      return;
+    }
+    this.asyncConfig = defaultAsyncConfig(this.version);
+    log.dbg(`${this.name}: negotiated OpenFlow ${versionName(this.version)}`);
+    this.onConnected?.(this);
+  }
+
+  private armProbe(): void {
+    const tick = () => {
+      if (this.closed) return;
+      const idle = Date.now() - this.lastRx;
+      if (idle >= this.probeMs * (this.probeSent ? 2 : 1)) {
+        if (this.probeSent) {
+          log.err(
+            `${this.name}: no response to inactivity probe after ${this.probeMs / 1000} seconds, disconnecting`,
+          );
+          this.close();
+          return;
+        }
+        this.probeSent = true;
+        if (this.version) this.send({ type: 'echo_request', data: new Uint8Array(0) });
+      }
+      this.probeTimer = setTimeout(tick, Math.max(50, this.probeMs / 2));
+      this.probeTimer.unref?.();
+    };
+    this.probeTimer = setTimeout(tick, this.probeMs);
+    this.probeTimer.unref?.();
+  }
+
+  /** Whether this connection gets an async message of `kind` for `reason` (a bit number). */
+  wantsAsync(kind: 'packetIn' | 'portStatus' | 'flowRemoved', bit: number): boolean {
+    if (!this.isConnected) return false;
+    // Service connections get nothing asynchronous until they set a miss_send_len.
+    if (this.type === 'service' && this.missSendLen === 0) return false;
+    const masks = this.role === 'slave' ? this.asyncConfig.slave : this.asyncConfig.master;
+    return ((masks[kind] ?? 0) & (1 << bit)) !== 0;
+  }
+}
+
+export function versionName(v: number): string {
+  return ['', '1.0', '1.1', '1.2', '1.3', '1.4', '1.5'][v] ?? `0x${v.toString(16)}`;
+}
