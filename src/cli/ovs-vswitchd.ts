@@ -16,7 +16,7 @@ import {
   parseDaemonArgs,
   startDaemon,
 } from '../lib/daemon.ts';
-import { defaultDbSocket } from '../lib/paths.ts';
+import { defaultDbSocket, rundir } from '../lib/paths.ts';
 import { versionString } from '../lib/unixctl/index.ts';
 import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
 import { installPidfileLocker } from '../native/pidfile-lock.ts';
@@ -139,7 +139,12 @@ async function main(): Promise<void> {
     fatal((e as Error).message);
   }
   log.info(versionString(PROGRAM));
-  const vs = new Vswitchd({ remote: o.remote, enableDummy: o.enableDummy, override: o.override });
+  const vs = new Vswitchd({
+    remote: o.remote,
+    enableDummy: o.enableDummy,
+    override: o.override,
+    rundir: rundir(),
+  });
   daemon.onExit(() => vs.close());
   daemon.addMemoryReporter(() => {
     let ports = 0;

@@ -30,7 +30,15 @@ import { FlowTables, type Rule } from './flow-table.ts';
 import { GroupTable } from './group-table.ts';
 import { MeterTable } from './meter-table.ts';
 import { parseFlowMod } from './openflow/flow-mod-parse.ts';
-import type { FlowMod } from './openflow/messages.ts';
+import { type ControllerConfig, Connmgr } from './connmgr/connmgr.ts';
+import { OFPP_ANY, type OfSwitch, type PortMod } from './connmgr/of-switch.ts';
+import { OfpError } from './openflow/errors.ts';
+import type { FlowMod, PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
+import type { PortStats, QueueStats } from './openflow/stats.ts';
+import { packageVersion } from '../lib/unixctl/version.ts';
+import { ethAddrBytes } from '../netdev/netdev.ts';
+import { extractFlow } from '../lib/flow/extract.ts';
+import { FLOW_WORDS } from '../lib/flow/layout.ts';
 import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
 import type { PatchNetdev } from '../netdev/patch.ts';
 
@@ -71,11 +79,23 @@ const REUSE_AFTER_MS = 60 * 60 * 1000;
 export interface OfprotoOptions {
   /** Milliseconds clock, injectable for tests of port number reuse. */
   now?: () => number;
+  /**
+   * Where the OpenFlow management socket `<name>.mgmt` goes (OVS_RUNDIR). Without it the
+   * bridge has no connection manager (in-process tests).
+   */
+  rundir?: string;
 }
 
-export class Ofproto {
+const U64 = 0xffffffffffffffffn;
+/* OpenFlow 1.1+ port state and config bits. */
+const OFPPS_LINK_DOWN = 1;
+const OFPPS_LIVE = 4;
+const OFPPC_PORT_DOWN = 1;
+
+export class Ofproto implements OfSwitch {
   readonly dpif: DpifNetdev;
-  datapathId = 0n;
+  /** The OpenFlow datapath ID (Bridge datapath_id). */
+  datapathId_ = 0n;
   /** The bridge's Ethernet address (the local port's). */
   ea: EthAddr | null = null;
   settings: OfprotoSettings = { ...DEFAULT_SETTINGS };
@@ -95,7 +115,12 @@ export class Ofproto {
   readonly udpif: Udpif;
   /** Where packet-ins go; set by the connection manager. */
   packetInSink: PacketInSink | null = null;
-  private hasDefaultFlow = false;
+  /** OpenFlow connections (null without a run directory). */
+  readonly connmgr: Connmgr | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private wantsMiss = false;
+  /** Bridge other_config:dp-desc. */
+  dpDesc = 'None';
   private portsDirty = true;
 
   /** Throws UnknownDatapathTypeError when `type` is not offered. */
@@ -124,6 +149,7 @@ export class Ofproto {
     });
     this.tables.onChange = () => udpif.changed();
     this.groups.onChange = () => udpif.changed();
+    this.meters.onChange = () => udpif.changed();
     this.udpif.addBridge({
       dpif: this.fwd,
       learnFlow: (fm) => {
@@ -135,6 +161,15 @@ export class Ofproto {
       packetIn: (call, packet, flow) => this.packetInSink?.packetIn(call, packet, flow),
       refresh: () => this.refreshPorts(),
     });
+    if (opts.rundir !== undefined) {
+      const cm = new Connmgr(this, { rundir: opts.rundir, now: this.now });
+      this.connmgr = cm;
+      this.packetInSink = cm;
+      cm.flushed();
+    }
+    // Flow timeouts, and noticing whether a controller now wants table-miss packet-ins.
+    this.timer = setInterval(() => this.run(), 1000);
+    this.timer.unref();
   }
 
   /**
@@ -167,18 +202,146 @@ export class Ofproto {
     this.fwd.setBundles(bundles, forwardBpdu);
   }
 
-  /**
-   * Without controllers, a standalone bridge keeps the flow `priority=0 actions=NORMAL` in
-   * table 0 (OVS's connmgr_flushed); a secure one does not.
-   */
-  setDefaultFlow(on: boolean): void {
-    if (on === this.hasDefaultFlow) return;
-    this.hasDefaultFlow = on;
-    const text = on ? 'priority=0,actions=NORMAL' : 'priority=0';
-    const r = parseFlowMod(text, on ? 'add' : 'delete_strict');
-    if (!r.ok) return;
-    const fm: FlowMod = { ...r.value, tableId: 0 };
-    this.tables.flowMod(fm);
+  /** Fail mode (Bridge fail_mode): the connection manager keeps the standalone flow. */
+  setFailMode(mode: FailMode): void {
+    this.settings.failMode = mode;
+    this.connmgr?.setFailMode(mode);
+  }
+
+  /** The Bridge's Controller rows. */
+  setControllers(list: readonly ControllerConfig[]): void {
+    this.connmgr?.setControllers(list);
+  }
+
+  private run(): void {
+    this.udpif.pushAllStats();
+    this.tables.expire();
+    const cm = this.connmgr;
+    const wants =
+      cm !== null &&
+      cm.connections().some((c) => c.version > 0 && c.version < 4 && c.role !== 'slave');
+    if (wants !== this.wantsMiss) {
+      this.wantsMiss = wants;
+      this.fwd.missToController = wants;
+      this.udpif.changed();
+    }
+  }
+
+  /* ---------------------------------------------------------------------------------- */
+  /* What the connection manager asks of the bridge (OfSwitch). */
+
+  get flowTables(): FlowTables {
+    return this.tables;
+  }
+
+  datapathId(): bigint {
+    return this.datapathId_;
+  }
+
+  portDescs(): PortDesc[] {
+    return [...this.byNumber.values()]
+      .sort((a, b) => a.ofpPort - b.ofpPort)
+      .map((p) => this.portDesc(p));
+  }
+
+  portDesc(p: Ofport): PortDesc {
+    const mac = ethAddrBytes(p.netdev.getEtheraddr());
+    const up = p.netdev.isUp();
+    const carrier = p.netdev.getCarrier();
+    return {
+      portNo: p.ofpPort,
+      hwAddr: [(mac[0] << 8) | mac[1], ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0],
+      name: p.netdev.name,
+      config: (this.fwd.getPortConfig(p.ofpPort) & ~OFPPC_PORT_DOWN) | (up ? 0 : OFPPC_PORT_DOWN),
+      state: carrier ? OFPPS_LIVE : OFPPS_LINK_DOWN,
+      curr: 0,
+      advertised: 0,
+      supported: 0,
+      peer: 0,
+      currSpeed: 0,
+      maxSpeed: 0,
+    };
+  }
+
+  portStats(portNo: number): PortStats[] {
+    return [...this.byNumber.values()]
+      .filter((p) => portNo === OFPP_ANY || p.ofpPort === portNo)
+      .sort((a, b) => a.ofpPort - b.ofpPort)
+      .map((p) => {
+        const st = p.netdev.getStats();
+        return {
+          portNo: p.ofpPort,
+          rxPackets: BigInt(st.rxPackets),
+          txPackets: BigInt(st.txPackets),
+          rxBytes: BigInt(st.rxBytes),
+          txBytes: BigInt(st.txBytes),
+          rxDropped: U64,
+          txDropped: U64,
+          rxErrors: U64,
+          txErrors: U64,
+          rxFrameErr: U64,
+          rxOverErr: U64,
+          rxCrcErr: U64,
+          collisions: U64,
+          durationSec: 0,
+          durationNsec: 0,
+        };
+      });
+  }
+
+  /** Queue 0 on every port, without counters (no QoS on these ports yet). */
+  queueStats(portNo: number, queueId: number): QueueStats[] {
+    if (queueId !== 0 && queueId !== 0xffffffff) return [];
+    return [...this.byNumber.values()]
+      .filter((p) => portNo === OFPP_ANY || p.ofpPort === portNo)
+      .sort((a, b) => a.ofpPort - b.ofpPort)
+      .map((p) => ({
+        portNo: p.ofpPort,
+        queueId: 0,
+        txBytes: U64,
+        txPackets: U64,
+        txErrors: U64,
+        durationSec: 0xffffffff,
+        durationNsec: 0xffffffff,
+      }));
+  }
+
+  packetOut(po: PacketOut): OfpError | null {
+    const view = this.udpif.bridgeByName(this.name);
+    if (!view) return new OfpError('OFPBRC_EPERM');
+    if (po.inPort !== 0xfffd && po.inPort !== 0xffff && po.inPort !== OFPP_LOCAL && !this.byNumber.has(po.inPort as OfpPort) && po.inPort < OFPP_MAX)
+      return new OfpError('OFPBRC_BAD_PORT');
+    const flow = new Uint32Array(FLOW_WORDS);
+    extractFlow(po.data, 0, po.data.length, po.inPort, flow);
+    this.udpif.packetOut(view, po.data, flow, po.ofpacts);
+    return null;
+  }
+
+  portMod(pm: PortMod): OfpError | null {
+    const p = this.byNumber.get(pm.portNo as OfpPort);
+    if (!p) return new OfpError('OFPPMFC_BAD_PORT');
+    const mac = ethAddrBytes(p.netdev.getEtheraddr());
+    const hw: [number, number] = [(mac[0] << 8) | mac[1], ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0];
+    if (pm.hwAddr[0] !== hw[0] || pm.hwAddr[1] >>> 0 !== hw[1]) return new OfpError('OFPPMFC_BAD_HW_ADDR');
+    const old = this.fwd.getPortConfig(p.ofpPort) | (p.netdev.isUp() ? 0 : OFPPC_PORT_DOWN);
+    const next = ((old & ~pm.mask) | (pm.config & pm.mask)) >>> 0;
+    if (next !== old) {
+      if ((next ^ old) & OFPPC_PORT_DOWN) p.netdev.setUp(!(next & OFPPC_PORT_DOWN));
+      this.fwd.setPortConfig(p.ofpPort, next & ~OFPPC_PORT_DOWN);
+      this.syncPorts();
+      this.connmgr?.sendPortStatus('modify', this.portDesc(p));
+    }
+    return null;
+  }
+
+  switchDesc(): SwitchDesc {
+    return {
+      mfrDesc: 'Nicira, Inc.',
+      hwDesc: 'Open vSwitch',
+      swDesc: `TypeSwitch ${packageVersion()}`,
+      serialNum: 'None',
+      dpDesc: this.dpDesc,
+    };
   }
 
   /**
@@ -197,6 +360,7 @@ export class Ofproto {
     this.byNumber.set(ofp, port);
     this.byName.set(netdev.name, port);
     this.syncPorts();
+    this.connmgr?.sendPortStatus('add', this.portDesc(port));
     return ofp;
   }
 
@@ -207,6 +371,7 @@ export class Ofproto {
     this.byName.delete(port.netdev.name);
     if (port.odpPort !== null) this.dpif.portDel(port.odpPort);
     if (ofp < OFPP_MAX) this.usage.set(ofp, this.now());
+    if (!this.destroyed) this.connmgr?.sendPortStatus('delete', this.portDesc(port));
     port.netdev.close();
     if (!this.destroyed) this.syncPorts();
     this.fwd.macs.flushPort(ofp);
@@ -226,6 +391,9 @@ export class Ofproto {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.connmgr?.close();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     for (const ofp of [...this.byNumber.keys()]) this.portDel(ofp);
     this.udpif.removeBridge(this.name);
     this.backers.release(this.dpif);

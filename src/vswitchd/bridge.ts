@@ -93,6 +93,8 @@ export interface VSwitchOptions {
   /** --enable-dummy=override: an empty datapath type means "system" (a dummy datapath). */
   override: boolean;
   now?: () => number;
+  /** OVS_RUNDIR: bridges' OpenFlow management sockets go there (none when undefined). */
+  rundir?: string;
 }
 
 /** All bridges of the process. */
@@ -127,7 +129,10 @@ export class VSwitch {
       if (this.bridges.has(c.name)) continue;
       const type = this.normalizeType(c.datapathType);
       try {
-        const ofproto = new Ofproto(c.name, type, this.opts.backers, { now: this.opts.now });
+        const ofproto = new Ofproto(c.name, type, this.opts.backers, {
+          now: this.opts.now,
+          rundir: this.opts.rundir,
+        });
         this.bridges.set(c.name, new Bridge(c.name, c, ofproto, type));
       } catch (e) {
         if (!(e instanceof UnknownDatapathTypeError)) throw e;
@@ -152,7 +157,7 @@ export class VSwitch {
       this.configureBridge(br);
       bridges.push({
         uuid: c.uuid,
-        datapathId: br.ofproto.datapathId.toString(16).padStart(16, '0'),
+        datapathId: br.ofproto.datapathId().toString(16).padStart(16, '0'),
         datapathVersion: br.ofproto.dpif.version,
       });
       for (const iface of br.ifaces.values())
@@ -279,10 +284,11 @@ export class VSwitch {
     local?.netdev.setEtheraddr(ea);
     ofproto.ea = ea;
     const dpid = pickDatapathId(oc.get('datapath-id'), ea);
-    if (dpid !== ofproto.datapathId) {
+    if (dpid !== ofproto.datapathId_) {
       log.info(`bridge ${br.name}: using datapath ID ${dpid.toString(16).padStart(16, '0')}`);
-      ofproto.datapathId = dpid;
+      ofproto.datapathId_ = dpid;
     }
+    ofproto.dpDesc = oc.get('dp-desc') ?? 'None';
 
     ofproto.settings = {
       failMode: br.cfg.failMode === 'secure' ? 'secure' : 'standalone',
@@ -315,7 +321,7 @@ export class VSwitch {
       });
     }
     ofproto.setBundles(bundles, oc.get('forward-bpdu') === 'true');
-    ofproto.setDefaultFlow(ofproto.settings.failMode === 'standalone');
+    ofproto.setFailMode(ofproto.settings.failMode);
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
     let minMtu: number | undefined;

@@ -25,6 +25,8 @@ export interface VswitchdOptions {
   override: boolean;
   /** Milliseconds clock (port number reuse); Date.now by default. */
   now?: () => number;
+  /** Where bridges' `<name>.mgmt` OpenFlow sockets go (OVS_RUNDIR); none when undefined. */
+  rundir?: string;
   /** The floor (and default) of stats-update-interval; OVS's 5000 unless a test lowers it. */
   minStatsIntervalMs?: number;
 }
@@ -60,6 +62,7 @@ export class Vswitchd {
       backers: this.backers,
       override: opts.override,
       now: opts.now,
+      rundir: opts.rundir,
     });
     this.firstConfigured = new Promise((r) => {
       this.resolveFirst = r;

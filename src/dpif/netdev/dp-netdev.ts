@@ -428,6 +428,34 @@ export class DpNetdev {
     this.curFrames = null;
   }
 
+  /**
+   * Runs `actions` on one packet as if it had arrived on `inPort` (OVS's dpif_execute: how
+   * packet-outs and userspace-handled packets reach the wire). Not counted as received.
+   */
+  execute(packet: Uint8Array, inPort: number, actions: OdpActions): void {
+    const b = new PacketBatch(1, Math.max(this.slotSize, packet.length + 64));
+    if (b.add(packet, 0, packet.length, inPort) < 0) return;
+    if (this.busy) {
+      // From inside a batch (an upcall): queue it as an input the loop runs next would
+      // re-translate it, so run it on a private executor path instead, after the batch.
+      queueMicrotask(() => this.execute(packet, inPort, actions));
+      return;
+    }
+    this.busy = true;
+    try {
+      const key = this.keys[0];
+      extractFlow(b.frames[0], 0, packet.length, inPort, key, this.layers[0]);
+      this.curFrames = b.frames;
+      this.curIdx = 0;
+      this.executor.load(b.frames[0], 0, packet.length, key, this.layers[0]);
+      this.executor.execute(actions);
+      this.curFrames = null;
+      this.flushTx();
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private countRx(port: number, len: number): void {
     let s = this.lastPortStats;
     if (port !== this.lastPort || s === null) {

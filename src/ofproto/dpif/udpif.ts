@@ -31,6 +31,7 @@ import type { FlowKey } from '../../lib/flow/layout.ts';
 import { FLOW_WORDS, W_IN_PORT } from '../../lib/flow/layout.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
+import type { Ofpact } from '../openflow/ofpact.ts';
 import type { OfprotoDpif } from './ofproto-dpif.ts';
 import type { TraceNode } from './xlate/trace.ts';
 import {
@@ -225,6 +226,7 @@ export class Udpif implements UpcallHandler {
     sideEffects: boolean,
     trace: TraceNode[] | null,
     names = false,
+    ofpacts?: readonly Ofpact[],
   ): XlateResult {
     this.refresh();
     return xlate({
@@ -235,6 +237,7 @@ export class Udpif implements UpcallHandler {
       trace,
       controllerId: (call) => this.registerCall(call),
       names,
+      ofpacts,
     });
   }
 
@@ -339,6 +342,19 @@ export class Udpif implements UpcallHandler {
     } catch (e) {
       log.err(`revalidator: ${(e as Error).stack ?? e}`);
     }
+  }
+
+  /**
+   * Sends a packet through `actions` (a packet-out) from OpenFlow port `inPort` of bridge `b`:
+   * translated with side effects and executed once, nothing cached.
+   */
+  packetOut(b: UdpifBridge, packet: Uint8Array, flow: FlowKey, ofpacts: readonly Ofpact[]): void {
+    const r = this.translate(b, flow, true, null, false, ofpacts);
+    this.applySideEffects(r);
+    let odpIn = 0xffffffff;
+    const p = b.dpif.ports.get(flow[W_IN_PORT]);
+    if (p && p.odpPort !== null) odpIn = p.odpPort;
+    this.dpif.dp.execute(packet, odpIn, r.actions);
   }
 
   /** Removes every megaflow (dpctl/del-flows). */

@@ -173,6 +173,8 @@ export interface XlateInput {
   controllerId(call: ControllerCall): number;
   /** Traces name ports (ofproto/trace --names). */
   readonly names?: boolean;
+  /** A packet-out's actions: translated instead of a table 0 lookup. */
+  readonly ofpacts?: readonly Ofpact[];
 }
 
 export interface XlateRuleHit {
@@ -250,6 +252,7 @@ class Ctx {
   ruleCookie = 0n;
   actionSet: Ofpact[] = [];
   inActionSet = false;
+  inPacketOut = false;
   stack: number[][] = [];
 
   constructor(readonly xin: XlateInput) {
@@ -285,7 +288,13 @@ export function xlate(xin: XlateInput): XlateResult {
   if (isIpAny(ctx.flow)) wc[W_NW] |= 3 << NW_FRAG_SHIFT;
 
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
-  tableAction(ctx, 0, true, true);
+  if (xin.ofpacts) {
+    ctx.inPacketOut = true;
+    doActions(ctx, xin.ofpacts);
+    ctx.inPacketOut = false;
+  } else {
+    tableAction(ctx, 0, true, true);
+  }
   if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
   finishWc(ctx);
   return {
@@ -746,7 +755,13 @@ function outputAction(ctx: Ctx, port: number, maxLen: number): void {
       }
       break;
     case OFPP_CONTROLLER:
-      controllerAction(ctx, ctx.inActionSet ? 'action_set' : 'action', maxLen, 0, undefined);
+      controllerAction(
+        ctx,
+        ctx.inPacketOut ? 'packet_out' : ctx.inActionSet ? 'action_set' : 'action',
+        maxLen,
+        0,
+        undefined,
+      );
       break;
     case OFPP_NONE:
       break;
