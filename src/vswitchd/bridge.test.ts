@@ -47,6 +47,7 @@ function bridge(name: string, ifaces: IfaceConfig[], o: Partial<BridgeConfig> = 
       ifaces: [i],
     })),
     floodVlans: [],
+    controllers: [],
     ...o,
   };
 }

@@ -321,6 +321,15 @@ export class VSwitch {
       });
     }
     ofproto.setBundles(bundles, oc.get('forward-bpdu') === 'true');
+    ofproto.setControllers(
+      br.cfg.controllers.map((c) => ({
+        target: c.target,
+        maxBackoffMs: c.maxBackoff,
+        probeIntervalMs: c.inactivityProbe,
+        rateLimit: c.rateLimit,
+        burstLimit: c.burstLimit,
+      })),
+    );
     ofproto.setFailMode(ofproto.settings.failMode);
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.

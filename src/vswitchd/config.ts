@@ -32,6 +32,16 @@ export interface PortConfig {
   readonly ifaces: readonly IfaceConfig[];
 }
 
+/** A Controller row (OpenFlow controller or listener of a bridge). */
+export interface ControllerCfg {
+  readonly uuid: string;
+  readonly target: string;
+  readonly maxBackoff: number | undefined;
+  readonly inactivityProbe: number | undefined;
+  readonly rateLimit: number | undefined;
+  readonly burstLimit: number | undefined;
+}
+
 export interface BridgeConfig {
   readonly uuid: string;
   readonly name: string;
@@ -39,6 +49,7 @@ export interface BridgeConfig {
   readonly failMode: string | undefined;
   readonly otherConfig: ReadonlyMap<string, string>;
   readonly floodVlans: readonly number[];
+  readonly controllers: readonly ControllerCfg[];
   /** In OVS's iteration order of its port-name hash table. */
   readonly ports: readonly PortConfig[];
   /** Ports that are some mirror's output (they do not lend the bridge their address). */
@@ -60,6 +71,7 @@ export const VSWITCHD_TABLES = {
   Port: true,
   Interface: true,
   Mirror: ['name', 'output_port'],
+  Controller: true,
 } as const;
 
 /**
@@ -76,6 +88,7 @@ export const STATUS_COLUMNS: { readonly [table: string]: ReadonlySet<string> } =
     'dpdk_version',
   ]),
   Bridge: new Set(['datapath_id', 'datapath_version', 'status', 'rstp_status']),
+  Controller: new Set(['is_connected', 'role', 'status']),
   Port: new Set(['status', 'statistics', 'rstp_status', 'rstp_statistics', 'bond_active_slave']),
   Interface: new Set([
     'admin_state',
@@ -163,6 +176,18 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     failMode: row.string('fail_mode'),
     otherConfig: row.map('other_config'),
     floodVlans: row.set<number>('flood_vlans'),
+    controllers: row
+      .set<string>('controller')
+      .map((u) => idl.getRow('Controller', u))
+      .filter((c): c is IdlRow => c !== undefined)
+      .map((c) => ({
+        uuid: c.uuid,
+        target: c.string('target') ?? '',
+        maxBackoff: c.integer('max_backoff'),
+        inactivityProbe: c.integer('inactivity_probe'),
+        rateLimit: c.integer('controller_rate_limit'),
+        burstLimit: c.integer('controller_burst_limit'),
+      })),
     ports: portOrder.map((n) => ports.get(n) as PortConfig),
     mirrorOutputPorts: new Set(
       [...ports.values()].filter((p) => mirrorOutputPorts.has(p.uuid)).map((p) => p.name),

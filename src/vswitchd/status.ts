@@ -12,7 +12,7 @@
  * Only columns whose value differs are sent (the transaction builder compares with the replica).
  */
 import type { Idl, IdlRow, IdlTxn } from '../ovsdb/client/index.ts';
-import type { Iface, IfaceOutcome, ReconfigureOutcome } from './bridge.ts';
+import type { Bridge, Iface, IfaceOutcome, ReconfigureOutcome } from './bridge.ts';
 import type { OvsConfig } from './config.ts';
 
 /** The columns describing a working interface's device. */
@@ -103,5 +103,22 @@ export function writeStatistics(txn: IdlTxn, idl: Idl, ifaces: Iterable<Iface>):
     if (!row) continue;
     writeIfaceNetdevStatus(txn, row, iface);
     writeIfaceStatistics(txn, row, iface);
+  }
+}
+
+/** Controller rows' is_connected, role and status, from each bridge's connection manager. */
+export function writeControllerStatus(txn: IdlTxn, idl: Idl, bridges: Iterable<Bridge>): void {
+  for (const br of bridges) {
+    const cm = br.ofproto.connmgr;
+    if (!cm) continue;
+    const byTarget = new Map(cm.controllerStatus().map((c) => [c.target, c]));
+    for (const c of br.cfg.controllers) {
+      const row = idl.getRow('Controller', c.uuid);
+      const st = byTarget.get(c.target);
+      if (!row || !st) continue;
+      if (row.boolean('is_connected') !== st.isConnected) txn.set(row, 'is_connected', st.isConnected);
+      txn.set(row, 'role', st.role);
+      txn.set(row, 'status', new Map(Object.entries(st.status)));
+    }
   }
 }

@@ -14,7 +14,12 @@ import { Idl } from '../ovsdb/client/index.ts';
 import type { Iface } from './bridge.ts';
 import { VSwitch } from './bridge.ts';
 import { readOvsConfig, touchesConfig, VSWITCHD_TABLES } from './config.ts';
-import { type SystemInfo, writeReconfigureStatus, writeStatistics } from './status.ts';
+import {
+  type SystemInfo,
+  writeControllerStatus,
+  writeReconfigureStatus,
+  writeStatistics,
+} from './status.ts';
 
 const log = vlog('bridge');
 
@@ -178,6 +183,7 @@ export class Vswitchd {
       if (this.idl.isConnected) {
         const txn = this.idl.transaction();
         writeStatistics(txn, this.idl, this.ifaces());
+        writeControllerStatus(txn, this.idl, this.vswitch.bridges.values());
         await txn.commit();
       }
     } catch (e) {

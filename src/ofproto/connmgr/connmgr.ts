@@ -85,6 +85,16 @@ export interface ConnmgrOptions {
   failOpenDelayMs?: number;
 }
 
+const STRERROR: Record<string, string> = {
+  ECONNREFUSED: 'Connection refused',
+  ETIMEDOUT: 'Connection timed out',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  ENOENT: 'No such file or directory',
+  ECONNRESET: 'Connection reset by peer',
+  EACCES: 'Permission denied',
+};
+
 /* The hidden fail-open flow's priority: above anything OpenFlow can set (OVS's 0xf0f0f0). */
 const FAIL_OPEN_PRIORITY = 0xf0f0f0;
 const DEFAULT_PROBE_MS = 5000;
@@ -384,8 +394,10 @@ export class Connmgr implements HandlerContext {
     });
     sock.once('error', (e) => {
       if (conn === null && !s.closed) {
-        s.lastError = e.message;
-        this.backoff(s, e.message);
+        // OVS reports strerror() text ("Connection refused"), not Node's message.
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        s.lastError = STRERROR[code] ?? e.message;
+        this.backoff(s, s.lastError);
       }
     });
   }
