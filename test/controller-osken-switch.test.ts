@@ -112,7 +112,8 @@ after(() => {
 });
 
 async function scenario(failMode: 'standalone' | 'secure'): Promise<void> {
-  const s = await startStack({ which: 'ours' });
+  // On the host's loopback, where os-ken listens (the bridge is a dummy one: no devices).
+  const s = await startStack({ which: 'ours', ownNetns: false });
   const port = await freePort();
   writeFileSync(join(s.dir, 'learner.py'), APP);
   const osken = spawn(

@@ -99,9 +99,12 @@ export async function startServer(
   const server: Server = { dir, sock, db, proc };
   if (opts.vswitchd) {
     spawnSync(REAL_VSCTL, [`--db=unix:${sock}`, '--no-wait', 'init']);
+    // In a network namespace of its own: its netdev bridges' TAP devices stay out of the host.
     server.vswitchd = spawn(
-      '/usr/sbin/ovs-vswitchd',
+      '/usr/bin/unshare',
       [
+        '--net',
+        '/usr/sbin/ovs-vswitchd',
         '--enable-dummy',
         '--disable-system',
         `unix:${sock}`,

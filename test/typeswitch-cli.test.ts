@@ -13,8 +13,14 @@ const env: NodeJS.ProcessEnv = { ...process.env, TYPESWITCH_HOME: home };
 for (const v of ['OVS_RUNDIR', 'OVS_DBDIR', 'OVS_LOGDIR', 'OVS_SYSCONFDIR']) delete env[v];
 const ovsEnv = { ...env, OVS_RUNDIR: join(home, 'run'), OVS_DBDIR: join(home, 'db') };
 
+// The daemons start in a network namespace of their own (they inherit it from unshare), so
+// the TAP device of the bridge the test adds never appears on the host running the tests.
 function typeswitch(...args: string[]) {
-  return spawnSync(join(root, 'bin/typeswitch'), args, { env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('/usr/bin/unshare', ['--net', join(root, 'bin/typeswitch'), ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 function real(cmd: string, ...args: string[]) {
   return spawnSync(cmd, args, { env: ovsEnv, encoding: 'utf8', timeout: 30_000 });

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+const UNSHARE = '/usr/bin/unshare';
 
 export interface Stack {
   dir: string;
@@ -73,6 +74,11 @@ export interface StackOptions {
   dummy?: string;
   /** Our ovsdb-server (default) or the real one (TYPESWITCH_TEST_REAL_OVSDB=1 forces it). */
   ovsdb?: 'ours' | 'real';
+  /**
+   * Run the switch in a network namespace of its own (default). Off for tests whose switch
+   * must reach a peer on the host's loopback (a controller), with dummy bridges only.
+   */
+  ownNetns?: boolean;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -117,14 +123,25 @@ export async function startVswitchd(stack: Stack, opts: StackOptions): Promise<v
     `--log-file=${join(dir, 'ovs-vswitchd.log')}`,
     `unix:${sock}`,
   ];
-  stack.vswitchd =
+  // Each switch runs in a network namespace of its own (unshare execs, so the PID is the
+  // switch's): the TAP devices of its netdev bridges never meet another test's or the host's.
+  const wrap = opts.ownNetns === false ? [] : [UNSHARE, '--net'];
+  const cmd =
     opts.which === 'real'
-      ? spawn('/usr/sbin/ovs-vswitchd', swArgs, { stdio: 'ignore', env })
-      : spawn(
+      ? [...wrap, '/usr/sbin/ovs-vswitchd', ...swArgs]
+      : [
+          ...wrap,
           process.execPath,
-          ['--import', 'tsx', join(ROOT, 'src/cli/ovs-vswitchd.ts'), ...swArgs],
-          { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: ROOT },
-        );
+          '--import',
+          'tsx',
+          join(ROOT, 'src/cli/ovs-vswitchd.ts'),
+          ...swArgs,
+        ];
+  stack.vswitchd = spawn(cmd[0] as string, cmd.slice(1), {
+    stdio: opts.which === 'real' ? 'ignore' : ['ignore', 'ignore', 'pipe'],
+    env,
+    cwd: ROOT,
+  });
   // Ready once the first configuration has been written back.
   for (let i = 0; ; i++) {
     if (stack.vswitchd.exitCode !== null)

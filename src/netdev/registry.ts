@@ -4,11 +4,17 @@
  * also makes every other class except `patch` a dummy device keeping its type name, as OVS
  * does for its test suite.
  *
+ * With `linux` on, `system` (and "") opens an existing Linux interface through AF_PACKET, and
+ * `tap` and a netdev datapath's `internal` ports open TAP devices (linux/netdev-linux.ts).
+ * With it off (the in-process unit tests), `internal` ports live in memory and `system`/`tap`
+ * say "No such device", what OVS says for a missing interface.
+ *
  * Not yet here (each says "Address family not supported by protocol", OVS's answer for a type
- * it does not know): tunnels (vxlan, geneve, gre, ...). `system` and `tap` devices need native
- * packet I/O: opening one says "No such device", what OVS says for a missing interface.
+ * it does not know): tunnels (vxlan, geneve, gre, ...).
  */
 import { DummyNetdev, InternalNetdev } from './dummy.ts';
+import { SystemNetdev } from './linux/system.ts';
+import { TapNetdev } from './linux/tap.ts';
 import { type Netdev, netdevError } from './netdev.ts';
 import { PatchNetdev } from './patch.ts';
 
@@ -17,6 +23,11 @@ export interface NetdevClassOptions {
   enableDummy: boolean;
   /** --enable-dummy=override. */
   override: boolean;
+  /**
+   * Open real Linux devices for system, tap and internal (what ovs-vswitchd does). Default
+   * off: in-process tests keep everything in memory.
+   */
+  linux?: boolean;
 }
 
 const DUMMY_TYPES = new Set(['dummy', 'dummy-internal', 'dummy-pmd']);
@@ -40,7 +51,12 @@ const OVERRIDABLE_TYPES = new Set([
 ]);
 
 export class NetdevRegistry {
-  constructor(readonly options: NetdevClassOptions) {}
+  /** Whether system, tap and internal open real Linux devices. */
+  readonly linux: boolean;
+
+  constructor(readonly options: NetdevClassOptions) {
+    this.linux = options.linux ?? false;
+  }
 
   /**
    * Opens device `name` of `type`, where `type` is already the datapath's open type
@@ -56,6 +72,10 @@ export class NetdevRegistry {
     if (t === 'patch') return new PatchNetdev(name);
     if (this.options.override && OVERRIDABLE_TYPES.has(t)) {
       return new DummyNetdev(name, t === 'internal' ? 'dummy-internal' : t);
+    }
+    if (this.linux) {
+      if (t === 'system') return new SystemNetdev(name);
+      if (t === 'tap' || t === 'internal') return new TapNetdev(name);
     }
     if (t === 'internal') return new InternalNetdev(name);
     if (t === 'system' || t === 'tap') throw netdevError('ENODEV');

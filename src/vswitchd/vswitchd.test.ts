@@ -47,6 +47,7 @@ test('status and statistics are written back; our own writes cause no reconfigur
     remote: `unix:${sock}`,
     enableDummy: true,
     override: false,
+    linux: false,
     minStatsIntervalMs: 50,
   });
   try {

@@ -30,6 +30,8 @@ export interface VswitchdOptions {
   override: boolean;
   /** Milliseconds clock (port number reuse); Date.now by default. */
   now?: () => number;
+  /** Open real Linux devices for system, tap and internal ports (default true). */
+  linux?: boolean;
   /** Where bridges' `<name>.mgmt` OpenFlow sockets go (OVS_RUNDIR); none when undefined. */
   rundir?: string;
   /** The floor (and default) of stats-update-interval; OVS's 5000 unless a test lowers it. */
@@ -60,7 +62,11 @@ export class Vswitchd {
   constructor(opts: VswitchdOptions) {
     this.minStatsIntervalMs = opts.minStatsIntervalMs ?? MIN_STATS_INTERVAL_MS;
     this.statsIntervalMs = this.minStatsIntervalMs;
-    this.registry = new NetdevRegistry({ enableDummy: opts.enableDummy, override: opts.override });
+    this.registry = new NetdevRegistry({
+      enableDummy: opts.enableDummy,
+      override: opts.override,
+      linux: opts.linux ?? true,
+    });
     this.backers = new DpifBackers(this.registry);
     this.vswitch = new VSwitch({
       registry: this.registry,

@@ -1,0 +1,441 @@
+/**
+ * Linux network devices (OVS's lib/netdev-linux.c) as ports of the userspace datapath. This
+ * module holds what they share; the classes are in system.ts and tap.ts:
+ *
+ * - `system`: an existing interface (veth, physical, a VM's tap seen as a plain interface),
+ *   read and written through an AF_PACKET socket with a TPACKET_V3 receive ring
+ *   (src/native/af-packet.ts). Frames are handed to the datapath straight from the ring, with
+ *   the 802.1Q tag the kernel stripped put back; our own transmitted frames are not seen again.
+ * - `tap`: a TAP device by name, attached (or created, as OVS does when it is missing).
+ * - `internal` ports of a netdev datapath, including each bridge's local port: a TAP device
+ *   made for the port, so the host can give it an address. OVS reports these as type `tap`.
+ *   The device disappears when the port is removed (or the switch exits).
+ *
+ * Flags, carrier, MTU, address and ifindex are read once from the kernel and then followed
+ * through rtnetlink (link-watch.ts), so the getters make no system call. Counters come from
+ * the kernel, from the switch's point of view (a TAP device's are swapped, as OVS does).
+ *
+ * A device belongs to the network namespace current when it was opened: sockets and TAP fds
+ * keep theirs, and calls that name the device to the kernel (MTU, address, flags, counters)
+ * are made from inside that namespace even when the caller has moved elsewhere.
+ */
+
+import { closeSync, openSync } from 'node:fs';
+import { vlog } from '../../lib/vlog.ts';
+import {
+  formatMac,
+  getFlags,
+  getHwaddr,
+  getMtu,
+  IFF_PROMISC,
+  IFF_RUNNING,
+  IFF_UP,
+  ifIndex,
+  inNetns,
+  setHwaddr,
+  setMtu,
+  updateFlags,
+} from '../../native/netdev-ioctl.ts';
+import {
+  type EthAddr,
+  ethAddrBytes,
+  type Netdev,
+  NetdevError,
+  type NetdevRxSink,
+  type NetdevStats,
+  netdevError,
+  STRERROR,
+  type TxBatch,
+} from '../netdev.ts';
+import {
+  type DriverInfo,
+  type KernelStats,
+  readDriverInfo,
+  readEthtoolSpeedBps,
+  readKernelStats,
+  readSpeedBps,
+} from './kernel-info.ts';
+import { currentNetns, type LinkMessage, watchLink } from './link-watch.ts';
+
+export const log = vlog('netdev_linux');
+
+/** Frames handed to the datapath per burst (OVS's NETDEV_MAX_BURST). */
+export const BURST = 32;
+/** Bursts read per readiness callback before yielding to the event loop. */
+export const MAX_BURSTS_PER_WAKEUP = 16;
+/** Times a transmit is retried when the kernel pushes back before the rest are dropped. */
+const TX_RETRIES = 4;
+
+type NativeError = Error & { code?: string; errno?: number };
+/** Sends the first n frames of txDesc out of buf; returns how many the kernel took. */
+export type Xmit = (buf: Uint8Array, n: number) => number;
+
+/**
+ * Turns a native failure into the NetdevError Interface.error shows: "No such device" and the
+ * like, as OVS prints strerror. Other failures (a kernel feature missing, no permission) say
+ * what failed and why.
+ */
+export function toNetdevError(err: unknown): NetdevError {
+  if (err instanceof NetdevError) return err;
+  const e = err as NativeError;
+  const code = e?.code ?? '';
+  if (code in STRERROR) return netdevError(code as keyof typeof STRERROR);
+  if (code === 'ERR_NATIVE_ADDON_MISSING')
+    return new NetdevError('EOPNOTSUPP', `${STRERROR.EOPNOTSUPP}: ${e.message}`);
+  // The native layer says "IF: what failed (strerror)"; Interface.error already names the
+  // device, so keep what failed and why: "TPACKET_V3 not supported: Protocol not available".
+  const text = String(e?.message ?? err);
+  const m = /^[^:]*:\s*(.*?)\s*\(([^()]*)\)\s*$/.exec(text);
+  return new NetdevError('EOPNOTSUPP', m ? `${m[1]}: ${m[2]}` : text);
+}
+
+/** A whole-buffer byte view per distinct buffer, so a batch's frames go out in one call. */
+const wholeViews = new WeakMap<ArrayBufferLike, Uint8Array>();
+function wholeView(b: ArrayBufferLike): Uint8Array {
+  let v = wholeViews.get(b);
+  if (v === undefined) {
+    v = new Uint8Array(b);
+    wholeViews.set(b, v);
+  }
+  return v;
+}
+
+/** What the Linux device classes share: state followed from the kernel, counters, status. */
+export abstract class LinuxNetdev implements Netdev {
+  protected ifindex = 0;
+  protected flags = 0;
+  protected mtu = 1500;
+  protected mac: EthAddr = '00:00:00:00:00:00' as EthAddr;
+  protected present = true;
+  protected carrierResets = 0;
+  protected seq = 1;
+  protected rxSink: NetdevRxSink | null = null;
+  /** Frames the kernel refused or that found the device down (added to tx_dropped). */
+  protected txDropped = 0;
+  protected closed = false;
+  private unwatch: (() => void) | null = null;
+  private unwatchName: (() => void) | null = null;
+  private driver: DriverInfo | null | undefined;
+  /** Flags we turned on and must turn off again on close (OVS's netdev_restore_flags). */
+  private flagsTurnedOn = 0;
+  /** Preallocated (offset, length) pairs for transmit calls. */
+  protected readonly txDesc = new Uint32Array(2 * BURST);
+  /** The device's network namespace: its identity, and an fd to enter it by. */
+  private readonly netns: string;
+  private netnsFd = -1;
+
+  constructor(
+    readonly name: string,
+    readonly type: string,
+  ) {
+    this.netns = currentNetns();
+  }
+
+  /** Runs `fn` in the device's network namespace (where a name means this device). */
+  protected inOwnNetns<T>(fn: () => T): T {
+    if (this.netnsFd < 0 || currentNetns() === this.netns) return fn();
+    return inNetns(`/proc/self/fd/${this.netnsFd}`, fn);
+  }
+
+  /** Reads the device's state and starts following it; call once the device exists. */
+  protected attachKernel(): void {
+    try {
+      this.netnsFd = openSync('/proc/thread-self/ns/net', 'r');
+    } catch {
+      this.netnsFd = -1; // no /proc: the caller's namespace is the only one there is
+    }
+    try {
+      this.readKernelState();
+      this.unwatchName = watchLink(this.name, (m) => this.onNamedLink(m));
+    } catch (err) {
+      this.unwatch?.();
+      this.unwatch = null;
+      if (this.netnsFd >= 0) closeSync(this.netnsFd);
+      this.netnsFd = -1;
+      throw err;
+    }
+  }
+
+  /** Flags, MTU, address and ifindex from the kernel; follows that ifindex from now on. */
+  private readKernelState(): void {
+    this.ifindex = ifIndex(this.name);
+    this.flags = getFlags(this.name);
+    this.mtu = getMtu(this.name);
+    this.mac = formatMac(getHwaddr(this.name)) as EthAddr;
+    const unwatch = watchLink(this.ifindex, (m) => this.onLink(m));
+    this.unwatch?.();
+    this.unwatch = unwatch;
+    // The datapath wants every frame on the link: OVS turns IFF_PROMISC on for its ports.
+    if (!(this.flags & IFF_PROMISC)) {
+      this.flags = updateFlags(this.name, IFF_PROMISC, 0);
+      this.flagsTurnedOn |= IFF_PROMISC;
+    }
+  }
+
+  /**
+   * A device of our name appeared after ours went away (a VM restarted and its interface was
+   * made again): attach to it, if this class can (reattach), and say so through changeSeq.
+   */
+  private onNamedLink(m: LinkMessage): void {
+    if (m.type !== 'new' || this.present || this.closed || m.ifindex === this.ifindex) return;
+    try {
+      this.inOwnNetns(() => {
+        this.reattach();
+        this.readKernelState();
+      });
+    } catch (err) {
+      log.warn(`${this.name}: cannot attach to the new device (${toNetdevError(err).message})`);
+      return;
+    }
+    this.present = true;
+    log.info(`${this.name}: device is back (ifindex ${this.ifindex})`);
+    this.changed();
+  }
+
+  /** Reopens what this class holds on the device (runs in the device's namespace). */
+  protected reattach(): void {
+    throw netdevError('ENODEV');
+  }
+
+  private onLink(m: LinkMessage): void {
+    if (m.type === 'del') {
+      if (this.present) {
+        this.present = false;
+        if (this.flags & IFF_RUNNING) this.carrierResets++;
+        this.flags = 0;
+        this.changed();
+      }
+      return;
+    }
+    let changed = false;
+    if (((m.flags ^ this.flags) & IFF_RUNNING) !== 0) this.carrierResets++;
+    if (m.flags !== this.flags) {
+      this.flags = m.flags;
+      changed = true;
+    }
+    if (m.mtu !== undefined && m.mtu !== this.mtu) {
+      this.mtu = m.mtu;
+      this.mtuChanged();
+      changed = true;
+    }
+    if (m.mac && m.mac.length === 6) {
+      const mac = formatMac(m.mac) as EthAddr;
+      if (mac !== this.mac) {
+        this.mac = mac;
+        changed = true;
+      }
+    }
+    if (changed) this.changed();
+  }
+
+  protected changed(): void {
+    this.seq++;
+  }
+  /** The MTU changed: receive buffers may need to grow. */
+  protected mtuChanged(): void {}
+
+  get changeSeq(): number {
+    return this.seq;
+  }
+  setConfig(_options: ReadonlyMap<string, string>): string | null {
+    return null;
+  }
+  getConfig(): ReadonlyMap<string, string> {
+    return new Map();
+  }
+  getEtheraddr(): EthAddr {
+    return this.mac;
+  }
+  setEtheraddr(mac: EthAddr): void {
+    if (mac === this.mac || !this.present) return;
+    try {
+      this.inOwnNetns(() => setHwaddr(this.name, Uint8Array.from(ethAddrBytes(mac))));
+    } catch (err) {
+      log.warn(`${this.name}: setting Ethernet address failed (${toNetdevError(err).message})`);
+      return;
+    }
+    this.mac = mac;
+    this.changed();
+  }
+  getMtu(): number | null {
+    return this.mtu;
+  }
+  setMtu(mtu: number): void {
+    if (mtu === this.mtu || !this.present) return;
+    try {
+      this.inOwnNetns(() => setMtu(this.name, mtu));
+    } catch (err) {
+      log.warn(`${this.name}: setting MTU to ${mtu} failed (${toNetdevError(err).message})`);
+      return;
+    }
+    this.mtu = mtu;
+    this.mtuChanged();
+    this.changed();
+  }
+  isUp(): boolean {
+    return (this.flags & IFF_UP) !== 0;
+  }
+  setUp(up: boolean): void {
+    if (up === this.isUp() || !this.present) return;
+    try {
+      this.flags = this.inOwnNetns(() => updateFlags(this.name, up ? IFF_UP : 0, up ? 0 : IFF_UP));
+    } catch (err) {
+      log.warn(
+        `${this.name}: setting device ${up ? 'up' : 'down'} failed (${toNetdevError(err).message})`,
+      );
+      return;
+    }
+    this.changed();
+  }
+  /** As OVS's netdev-linux: the carrier is the kernel's IFF_RUNNING. */
+  getCarrier(): boolean {
+    return (this.flags & IFF_RUNNING) !== 0;
+  }
+  getCarrierResets(): number {
+    return this.carrierResets;
+  }
+  /**
+   * sysfs while the device runs; otherwise the last speed seen, or ethtool's answer (asked
+   * once: sysfs has none for a device that is down, while OVS, asking ethtool, still has one).
+   */
+  getSpeedBps(): number {
+    if (!this.present) return 0;
+    const bps = this.inOwnNetns(() => readSpeedBps(this.name));
+    if (bps !== undefined) {
+      this.lastSpeedBps = bps;
+      return bps;
+    }
+    if (this.lastSpeedBps === undefined)
+      this.lastSpeedBps = this.inOwnNetns(() => readEthtoolSpeedBps(this.name));
+    return this.lastSpeedBps;
+  }
+  private lastSpeedBps: number | undefined;
+  getIfindex(): number {
+    return this.ifindex;
+  }
+
+  /** The kernel's counters, turned to the switch's point of view. */
+  protected kernelStats(): KernelStats | undefined {
+    return this.present ? this.inOwnNetns(() => readKernelStats(this.name)) : undefined;
+  }
+
+  getStats(): NetdevStats {
+    const k = this.kernelStats();
+    if (!k) return { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };
+    return {
+      rxPackets: k.rxPackets,
+      txPackets: k.txPackets,
+      rxBytes: k.rxBytes,
+      txBytes: k.txBytes,
+    };
+  }
+
+  /** The counters OVS writes for a Linux device, in its names. */
+  getStatisticsColumn(): Map<string, number> {
+    const k = this.kernelStats();
+    const z = (v: number | undefined): number => v ?? 0;
+    return new Map([
+      ['collisions', z(k?.collisions)],
+      ['rx_bytes', z(k?.rxBytes)],
+      ['rx_crc_err', 0],
+      ['rx_dropped', z(k?.rxDropped)],
+      ['rx_errors', z(k?.rxErrors)],
+      ['rx_frame_err', z(k?.rxFrameErrors)],
+      ['rx_missed_errors', 0],
+      ['rx_multicast_packets', z(k?.rxMulticast)],
+      ['rx_over_err', z(k?.rxFifoErrors)],
+      ['rx_packets', z(k?.rxPackets)],
+      ['tx_bytes', z(k?.txBytes)],
+      ['tx_dropped', z(k?.txDropped) + this.txDropped],
+      ['tx_errors', z(k?.txErrors)],
+      ['tx_packets', z(k?.txPackets)],
+    ]);
+  }
+
+  /** driver_name, driver_version, firmware_version, as ethtool reports them. */
+  getStatus(): Map<string, string> {
+    if (this.driver === undefined) this.driver = this.inOwnNetns(() => this.readDriver()) ?? null;
+    const d = this.driver;
+    if (!d) return new Map();
+    return new Map([
+      ['driver_name', d.driver],
+      ['driver_version', d.version],
+      ['firmware_version', d.firmware],
+    ]);
+  }
+  protected readDriver(): DriverInfo | undefined {
+    return readDriverInfo(this.name);
+  }
+
+  setRxSink(sink: NetdevRxSink | null): void {
+    this.rxSink = sink;
+    if (this.closed) return;
+    if (sink) this.startRx();
+    else this.stopRx();
+  }
+  protected abstract startRx(): void;
+  protected abstract stopRx(): void;
+
+  abstract send(batch: TxBatch): void;
+
+  /**
+   * Sends `batch` in runs of frames sharing a buffer, `xmit(buf, n)` sending the first n
+   * entries of txDesc and returning how many went. What the kernel keeps refusing is dropped.
+   */
+  protected sendRuns(batch: TxBatch, xmit: Xmit): void {
+    const { frames, off, len, count } = batch;
+    const desc = this.txDesc;
+    let i = 0;
+    while (i < count) {
+      const f0 = frames[i];
+      const buf = f0.buffer;
+      let k = 0;
+      while (i < count && k < BURST) {
+        const f = frames[i];
+        if (f.buffer !== buf) break;
+        desc[2 * k] = f.byteOffset + off[i];
+        desc[2 * k + 1] = len[i];
+        k++;
+        i++;
+      }
+      const whole = wholeView(buf);
+      let sent = 0;
+      for (let tries = 0; sent < k && tries < TX_RETRIES; tries++) {
+        let n: number;
+        try {
+          n = xmit(whole, k - sent);
+        } catch (err) {
+          log.warnRl(`${this.name}: send failed (${toNetdevError(err).message})`);
+          break;
+        }
+        sent += n;
+        if (sent < k) desc.copyWithin(0, 2 * n, 2 * (k - sent + n));
+      }
+      this.txDropped += k - sent;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rxSink = null;
+    this.stopRx();
+    this.unwatch?.();
+    this.unwatch = null;
+    this.unwatchName?.();
+    this.unwatchName = null;
+    if (this.flagsTurnedOn && this.present) {
+      try {
+        this.inOwnNetns(() => updateFlags(this.name, 0, this.flagsTurnedOn));
+      } catch {
+        // The device went away meanwhile: nothing to restore.
+      }
+    }
+    this.closeDevice();
+    if (this.netnsFd >= 0) {
+      closeSync(this.netnsFd);
+      this.netnsFd = -1;
+    }
+  }
+  protected abstract closeDevice(): void;
+}
