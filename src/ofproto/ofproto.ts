@@ -213,7 +213,33 @@ export class Ofproto implements OfSwitch {
     this.connmgr?.setControllers(list);
   }
 
+  /* Each port's netdev changeSeq when last looked at. */
+  private readonly seqs = new Map<OfpPort, number>();
+
+  /**
+   * Follows device changes (link up/down, admin state, address): forwarding re-reads port
+   * liveness and controllers get a port-status. Returns whether anything changed.
+   */
+  checkPorts(): boolean {
+    let changed = false;
+    for (const p of this.byNumber.values()) {
+      const seq = p.netdev.changeSeq;
+      const was = this.seqs.get(p.ofpPort);
+      this.seqs.set(p.ofpPort, seq);
+      if (was === undefined || was === seq) continue;
+      changed = true;
+      this.connmgr?.sendPortStatus('modify', this.portDesc(p));
+    }
+    for (const k of [...this.seqs.keys()]) if (!this.byNumber.has(k)) this.seqs.delete(k);
+    if (changed) this.syncPorts();
+    return changed;
+  }
+
+  /** Called when a device's state changed (the switch writes Interface status then). */
+  onDeviceChange: (() => void) | null = null;
+
   private run(): void {
+    if (this.checkPorts()) this.onDeviceChange?.();
     this.udpif.pushAllStats();
     this.tables.expire();
     const cm = this.connmgr;

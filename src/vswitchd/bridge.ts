@@ -95,6 +95,8 @@ export interface VSwitchOptions {
   now?: () => number;
   /** OVS_RUNDIR: bridges' OpenFlow management sockets go there (none when undefined). */
   rundir?: string;
+  /** A port's device changed state (link, admin state): status should be written soon. */
+  onDeviceChange?: () => void;
 }
 
 /** All bridges of the process. */
@@ -133,6 +135,7 @@ export class VSwitch {
           now: this.opts.now,
           rundir: this.opts.rundir,
         });
+        ofproto.onDeviceChange = this.opts.onDeviceChange ?? null;
         this.bridges.set(c.name, new Bridge(c.name, c, ofproto, type));
       } catch (e) {
         if (!(e instanceof UnknownDatapathTypeError)) throw e;

@@ -74,6 +74,7 @@ export class Vswitchd {
       override: opts.override,
       now: opts.now,
       rundir: opts.rundir,
+      onDeviceChange: () => this.refreshStatusSoon(),
     });
     this.firstConfigured = new Promise((r) => {
       this.resolveFirst = r;
