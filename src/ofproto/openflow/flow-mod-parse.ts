@@ -105,7 +105,7 @@ export function parseFlowMod(
       case 'out_port': {
         if (command === 'add') return { ok: false, error: 'unknown keyword out_port' };
         const p = ofpPortFromString(value, opts?.portNumber);
-        if (p === null) return { ok: false, error: `${value}: output to unknown port` };
+        if (p === null) return { ok: false, error: `${value} is not a valid OpenFlow port` };
         fm.outPort = p;
         break;
       }

@@ -1,0 +1,204 @@
+/*
+ * packet-out, and monitor/snoop: what a switch sends asynchronously, printed on stderr as OVS's
+ * ovs-ofctl does.
+ */
+
+import { fieldByName } from '../../lib/flow/fields.ts';
+import { splitActions, splitKeyValues } from '../../lib/flow/match-parse.ts';
+import { ofpPortFromString } from '../../lib/flow/ofp-port.ts';
+import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
+import type { FlowMod } from '../../ofproto/openflow/messages.ts';
+import { P_ANY, usableProtocols } from '../../ofproto/openflow/protocols.ts';
+import { type Ctx, strToPortNo } from './ctx.ts';
+import { OfctlFatal } from './errors.ts';
+import { formatReceived } from './print.ts';
+import { fatalErrno, type Received, type Vconn } from './vconn.ts';
+
+/* ---- packet-out ---- */
+
+export async function cmdPacketOut(ctx: Ctx, args: string[]): Promise<void> {
+  const name = args[0];
+  const { parseOfpacts } = await import('../../ofproto/openflow/ofpact-parse.ts');
+  const actionsUsable = (ofpacts: FlowMod['ofpacts']): number => {
+    const p = parseFlowMod('actions=drop', 'add');
+    return p.ok ? usableProtocols({ ...p.value, ofpacts }, { tableSpecified: false }) : P_ANY;
+  };
+  if (args.length > 3) {
+    // The old syntax: IN_PORT ACTIONS PACKET...
+    const accept = await ctx.portsToAccept(name);
+    if (ctx.shouldAcceptNames()) await ctx.tableMap(name);
+    const pa = parseOfpacts(args[2], { portNumber: accept });
+    if (!pa.ok) throw new OfctlFatal(pa.error);
+    const inPort = await strToPortNo(ctx, name, args[1]);
+    const { vc } = await ctx.openForFlowMod(name, actionsUsable(pa.value));
+    for (const hex of args.slice(3)) {
+      const data = ethFromHex(hex);
+      if (typeof data === 'string') throw new OfctlFatal(data);
+      const rq = vc.request({
+        type: 'packet_out',
+        bufferId: 0xffffffff,
+        inPort,
+        ofpacts: pa.value,
+        data,
+      });
+      await ctx.transactNoreply(vc, [rq]);
+    }
+    vc.close();
+    return;
+  }
+  if (args.length !== 2) throw new OfctlFatal(`Too many arguments (${args.length + 1})`);
+  const accept = await ctx.namesForParse(name);
+  const { match: head, actions } = splitActions(args[1]);
+  let inPort = 0xfffd;
+  let data: Uint8Array | null = null;
+  for (const [k, v] of splitKeyValues(head)) {
+    if (!v) throw new OfctlFatal(`field ${k} missing value`);
+    if (k === 'in_port') {
+      const p = ofpPortFromString(v, accept);
+      if (p === null) throw new OfctlFatal(`${v} is not a valid OpenFlow port`);
+      if (p > 0xff00 && p !== 0xfffe && p !== 0xffff && p !== 0xfffd) {
+        throw new OfctlFatal(`${v} is not a valid OpenFlow port for PACKET_OUT`);
+      }
+      inPort = p;
+    } else if (k === 'packet') {
+      const d = ethFromHex(v);
+      if (typeof d === 'string') throw new OfctlFatal(`packet: ${d}`);
+      data = d;
+    } else if (!fieldByName(k)) {
+      throw new OfctlFatal(`unknown keyword ${k}`);
+    } else {
+      throw new OfctlFatal(`${k} is not a valid pipeline field for PACKET_OUT`);
+    }
+  }
+  if (!data?.length) throw new OfctlFatal('must specify packet');
+  let ofpacts: FlowMod['ofpacts'] = [];
+  if (actions !== null) {
+    const pa = parseOfpacts(actions, { portNumber: accept });
+    if (!pa.ok) throw new OfctlFatal(pa.error);
+    ofpacts = pa.value;
+  }
+  const { vc } = await ctx.openForFlowMod(name, actionsUsable(ofpacts));
+  const rq = vc.request({ type: 'packet_out', bufferId: 0xffffffff, inPort, ofpacts, data });
+  await ctx.transactNoreply(vc, [rq]);
+  vc.close();
+}
+
+/** OVS's eth_from_hex(): hex digit pairs, white space between them allowed. */
+export function ethFromHex(hex: string): Uint8Array | string {
+  const out: number[] = [];
+  let i = 0;
+  for (;;) {
+    while (i < hex.length && ' \t\r\n'.includes(hex[i])) i++;
+    const pair = hex.slice(i, i + 2);
+    if (!/^[0-9a-fA-F]{2}$/.test(pair)) break;
+    out.push(Number.parseInt(pair, 16));
+    i += 2;
+  }
+  if (i < hex.length) return 'Trailing garbage in packet data';
+  if (out.length < 14) return 'Packet data too short for Ethernet';
+  return Uint8Array.from(out);
+}
+
+/* ---- monitor / snoop ---- */
+
+/** OVS's fetch_switch_config() then set_switch_config() with a new miss_send_len. */
+export async function setMissSendLen(ctx: Ctx, vc: Vconn, missSendLen: number): Promise<void> {
+  const rq = vc.request({ type: 'get_config_request' });
+  let r: Received;
+  try {
+    r = await vc.transact(rq.bytes, rq.xid);
+  } catch (e) {
+    fatalErrno(e, `talking to ${vc.name}`);
+  }
+  const m = r.frame?.msg;
+  if (m?.type !== 'get_config_reply')
+    throw new OfctlFatal(`${vc.name}: bad reply to config request`);
+  await ctx.transactNoreply(vc, [
+    vc.request({ type: 'set_config', flags: m.flags, missSendLen: missSendLen & 0xffff }),
+  ]);
+}
+
+export async function trySetPacketInFormat(
+  vc: Vconn,
+  format: 'nxt_packet_in' | 'nxt_packet_in2',
+): Promise<boolean> {
+  const rq = vc.request({ type: 'nxt_set_packet_in_format', format });
+  try {
+    return (await vc.transactNoreply([rq])) === null;
+  } catch (e) {
+    fatalErrno(e, `talking to ${vc.name}`);
+  }
+}
+
+export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Promise<number> {
+  const name = args[0];
+  let vc: Vconn;
+  if (snoop) {
+    ctx.o.useNames = 0;
+    vc = await ctx.open(name, 'snoop');
+  } else {
+    if (args.slice(1).includes('invalid_ttl')) {
+      const usable = ctx.o.versions.filter((v) => v <= 3);
+      if (!usable.length) {
+        throw new OfctlFatal(
+          'invalid_ttl requires one of the OpenFlow versions OpenFlow10, OpenFlow11, OpenFlow12 but none is enabled (use -O)',
+        );
+      }
+      ctx.o.versions = usable;
+    }
+    vc = await ctx.open(name);
+    for (const arg of args.slice(1)) {
+      if (/^\d/.test(arg)) await setMissSendLen(ctx, vc, Number.parseInt(arg, 10));
+      else if (arg === 'invalid_ttl') {
+        throw new OfctlFatal(
+          "monitor invalid_ttl is not implemented in TypeSwitch's ovs-ofctl yet",
+        );
+      } else if (arg.startsWith('watch:')) {
+        throw new OfctlFatal("monitor watch: is not implemented in TypeSwitch's ovs-ofctl yet");
+      } else throw new OfctlFatal(`${arg}: unsupported "monitor" argument`);
+    }
+    const pif = ctx.o.packetInFormat;
+    if (pif !== null) {
+      const f =
+        pif === 'nxt_packet_in2'
+          ? 'nxt_packet_in2'
+          : pif === 'nxt_packet_in' || pif === 'nxm'
+            ? 'nxt_packet_in'
+            : null;
+      if (f)
+        await ctx.transactNoreply(vc, [
+          vc.request({ type: 'nxt_set_packet_in_format', format: f }),
+        ]);
+      else
+        await ctx.transactNoreply(vc, [
+          vc.request({ type: 'nxt_set_packet_in_format', format: 'standard' }),
+        ]);
+    } else if (!(await trySetPacketInFormat(vc, 'nxt_packet_in2')) && vc.version === 1) {
+      await trySetPacketInFormat(vc, 'nxt_packet_in');
+    }
+  }
+  // ovs-ofctl prints what it receives on stderr, and runs until killed or disconnected.
+  for (;;) {
+    let r: Received;
+    try {
+      r = await vc.recv();
+    } catch (e) {
+      fatalErrno(e, 'vconn_recv');
+    }
+    if (ctx.o.timestamp) ctx.err(`${timestampNow()}: `);
+    ctx.err(formatReceived(r, { verbosity: ctx.o.verbosity + 2 }));
+    if (!snoop && r.frame?.msg.type === 'echo_request') {
+      vc.sendFrame({
+        version: r.version,
+        xid: r.xid,
+        msg: { type: 'echo_reply', data: r.frame.msg.data },
+      });
+    }
+  }
+}
+
+export function timestampNow(): string {
+  const d = new Date();
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}`;
+}
