@@ -221,6 +221,9 @@ export function prepareFlowMod(
     if (isMod && v >= 3) fm.newCookie = U64_MAX;
     if (fm.tableId === 0xff && (v === 2 || !isDel)) return new OfpError('OFPFMFC_BAD_TABLE_ID');
   }
+  // OpenFlow 1.0 and 1.1 (and NXM) "add" always resets counters: OVS records reset_counts.
+  if ((v <= 2 || msg.format === 'nxt') && fm.command === 'add')
+    fm.flags = { ...fm.flags, resetCounts: true };
   // Table 254 is OVS's hidden, read-only table: deletes find nothing there, changes fail.
   if (fm.tableId === N_VISIBLE_TABLES) {
     if (!isDel) return new OfpError('OFPBRC_EPERM');

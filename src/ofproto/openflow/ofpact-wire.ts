@@ -311,6 +311,13 @@ function legacySetField(field: string, v: number[]): Ofpact | null {
     case 'tcp_dst':
     case 'udp_dst':
       return { type: 'set_l4_dst_port', port: v[0] };
+    case 'vlan_vid':
+      // A present VID sets it (a push before it was dropped); an absent one strips the tag.
+      return v[0] & 0x1000
+        ? { type: 'set_vlan_vid', vid: v[0] & 0xfff, pushIfNeeded: false }
+        : { type: 'strip_vlan', raw: 'strip_vlan' };
+    case 'vlan_pcp':
+      return { type: 'set_vlan_pcp', pcp: v[0] & 7, pushIfNeeded: false };
     default:
       return null;
   }
@@ -465,7 +472,8 @@ function putAction(
       w.zeros(4);
       return endAction(w, at);
     case 'push_vlan':
-      if (of10) throw new OfpError('OFPBAC_BAD_TYPE', 'push_vlan needs OpenFlow 1.1+');
+      // OpenFlow 1.0 pushes as a side effect of the VLAN set that follows (as OVS encodes it).
+      if (of10) return undefined;
       at = startAction(w, A11.PUSH_VLAN);
       w.u16(a.ethertype).zeros(2);
       return endAction(w, at);
