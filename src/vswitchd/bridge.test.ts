@@ -48,6 +48,7 @@ function bridge(name: string, ifaces: IfaceConfig[], o: Partial<BridgeConfig> = 
     })),
     floodVlans: [],
     controllers: [],
+    mirrors: [],
     ...o,
   };
 }

@@ -324,6 +324,27 @@ export class VSwitch {
       });
     }
     ofproto.setBundles(bundles, oc.get('forward-bpdu') === 'true');
+    const bundlePorts = new Map(bundles.map((b) => [b.name, b.ofpPorts]));
+    const portsOf = (names: readonly string[]): Set<number> =>
+      new Set(names.flatMap((n) => bundlePorts.get(n) ?? []));
+    ofproto.fwd.setMirrors(
+      br.cfg.mirrors
+        // OVS ignores a mirror with neither an output port nor an output VLAN.
+        .filter(
+          (m) =>
+            (m.outputPort !== undefined && bundlePorts.has(m.outputPort)) ||
+            m.outputVlan !== undefined,
+        )
+        .map((m) => ({
+          name: m.name,
+          selectAll: m.selectAll,
+          srcPorts: portsOf(m.selectSrcPort),
+          dstPorts: portsOf(m.selectDstPort),
+          vlans: m.selectVlan.length ? new Set(m.selectVlan) : null,
+          outPort: m.outputPort !== undefined ? (bundlePorts.get(m.outputPort)?.[0] ?? null) : null,
+          outVlan: m.outputPort === undefined ? (m.outputVlan ?? null) : null,
+        })),
+    );
     ofproto.setControllers(
       br.cfg.controllers.map((c) => ({
         target: c.target,

@@ -32,6 +32,18 @@ export interface PortConfig {
   readonly ifaces: readonly IfaceConfig[];
 }
 
+/** A Mirror row, its ports by name. */
+export interface MirrorCfg {
+  readonly uuid: string;
+  readonly name: string;
+  readonly selectAll: boolean;
+  readonly selectSrcPort: readonly string[];
+  readonly selectDstPort: readonly string[];
+  readonly selectVlan: readonly number[];
+  readonly outputPort: string | undefined;
+  readonly outputVlan: number | undefined;
+}
+
 /** A Controller row (OpenFlow controller or listener of a bridge). */
 export interface ControllerCfg {
   readonly uuid: string;
@@ -50,6 +62,7 @@ export interface BridgeConfig {
   readonly otherConfig: ReadonlyMap<string, string>;
   readonly floodVlans: readonly number[];
   readonly controllers: readonly ControllerCfg[];
+  readonly mirrors: readonly MirrorCfg[];
   /** In OVS's iteration order of its port-name hash table. */
   readonly ports: readonly PortConfig[];
   /** Ports that are some mirror's output (they do not lend the bridge their address). */
@@ -70,7 +83,7 @@ export const VSWITCHD_TABLES = {
   Bridge: true,
   Port: true,
   Interface: true,
-  Mirror: ['name', 'output_port'],
+  Mirror: true,
   Controller: true,
 } as const;
 
@@ -89,6 +102,7 @@ export const STATUS_COLUMNS: { readonly [table: string]: ReadonlySet<string> } =
   ]),
   Bridge: new Set(['datapath_id', 'datapath_version', 'status', 'rstp_status']),
   Controller: new Set(['is_connected', 'role', 'status']),
+  Mirror: new Set(['statistics']),
   Port: new Set(['status', 'statistics', 'rstp_status', 'rstp_statistics', 'bond_active_slave']),
   Interface: new Set([
     'admin_state',
@@ -164,9 +178,28 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     });
   }
   const mirrorOutputPorts = new Set<string>();
+  const portName = (u: string): string | undefined => idl.getRow('Port', u)?.string('name');
+  const mirrors: MirrorCfg[] = [];
   for (const mu of row.set<string>('mirrors')) {
-    const out = idl.getRow('Mirror', mu)?.string('output_port');
+    const m = idl.getRow('Mirror', mu);
+    if (!m) continue;
+    const out = m.string('output_port');
     if (out) mirrorOutputPorts.add(out);
+    const names = (col: string): string[] =>
+      m
+        .set<string>(col)
+        .map(portName)
+        .filter((n): n is string => n !== undefined);
+    mirrors.push({
+      uuid: m.uuid,
+      name: m.string('name') ?? '',
+      selectAll: m.boolean('select_all') ?? false,
+      selectSrcPort: names('select_src_port'),
+      selectDstPort: names('select_dst_port'),
+      selectVlan: m.set<number>('select_vlan'),
+      outputPort: out ? portName(out) : undefined,
+      outputVlan: m.integer('output_vlan'),
+    });
   }
   const portOrder = shashOrder([...ports.keys()]);
   return {
@@ -176,6 +209,7 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     failMode: row.string('fail_mode'),
     otherConfig: row.map('other_config'),
     floodVlans: row.set<number>('flood_vlans'),
+    mirrors,
     controllers: row
       .set<string>('controller')
       .map((u) => idl.getRow('Controller', u))

@@ -116,9 +116,31 @@ export function writeControllerStatus(txn: IdlTxn, idl: Idl, bridges: Iterable<B
       const row = idl.getRow('Controller', c.uuid);
       const st = byTarget.get(c.target);
       if (!row || !st) continue;
-      if (row.boolean('is_connected') !== st.isConnected) txn.set(row, 'is_connected', st.isConnected);
+      if (row.boolean('is_connected') !== st.isConnected)
+        txn.set(row, 'is_connected', st.isConnected);
       txn.set(row, 'role', st.role);
       txn.set(row, 'status', new Map(Object.entries(st.status)));
+    }
+  }
+}
+
+/** Mirror rows' statistics (tx_packets, tx_bytes), from each bridge's forwarding state. */
+export function writeMirrorStatistics(txn: IdlTxn, idl: Idl, bridges: Iterable<Bridge>): void {
+  for (const br of bridges) {
+    const fwd = br.ofproto.fwd;
+    for (const m of br.cfg.mirrors) {
+      const row = idl.getRow('Mirror', m.uuid);
+      const i = fwd.mirrors.findIndex((x) => x.name === m.name);
+      const st = i >= 0 ? fwd.mirrorStats[i] : undefined;
+      if (!row || !st) continue;
+      txn.set(
+        row,
+        'statistics',
+        new Map([
+          ['tx_bytes', st.bytes],
+          ['tx_packets', st.packets],
+        ]),
+      );
     }
   }
 }

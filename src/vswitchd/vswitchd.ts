@@ -17,6 +17,7 @@ import { readOvsConfig, touchesConfig, VSWITCHD_TABLES } from './config.ts';
 import {
   type SystemInfo,
   writeControllerStatus,
+  writeMirrorStatistics,
   writeReconfigureStatus,
   writeStatistics,
 } from './status.ts';
@@ -191,6 +192,8 @@ export class Vswitchd {
         const txn = this.idl.transaction();
         writeStatistics(txn, this.idl, this.ifaces());
         writeControllerStatus(txn, this.idl, this.vswitch.bridges.values());
+        for (const br of this.vswitch.bridges.values()) br.ofproto.udpif.pushAllStats();
+        writeMirrorStatistics(txn, this.idl, this.vswitch.bridges.values());
         await txn.commit();
       }
     } catch (e) {

@@ -9,7 +9,7 @@
 import { MacLearning } from './mac-learning.ts';
 import { type PortVlan, TRUNK_ALL } from './vlan.ts';
 import { type NormalBridge, type NormalPort, normalBridge } from './xlate/normal.ts';
-import type { XBridge, XGroups, XPort, XTables } from './xlate/xlate.ts';
+import type { XBridge, XGroups, XMirror, XPort, XTables } from './xlate/xlate.ts';
 
 /** OpenFlow port config bits (OFPPC_*). */
 export const OFPPC_PORT_DOWN = 1 << 0;
@@ -59,6 +59,9 @@ export class OfprotoDpif implements XBridge {
   normal: NormalBridge = normalBridge([]);
   missToController = false;
   forwardBpdu = false;
+  mirrors: XMirror[] = [];
+  /** Packets and bytes each mirror copied (Mirror.statistics tx_packets / tx_bytes). */
+  mirrorStats: Array<{ packets: number; bytes: number }> = [];
   private portInfos: DpPortInfo[] = [];
   private bundles: BundleSettings[] = [];
   private readonly portConfig = new Map<number, number>();
@@ -97,6 +100,27 @@ export class OfprotoDpif implements XBridge {
     this.bundles = [...bundles];
     this.forwardBpdu = forwardBpdu;
     this.rebuild();
+  }
+
+  /** The bridge's mirrors (at most 32, as OVS). Statistics restart for a changed list. */
+  setMirrors(mirrors: readonly XMirror[]): void {
+    const names = (l: readonly XMirror[]): string => JSON.stringify(l.map((m) => m.name));
+    const same = names(mirrors) === names(this.mirrors);
+    this.mirrors = mirrors.slice(0, 32);
+    if (!same) this.mirrorStats = this.mirrors.map(() => ({ packets: 0, bytes: 0 }));
+    this.opts.onChange();
+  }
+
+  /** Counts packets a set of mirrors (bit i = mirror i) copied. */
+  creditMirrors(bits: number, packets: number, bytes: number): void {
+    for (let i = 0; i < this.mirrorStats.length; i++) {
+      if (!(bits & (1 << i))) continue;
+      const st = this.mirrorStats[i];
+      if (st) {
+        st.packets += packets;
+        st.bytes += bytes;
+      }
+    }
   }
 
   /** Re-resolves patch peers (a peer bridge or port came or went). */

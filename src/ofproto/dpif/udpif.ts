@@ -64,6 +64,7 @@ export interface UdpifBridge {
 /* What a megaflow's translation did that later packets must repeat (OVS's xlate cache). */
 interface XCache {
   rules: XlateRuleHit[];
+  mirrored: ReadonlyMap<string, number>;
   learns: XlateLearn[];
   packets: number;
   bytes: number;
@@ -175,13 +176,21 @@ export class Udpif implements UpcallHandler {
     const mask = r.slow ? null : r.wc;
     // The packet that caused the upcall runs outside any megaflow: credit it here.
     this.credit(r.rules, 1, up.packet.length, Date.now());
+    this.creditMirrors(r.mirrored, 1, up.packet.length);
     // The cache entry goes with the flow the datapath installs next (installed()).
-    this.pendingCache = mask ? { rules: r.rules, learns: r.learns, packets: 0, bytes: 0 } : null;
+    this.pendingCache = mask
+      ? { rules: r.rules, mirrored: r.mirrored, learns: r.learns, packets: 0, bytes: 0 }
+      : null;
     return { actions: r.actions, mask };
   }
 
   /* Set by miss() for the flow the datapath installs right after. */
   private pendingCache: XCache | null = null;
+
+  private creditMirrors(m: ReadonlyMap<string, number>, packets: number, bytes: number): void {
+    for (const [bridge, bits] of m)
+      this.bridges.get(bridge)?.dpif.creditMirrors(bits, packets, bytes);
+  }
 
   private credit(
     rules: readonly XlateRuleHit[],
@@ -295,6 +304,7 @@ export class Udpif implements UpcallHandler {
       const xc = this.xcache.get(f.ufid);
       if (xc) {
         xc.rules = r.rules;
+        xc.mirrored = r.mirrored;
         xc.learns = r.learns;
       }
     }
@@ -317,6 +327,7 @@ export class Udpif implements UpcallHandler {
     xc.packets = f.packets;
     xc.bytes = f.bytes;
     this.credit(xc.rules, dp, db, f.used);
+    this.creditMirrors(xc.mirrored, dp, db);
     // Hits keep their MAC entries fresh. They never move one back: a packet handled since
     // (by an upcall) may have learned the address somewhere else, and the newer news wins.
     for (const l of xc.learns) {

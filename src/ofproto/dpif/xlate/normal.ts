@@ -214,7 +214,24 @@ const inX = new Uint32Array(2);
 const xv = new Uint32Array(2);
 const outX = new Uint32Array(2);
 
-function egress(p: NormalPort, v0: number, v1: number, flowVlan0: number): NormalOutput {
+/**
+ * The VLAN headers (internal form, see vlan.ts) a packet with these flow VLAN words belongs to
+ * after ingress through bundle `p`; null when `p` would refuse it.
+ */
+export function ingressVlan(p: NormalPort, w0: number, w1: number): [number, number] | null {
+  xvlanExtract(w0, w1, inX);
+  if (inputVidRefusal(p.vlan, hdrVid(inX[0])) !== null) return null;
+  xvlanInputTranslate(p.vlan, inX[0], inX[1], xv);
+  return [xv[0], xv[1]];
+}
+
+/** Whether bundle `p` carries a packet with internal VLAN headers (v0, v1). */
+export function bundleIncludesVlan(p: NormalPort, v0: number, v1: number): boolean {
+  return includesVlan(p.vlan, v0, v1);
+}
+
+/** The output to bundle `p` of a packet with internal VLAN headers (v0, v1). */
+export function egress(p: NormalPort, v0: number, v1: number, flowVlan0: number): NormalOutput {
   xvlanOutputTranslate(p.vlan, v0, v1, outX);
   if (p.vlan.priorityTags !== 'never') {
     // Priority-tagging ports keep the PCP the packet arrived with.

@@ -76,6 +76,7 @@ function bridge(flows: string[], tags: Record<number, number> = {}): XBridge {
     normal: normalBridge(nports),
     macs: new MacLearning(),
     missToController: false,
+    mirrors: [],
     portName: (p) => ports.find((x) => x.ofpPort === p)?.name,
   };
 }

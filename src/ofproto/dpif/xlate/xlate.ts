@@ -75,10 +75,15 @@ import type { ControllerReason, Ofpact, Subfield } from '../../openflow/ofpact.t
 import { formatOfpact } from '../../openflow/ofpact-format.ts';
 import { commitOdpActions } from './commit.ts';
 import {
+  bundleIncludesVlan,
+  egress,
+  ingressVlan,
+  isReservedMac,
   type MacView,
   type NormalBridge,
   type NormalLearn,
-  normalOdpActions,
+  type NormalOutput,
+  type NormalPort,
   xlateNormal,
 } from './normal.ts';
 import { type TraceNode, traceAdd } from './trace.ts';
@@ -140,8 +145,26 @@ export interface XBridge {
   readonly macs: MacView;
   /** Whether a table miss calls for a packet-in (some controller wants one). */
   readonly missToController: boolean;
+  /** Port mirrors (SPAN / RSPAN), index = position (at most 32). */
+  readonly mirrors: readonly XMirror[];
   /** Names OpenFlow ports for traces. */
   portName(ofp: number): string | undefined;
+}
+
+/** A Mirror row as translation uses it. Ports are OpenFlow port numbers of bundles. */
+export interface XMirror {
+  readonly name: string;
+  readonly selectAll: boolean;
+  /** Bundles whose received packets are mirrored. */
+  readonly srcPorts: ReadonlySet<number>;
+  /** Bundles whose transmitted packets are mirrored. */
+  readonly dstPorts: ReadonlySet<number>;
+  /** Only these VLANs (null: all). */
+  readonly vlans: ReadonlySet<number> | null;
+  /** SPAN: the bundle (its first OpenFlow port) copies go out on. */
+  readonly outPort: number | null;
+  /** RSPAN: the VLAN copies are flooded on. */
+  readonly outVlan: number | null;
 }
 
 /** Looks up bridges by name (patch ports cross between them). */
@@ -199,6 +222,8 @@ export interface XlateResult {
   readonly flowMods: Array<{ readonly bridge: string; readonly fm: FlowMod }>;
   /** Something no megaflow can stand for (learn): every packet must be translated. */
   readonly slow: boolean;
+  /** Mirrors that copied the packet, per bridge (bit i = mirror i). */
+  readonly mirrored: ReadonlyMap<string, number>;
 }
 
 const MAX_DEPTH = 64;
@@ -253,6 +278,8 @@ class Ctx {
   actionSet: Ofpact[] = [];
   inActionSet = false;
   inPacketOut = false;
+  /** Mirrors already applied, per bridge (each copies a packet once). */
+  readonly mirrored = new Map<string, number>();
   stack: number[][] = [];
 
   constructor(readonly xin: XlateInput) {
@@ -288,6 +315,7 @@ export function xlate(xin: XlateInput): XlateResult {
   if (isIpAny(ctx.flow)) wc[W_NW] |= 3 << NW_FRAG_SHIFT;
 
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
+  mirrorIngress(ctx);
   if (xin.ofpacts) {
     ctx.inPacketOut = true;
     doActions(ctx, xin.ofpacts);
@@ -305,6 +333,7 @@ export function xlate(xin: XlateInput): XlateResult {
     learns: ctx.learns,
     flowMods: ctx.flowMods,
     slow: ctx.slow,
+    mirrored: ctx.mirrored,
   };
 }
 
@@ -789,6 +818,85 @@ function composeOutput(ctx: Ctx, ofp: number): void {
   if (port.odpPort === null) return;
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
   ctx.odp.push({ type: 'output', port: port.odpPort });
+  mirrorEgress(ctx, ofp, ctx.flow[W_VLAN0], ctx.flow[W_VLAN1]);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Mirrors (OVS's mirror_packet): a copy of the packet as it entered the bridge goes to each
+ * selecting mirror's output port (SPAN) or is flooded tagged with its output VLAN (RSPAN),
+ * once per mirror. */
+
+function mirrorIngress(ctx: Ctx): void {
+  const ms = ctx.bridge.mirrors;
+  if (ms.length === 0) return;
+  const inPort = ctx.flow[W_IN_PORT];
+  let bits = 0;
+  ms.forEach((m, i) => {
+    if (m.selectAll || m.srcPorts.has(inPort)) bits |= 1 << i;
+  });
+  const inBundle = ctx.bridge.normal.portByOfp.get(inPort);
+  if (bits && inBundle) mirrorPacket(ctx, inBundle, bits, ctx.flow[W_VLAN0], ctx.flow[W_VLAN1]);
+}
+
+/** After an output to `ofp` with the packet carrying VLAN words (w0, w1) there. */
+function mirrorEgress(ctx: Ctx, ofp: number, w0: number, w1: number): void {
+  const ms = ctx.bridge.mirrors;
+  if (ms.length === 0) return;
+  let bits = 0;
+  ms.forEach((m, i) => {
+    if (m.selectAll || m.dstPorts.has(ofp)) bits |= 1 << i;
+  });
+  const bundle = ctx.bridge.normal.portByOfp.get(ofp);
+  if (bits && bundle) mirrorPacket(ctx, bundle, bits, w0, w1);
+}
+
+/**
+ * Sends copies of the packet (as it is now, with VLAN words w0/w1) to mirrors `bits`, whose
+ * selection saw it on `bundle` (OVS's mirror_packet).
+ */
+function mirrorPacket(ctx: Ctx, bundle: NormalPort, bits: number, w0: number, w1: number): void {
+  const b = ctx.bridge;
+  bits &= ~(ctx.mirrored.get(b.name) ?? 0);
+  if (!bits) return;
+  const vlans = ingressVlan(bundle, w0, w1);
+  if (!vlans) return;
+  const vid = vlans[0] & VLAN_VID_MASK;
+  for (let i = 0; i < b.mirrors.length; i++) {
+    if (!(bits & (1 << i))) continue;
+    const m = b.mirrors[i] as XMirror;
+    if (m.vlans) ctx.wc[W_VLAN0] |= VLAN_VID_MASK | VLAN_CFI;
+    if (m.vlans && !m.vlans.has(vid)) continue;
+    ctx.mirrored.set(b.name, (ctx.mirrored.get(b.name) ?? 0) | (1 << i));
+    if (m.outPort !== null) {
+      const out = b.normal.portByOfp.get(m.outPort);
+      if (out && out.odpPort !== null) mirrorOut(ctx, egress(out, vlans[0], vlans[1], w0));
+    } else if (m.outVlan !== null && vid !== m.outVlan) {
+      const dst = macFromFlow(ctx.flow);
+      ctx.wc[W_DL_DST] |= 0xffff;
+      ctx.wc[W_DL_DST + 1] = 0xffffffff;
+      if (isReservedMac(dst)) continue;
+      const v0 = ((vlans[0] & ~VLAN_VID_MASK) | m.outVlan | VLAN_CFI) >>> 0;
+      for (const p of b.normal.ports) {
+        if (p.mirrorOut || p.odpPort === null || !bundleIncludesVlan(p, v0, vlans[1])) continue;
+        mirrorOut(ctx, egress(p, v0, vlans[1], w0));
+      }
+    }
+  }
+}
+
+function macFromFlow(flow: FlowKey): number {
+  return (flow[W_DL_DST] & 0xffff) * 0x100000000 + (flow[W_DL_DST + 1] >>> 0);
+}
+
+function mirrorOut(ctx: Ctx, o: NormalOutput): void {
+  const v0 = ctx.flow[W_VLAN0];
+  const v1 = ctx.flow[W_VLAN1];
+  ctx.flow[W_VLAN0] = o.vlan0;
+  ctx.flow[W_VLAN1] = o.vlan1;
+  commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  ctx.odp.push({ type: 'output', port: o.port.odpPort as number });
+  ctx.flow[W_VLAN0] = v0;
+  ctx.flow[W_VLAN1] = v1;
 }
 
 /** Continues the translation in the patch peer's bridge, as if received there. */
@@ -855,10 +963,11 @@ function normalAction(ctx: Ctx): void {
   ctx.flow[W_VLAN0] = vlan0;
   ctx.flow[W_VLAN1] = vlan1;
   const patchOuts = r.outputs.filter((o) => o.port.odpPort === null);
-  const base = new Uint32Array([ctx.base[W_VLAN0], ctx.base[W_VLAN1]]);
-  ctx.odp.push(...normalOdpActions(ctx.flow, r, ctx.wc, base));
-  ctx.base[W_VLAN0] = base[0];
-  ctx.base[W_VLAN1] = base[1];
+  for (const o of r.outputs) {
+    if (o.port.odpPort === null) continue;
+    mirrorOut(ctx, o);
+    mirrorEgress(ctx, o.port.ofpPort, o.vlan0, o.vlan1);
+  }
   for (const o of patchOuts) {
     const xp = b.ports.get(o.port.ofpPort);
     if (!xp?.peer) continue;
