@@ -8,6 +8,8 @@
  * Reconfigurations never overlap: a change that arrives during one is applied right after it.
  */
 import { DpifBackers } from '../dpif/backers.ts';
+import { DEFAULT_FLOW_LIMIT } from '../dpif/netdev/dp-netdev.ts';
+import { DEFAULT_MAX_IDLE_MS, udpifOf } from '../ofproto/dpif/udpif.ts';
 import { vlog } from '../lib/vlog.ts';
 import { NetdevRegistry } from '../netdev/registry.ts';
 import { Idl } from '../ovsdb/client/index.ts';
@@ -134,6 +136,7 @@ export class Vswitchd {
     let outcome: ReturnType<VSwitch['reconfigure']>;
     try {
       outcome = this.vswitch.reconfigure(cfg);
+      this.configureDatapaths(cfg?.otherConfig);
     } catch (e) {
       log.err(`reconfiguration failed: ${(e as Error).stack ?? String(e)}`);
       return;
@@ -157,6 +160,18 @@ export class Vswitchd {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.schedule(), RETRY_MS);
     this.retryTimer.unref?.();
+  }
+
+  /** Open_vSwitch other_config max-idle (ms, default 10000) and flow-limit, per datapath. */
+  private configureDatapaths(oc: ReadonlyMap<string, string> | undefined): void {
+    const int = (k: string, dflt: number, min: number): number => {
+      const n = Number.parseInt(oc?.get(k) ?? '', 10);
+      return Number.isFinite(n) && n >= min ? n : dflt;
+    };
+    for (const d of this.backers.list()) {
+      udpifOf(d).maxIdleMs = int('max-idle', DEFAULT_MAX_IDLE_MS, 500);
+      d.dp.flowLimit = int('flow-limit', DEFAULT_FLOW_LIMIT, 1);
+    }
   }
 
   /** Writes device status and statistics now (after a device changed state). */
