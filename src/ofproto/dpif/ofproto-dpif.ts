@@ -60,6 +60,8 @@ export class OfprotoDpif implements XBridge {
   missToController = false;
   forwardBpdu = false;
   mirrors: XMirror[] = [];
+  /** sFlow 1-in-N sampling (0: no sFlow). */
+  sflowSampling = 0;
   /** Packets and bytes each mirror copied (Mirror.statistics tx_packets / tx_bytes). */
   mirrorStats: Array<{ packets: number; bytes: number }> = [];
   private portInfos: DpPortInfo[] = [];

@@ -77,6 +77,7 @@ function bridge(flows: string[], tags: Record<number, number> = {}): XBridge {
     macs: new MacLearning(),
     missToController: false,
     mirrors: [],
+    sflowSampling: 0,
     portName: (p) => ports.find((x) => x.ofpPort === p)?.name,
   };
 }

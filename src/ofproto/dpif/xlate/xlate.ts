@@ -147,6 +147,8 @@ export interface XBridge {
   readonly missToController: boolean;
   /** Port mirrors (SPAN / RSPAN), index = position (at most 32). */
   readonly mirrors: readonly XMirror[];
+  /** sFlow sampling rate N (1-in-N), 0 without an sFlow agent. */
+  readonly sflowSampling: number;
   /** Names OpenFlow ports for traces. */
   portName(ofp: number): string | undefined;
 }
@@ -316,6 +318,7 @@ export function xlate(xin: XlateInput): XlateResult {
 
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
   mirrorIngress(ctx);
+  const sampling = xin.ofpacts ? 0 : ctx.bridge.sflowSampling;
   if (xin.ofpacts) {
     ctx.inPacketOut = true;
     doActions(ctx, xin.ofpacts);
@@ -324,6 +327,7 @@ export function xlate(xin: XlateInput): XlateResult {
     tableAction(ctx, 0, true, true);
   }
   if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
+  if (sampling > 0) sflowSample(ctx, sampling);
   finishWc(ctx);
   return {
     actions: ctx.odp,
@@ -1031,6 +1035,39 @@ const REASON_CODES: Record<ControllerReason, number> = {
   group: 4,
   packet_out: 5,
 };
+
+/**
+ * sFlow (OVS's compose_sflow_action): the datapath samples 1 in N packets of the megaflow
+ * before anything else and hands them to userspace with the packet's VLAN and where the
+ * actions send it: the datapath port when there is one output, 0x80000000 | n for n outputs,
+ * 0x40000000 when dropped (sFlow's encodings).
+ */
+function sflowSample(ctx: Ctx, n: number): void {
+  const outs = ctx.odp.filter((a) => a.type === 'output') as Array<{ type: 'output'; port: number }>;
+  const output =
+    outs.length === 1 ? (outs[0] as { port: number }).port : outs.length === 0 ? 0x40000000 : (0x80000000 | outs.length) >>> 0;
+  const v0 = ctx.xin.flow[W_VLAN0];
+  ctx.wc[W_VLAN0] |= 0xffff;
+  const sample: OdpAction = {
+    type: 'sample',
+    probability: Math.max(1, Math.floor(0xffffffff / n)),
+    actions: [
+      {
+        type: 'userspace',
+        pid: 0,
+        cookie: {
+          kind: 'sflow',
+          vid: v0 & VLAN_CFI ? v0 & VLAN_VID_MASK : 0,
+          pcp: v0 & VLAN_CFI ? (v0 >>> 13) & 7 : 0,
+          output,
+        },
+        actions: false,
+        tunnelOutPort: null,
+      },
+    ],
+  };
+  ctx.odp.unshift(sample);
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* Groups. */
