@@ -59,6 +59,8 @@ export interface UdpifBridge {
   packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void;
   /** Brings the bridge's port view up to date; true if it changed. */
   refresh(): boolean;
+  /** A packet the datapath sampled for sFlow (the userspace cookie's fields). */
+  sflowSample?(packet: Uint8Array, inOdpPort: number, output: number, vid: number, pcp: number): void;
 }
 
 /* What a megaflow's translation did that later packets must repeat (OVS's xlate cache). */
@@ -207,6 +209,11 @@ export class Udpif implements UpcallHandler {
   action(up: ActionUpcall): void {
     this.refresh();
     const c = up.action.cookie;
+    if (c?.kind === 'sflow') {
+      const where = this.odpToOfp.get(up.key[W_IN_PORT]);
+      where?.bridge.sflowSample?.(up.packet, up.key[W_IN_PORT], c.output, c.vid, c.pcp);
+      return;
+    }
     if (c?.kind !== 'controller') return;
     const call = this.callById.get(c.recircId);
     if (!call) return;
