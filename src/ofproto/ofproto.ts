@@ -23,6 +23,7 @@ import { netdevError } from '../netdev/netdev.ts';
 import type { FlowKey } from '../lib/flow/layout.ts';
 import { vlog } from '../lib/vlog.ts';
 import { type BundleSettings, OfprotoDpif } from './dpif/ofproto-dpif.ts';
+import { SflowAgent, type SflowPort, type SflowSettings } from './dpif/sflow-agent.ts';
 import { type Udpif, udpifOf } from './dpif/udpif.ts';
 import type { ControllerCall } from './dpif/xlate/xlate.ts';
 import type { XGroup, XGroups } from './dpif/xlate/xlate.ts';
@@ -121,6 +122,9 @@ export class Ofproto implements OfSwitch {
   private wantsMiss = false;
   /** Bridge other_config:dp-desc. */
   dpDesc = 'None';
+  /** The bridge's sFlow agent (the sFlow row), if any. */
+  sflow: SflowAgent | null = null;
+  private sflowSubId = -1;
   private portsDirty = true;
 
   /** Throws UnknownDatapathTypeError when `type` is not offered. */
@@ -160,6 +164,8 @@ export class Ofproto implements OfSwitch {
         this.tables.credit(rule as Rule, packets, bytes, used),
       packetIn: (call, packet, flow) => this.packetInSink?.packetIn(call, packet, flow),
       refresh: () => this.refreshPorts(),
+      sflowSample: (packet, inOdp, output, vid, pcp) =>
+        this.sflow?.sample(packet, inOdp, output, vid, pcp),
     });
     if (opts.rundir !== undefined) {
       const cm = new Connmgr(this, { rundir: opts.rundir, now: this.now });
@@ -206,6 +212,55 @@ export class Ofproto implements OfSwitch {
   setFailMode(mode: FailMode): void {
     this.settings.failMode = mode;
     this.connmgr?.setFailMode(mode);
+  }
+
+  /**
+   * The sFlow row (null: none). `subId` numbers the bridges with sFlow, as OVS's sub-agent
+   * ids do.
+   */
+  setSflow(settings: SflowSettings | null, subId: number): void {
+    if (settings === null || settings.sampling <= 0) {
+      this.sflow?.close();
+      this.sflow = null;
+    } else if (this.sflow === null || this.sflowSubId !== subId) {
+      this.sflowSubId = subId;
+      this.sflow?.close();
+      const dp = this.dpif.dp;
+      this.sflow = new SflowAgent(this.name, this.datapathId_, settings, {
+        subId,
+        dpStats: () => ({
+          nHit: dp.stats.hit,
+          nMissed: dp.stats.missed,
+          nLost: dp.stats.lost,
+          nMaskHit: dp.stats.masksHit,
+          nFlows: dp.flowCount,
+          nMasks: dp.maskCount,
+        }),
+      });
+    } else {
+      this.sflow.configure(settings);
+    }
+    this.sflow?.setPorts(this.sflowPorts());
+    const rate = this.sflow?.samplingRate ?? 0;
+    if (rate !== this.fwd.sflowSampling) {
+      this.fwd.sflowSampling = rate;
+      this.udpif.changed();
+    }
+  }
+
+  private sflowPorts(): SflowPort[] {
+    return [...this.byNumber.values()]
+      .filter((p) => p.odpPort !== null)
+      .map((p) => ({
+        ifIndex: p.netdev.getIfindex(),
+        odpPort: p.odpPort as number,
+        ofpPort: p.ofpPort,
+        name: p.netdev.name,
+        speedBps: p.netdev.getSpeedBps(),
+        up: p.netdev.isUp(),
+        carrier: p.netdev.getCarrier(),
+        stats: () => p.netdev.getStats(),
+      }));
   }
 
   /** The Bridge's Controller rows. */
@@ -418,6 +473,7 @@ export class Ofproto implements OfSwitch {
     if (this.destroyed) return;
     this.destroyed = true;
     this.connmgr?.close();
+    this.sflow?.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const ofp of [...this.byNumber.keys()]) this.portDel(ofp);

@@ -49,6 +49,8 @@ function bridge(name: string, ifaces: IfaceConfig[], o: Partial<BridgeConfig> = 
     floodVlans: [],
     controllers: [],
     mirrors: [],
+    sflow: null,
+    netflow: null,
     ...o,
   };
 }

@@ -355,6 +355,7 @@ export class VSwitch {
       })),
     );
     ofproto.setFailMode(ofproto.settings.failMode);
+    ofproto.setSflow(br.cfg.sflow, this.sflowSubId(br.name));
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
     let minMtu: number | undefined;
@@ -377,6 +378,16 @@ export class VSwitch {
         else i.netdev.setEtheraddr(mac);
       }
     }
+  }
+
+  /** OVS numbers the bridges that have sFlow 0, 1, ... in its bridge order. */
+  private sflowSubId(name: string): number {
+    let n = 0;
+    for (const b of this.bridges.values()) {
+      if (b.name === name) return n;
+      if (b.cfg.sflow) n++;
+    }
+    return n;
   }
 
   /** OVS's bridge_pick_local_hw_addr: other_config:hwaddr, else the smallest usable port address. */

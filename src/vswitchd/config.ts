@@ -3,7 +3,10 @@
  * plain values (OVS's ovsrec_* structs, only the columns this switch uses). Reconciliation works
  * on these, so it can be tested without a database. Only vswitchd/ knows the schema's tables.
  */
+import type { NetflowSettings } from '../ofproto/dpif/netflow-agent.ts';
+import type { SflowSettings } from '../ofproto/dpif/sflow-agent.ts';
 import type { Idl, IdlRow, RowEvent } from '../ovsdb/client/index.ts';
+import { readNetflowSettings, readSflowSettings } from './visibility-config.ts';
 import { shashOrder } from '../ovsdb/client/index.ts';
 
 export interface IfaceConfig {
@@ -63,6 +66,9 @@ export interface BridgeConfig {
   readonly floodVlans: readonly number[];
   readonly controllers: readonly ControllerCfg[];
   readonly mirrors: readonly MirrorCfg[];
+  /** The sFlow and NetFlow rows (null: off). */
+  readonly sflow: SflowSettings | null;
+  readonly netflow: NetflowSettings | null;
   /** In OVS's iteration order of its port-name hash table. */
   readonly ports: readonly PortConfig[];
   /** Ports that are some mirror's output (they do not lend the bridge their address). */
@@ -85,6 +91,10 @@ export const VSWITCHD_TABLES = {
   Interface: true,
   Mirror: true,
   Controller: true,
+  sFlow: true,
+  NetFlow: true,
+  IPFIX: true,
+  Flow_Sample_Collector_Set: true,
 } as const;
 
 /**
@@ -210,6 +220,8 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     otherConfig: row.map('other_config'),
     floodVlans: row.set<number>('flood_vlans'),
     mirrors,
+    sflow: readSflowSettings(idl, row),
+    netflow: readNetflowSettings(idl, row),
     controllers: row
       .set<string>('controller')
       .map((u) => idl.getRow('Controller', u))
