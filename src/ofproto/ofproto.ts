@@ -23,6 +23,7 @@ import { netdevError } from '../netdev/netdev.ts';
 import type { FlowKey } from '../lib/flow/layout.ts';
 import { vlog } from '../lib/vlog.ts';
 import { type BundleSettings, OfprotoDpif } from './dpif/ofproto-dpif.ts';
+import { NetflowAgent, type NetflowSettings } from './dpif/netflow-agent.ts';
 import { SflowAgent, type SflowPort, type SflowSettings } from './dpif/sflow-agent.ts';
 import { type Udpif, udpifOf } from './dpif/udpif.ts';
 import type { ControllerCall } from './dpif/xlate/xlate.ts';
@@ -38,6 +39,7 @@ import type { FlowMod, PacketOut, PortDesc, SwitchDesc } from './openflow/messag
 import type { PortStats, QueueStats } from './openflow/stats.ts';
 import { packageVersion } from '../lib/unixctl/version.ts';
 import { ethAddrBytes } from '../netdev/netdev.ts';
+import { ovsHashString } from '../ovsdb/ovs-hash-order.ts';
 import { extractFlow } from '../lib/flow/extract.ts';
 import { FLOW_WORDS } from '../lib/flow/layout.ts';
 import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
@@ -125,6 +127,8 @@ export class Ofproto implements OfSwitch {
   /** The bridge's sFlow agent (the sFlow row), if any. */
   sflow: SflowAgent | null = null;
   private sflowSubId = -1;
+  /** The bridge's NetFlow exporter (the NetFlow row), if any. */
+  netflow: NetflowAgent | null = null;
   private portsDirty = true;
 
   /** Throws UnknownDatapathTypeError when `type` is not offered. */
@@ -166,6 +170,8 @@ export class Ofproto implements OfSwitch {
       refresh: () => this.refreshPorts(),
       sflowSample: (packet, inOdp, output, vid, pcp) =>
         this.sflow?.sample(packet, inOdp, output, vid, pcp),
+      netflowStats: (key, packets, bytes, flags, used, inPort, outPort, final) =>
+        this.netflow?.flowStats(key, packets, bytes, flags, used, inPort, outPort, final),
     });
     if (opts.rundir !== undefined) {
       const cm = new Connmgr(this, { rundir: opts.rundir, now: this.now });
@@ -248,6 +254,29 @@ export class Ofproto implements OfSwitch {
     }
   }
 
+  /** The NetFlow row (null: none). */
+  setNetflow(settings: NetflowSettings | null): void {
+    if (settings === null) {
+      this.netflow?.close();
+      this.netflow = null;
+    } else if (this.netflow === null) {
+      // The userspace datapath's defaults: a 16-bit hash of its name (OVS's dpif-netdev
+      // takes hash_string("ovs-netdev")), high byte the engine type, low byte the id.
+      const id = ovsHashString(this.dpif.fullName.split('@')[1] ?? '', 0) & 0xffff;
+      this.netflow = new NetflowAgent(settings, {
+        defaultEngineType: id >>> 8,
+        defaultEngineId: id & 0xff,
+      });
+    } else {
+      this.netflow.configure(settings);
+    }
+    const on = this.netflow !== null;
+    if (on !== this.fwd.netflow) {
+      this.fwd.netflow = on;
+      this.udpif.changed();
+    }
+  }
+
   private sflowPorts(): SflowPort[] {
     return [...this.byNumber.values()]
       .filter((p) => p.odpPort !== null)
@@ -297,6 +326,7 @@ export class Ofproto implements OfSwitch {
     if (this.checkPorts()) this.onDeviceChange?.();
     this.udpif.pushAllStats();
     this.tables.expire();
+    this.netflow?.run();
     const cm = this.connmgr;
     const wants =
       cm !== null &&
@@ -474,6 +504,7 @@ export class Ofproto implements OfSwitch {
     this.destroyed = true;
     this.connmgr?.close();
     this.sflow?.close();
+    this.netflow?.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const ofp of [...this.byNumber.keys()]) this.portDel(ofp);

@@ -356,6 +356,7 @@ export class VSwitch {
     );
     ofproto.setFailMode(ofproto.settings.failMode);
     ofproto.setSflow(br.cfg.sflow, this.sflowSubId(br.name));
+    ofproto.setNetflow(br.cfg.netflow);
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
     let minMtu: number | undefined;

@@ -62,6 +62,7 @@ export class OfprotoDpif implements XBridge {
   mirrors: XMirror[] = [];
   /** sFlow 1-in-N sampling (0: no sFlow). */
   sflowSampling = 0;
+  netflow = false;
   /** Packets and bytes each mirror copied (Mirror.statistics tx_packets / tx_bytes). */
   mirrorStats: Array<{ packets: number; bytes: number }> = [];
   private portInfos: DpPortInfo[] = [];

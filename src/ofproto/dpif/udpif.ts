@@ -28,7 +28,8 @@ import type {
 import type { OdpAction } from '../../dpif/netdev/odp-actions.ts';
 import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
 import type { FlowKey } from '../../lib/flow/layout.ts';
-import { FLOW_WORDS, W_IN_PORT } from '../../lib/flow/layout.ts';
+import { FLOW_WORDS, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
+import { NF_OUT_DROP, NF_OUT_MULTI } from './netflow-agent.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
@@ -59,12 +60,28 @@ export interface UdpifBridge {
   packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void;
   /** Brings the bridge's port view up to date; true if it changed. */
   refresh(): boolean;
+  /**
+   * NetFlow accounting of one datapath flow since the last call (final: the flow is gone).
+   * Ports are OpenFlow numbers; `outPort` uses NetFlow's multi/drop codes.
+   */
+  netflowStats?(
+    key: FlowKey,
+    packets: number,
+    bytes: number,
+    tcpFlags: number,
+    used: number,
+    inPort: number,
+    outPort: number,
+    final: boolean,
+  ): void;
   /** A packet the datapath sampled for sFlow (the userspace cookie's fields). */
   sflowSample?(packet: Uint8Array, inOdpPort: number, output: number, vid: number, pcp: number): void;
 }
 
 /* What a megaflow's translation did that later packets must repeat (OVS's xlate cache). */
 interface XCache {
+  /** NetFlow's output interface of the flow (OpenFlow port or NF_OUT_* code). */
+  nfOut: number;
   rules: XlateRuleHit[];
   mirrored: ReadonlyMap<string, number>;
   learns: XlateLearn[];
@@ -180,14 +197,28 @@ export class Udpif implements UpcallHandler {
     this.credit(r.rules, 1, up.packet.length, Date.now());
     this.creditMirrors(r.mirrored, 1, up.packet.length);
     // The cache entry goes with the flow the datapath installs next (installed()).
+    const nfOut = this.nfOutput(r.actions);
+    where.bridge.netflowStats?.(flow, 1, up.packet.length, flow[W_TCP_FLAGS] & 0xfff, Date.now(), where.ofpPort, nfOut, mask === null);
     this.pendingCache = mask
-      ? { rules: r.rules, mirrored: r.mirrored, learns: r.learns, packets: 0, bytes: 0 }
+      ? { nfOut, rules: r.rules, mirrored: r.mirrored, learns: r.learns, packets: 0, bytes: 0 }
       : null;
     return { actions: r.actions, mask };
   }
 
   /* Set by miss() for the flow the datapath installs right after. */
   private pendingCache: XCache | null = null;
+
+  /** NetFlow's output interface for a flow's actions (OVS's nf_output_iface). */
+  private nfOutput(actions: readonly OdpAction[]): number {
+    let out = NF_OUT_DROP;
+    let n = 0;
+    for (const a of actions) {
+      if (a.type !== 'output') continue;
+      n++;
+      out = this.odpToOfp.get(a.port)?.ofpPort ?? NF_OUT_DROP;
+    }
+    return n > 1 ? NF_OUT_MULTI : out;
+  }
 
   private creditMirrors(m: ReadonlyMap<string, number>, packets: number, bytes: number): void {
     for (const [bridge, bits] of m)
@@ -310,6 +341,7 @@ export class Udpif implements UpcallHandler {
       }
       const xc = this.xcache.get(f.ufid);
       if (xc) {
+        xc.nfOut = this.nfOutput(r.actions);
         xc.rules = r.rules;
         xc.mirrored = r.mirrored;
         xc.learns = r.learns;
@@ -320,8 +352,18 @@ export class Udpif implements UpcallHandler {
   }
 
   private deleteFlow(f: DpFlow): void {
+    this.pushStats(f);
     this.dpif.dp.flowDel(f);
+    this.flowGone(f);
+  }
+
+  /** A megaflow left the datapath: NetFlow ends its record, the cache entry goes. */
+  private flowGone(f: DpFlow): void {
+    const xc = this.xcache.get(f.ufid);
     this.xcache.delete(f.ufid);
+    if (!xc) return;
+    const where = this.odpToOfp.get(f.key[W_IN_PORT]);
+    where?.bridge.netflowStats?.(f.key, 0, 0, 0, f.used, where.ofpPort, xc.nfOut, true);
   }
 
   /** Credits a megaflow's new packets to its rules and refreshes its MAC entries. */
@@ -335,6 +377,8 @@ export class Udpif implements UpcallHandler {
     xc.bytes = f.bytes;
     this.credit(xc.rules, dp, db, f.used);
     this.creditMirrors(xc.mirrored, dp, db);
+    const where = this.odpToOfp.get(f.key[W_IN_PORT]);
+    where?.bridge.netflowStats?.(f.key, dp, db, f.tcpFlags, f.used, where.ofpPort, xc.nfOut, false);
     // Hits keep their MAC entries fresh. They never move one back: a packet handled since
     // (by an upcall) may have learned the address somewhere else, and the newer news wins.
     for (const l of xc.learns) {
@@ -354,7 +398,7 @@ export class Udpif implements UpcallHandler {
   private periodic(): void {
     try {
       for (const f of this.dpif.dp.flowDump()) this.pushStats(f);
-      for (const f of this.dpif.dp.expireIdle(this.maxIdleMs)) this.xcache.delete(f.ufid);
+      for (const f of this.dpif.dp.expireIdle(this.maxIdleMs)) this.flowGone(f);
       for (const b of this.bridges.values()) if (b.dpif.macs.run()) this.changed();
       this.revalidateIfNeeded();
     } catch (e) {
@@ -378,6 +422,7 @@ export class Udpif implements UpcallHandler {
   /** Removes every megaflow (dpctl/del-flows). */
   flush(): void {
     this.pushAllStats();
+    for (const f of this.dpif.dp.flowDump()) this.flowGone(f);
     this.dpif.dp.flowFlush();
     this.xcache.clear();
   }

@@ -78,6 +78,7 @@ function bridge(flows: string[], tags: Record<number, number> = {}): XBridge {
     missToController: false,
     mirrors: [],
     sflowSampling: 0,
+    netflow: false,
     portName: (p) => ports.find((x) => x.ofpPort === p)?.name,
   };
 }

@@ -149,6 +149,8 @@ export interface XBridge {
   readonly mirrors: readonly XMirror[];
   /** sFlow sampling rate N (1-in-N), 0 without an sFlow agent. */
   readonly sflowSampling: number;
+  /** NetFlow is on: megaflows must separate what NetFlow records tell apart. */
+  readonly netflow: boolean;
   /** Names OpenFlow ports for traces. */
   portName(ofp: number): string | undefined;
 }
@@ -315,6 +317,13 @@ export function xlate(xin: XlateInput): XlateResult {
   wc[W_PACKET_TYPE] = 0xffffffff;
   wc[W_DL_TYPE] |= 0xffff;
   if (isIpAny(ctx.flow)) wc[W_NW] |= 3 << NW_FRAG_SHIFT;
+  // OVS's netflow_mask_wc: a NetFlow record is per addresses, protocol, ToS and ports.
+  if (ctx.bridge.netflow && (ctx.flow[W_DL_TYPE] & 0xffff) === ETH_TYPE_IP) {
+    wc[W_NW_SRC] = 0xffffffff;
+    wc[W_NW_DST] = 0xffffffff;
+    wc[W_NW] |= 0x00ff00ff;
+    wc[W_TP] = 0xffffffff;
+  }
 
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
   mirrorIngress(ctx);
