@@ -18,32 +18,29 @@
 import type { DpifBackers } from '../dpif/backers.ts';
 import type { OdpPort } from '../dpif/dpif.ts';
 import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
-import type { EthAddr, Netdev } from '../netdev/netdev.ts';
-import { netdevError } from '../netdev/netdev.ts';
+import { extractFlow } from '../lib/flow/extract.ts';
 import type { FlowKey } from '../lib/flow/layout.ts';
+import { FLOW_WORDS } from '../lib/flow/layout.ts';
+import { packageVersion } from '../lib/unixctl/version.ts';
 import { vlog } from '../lib/vlog.ts';
+import type { EthAddr, Netdev } from '../netdev/netdev.ts';
+import { ethAddrBytes, netdevError } from '../netdev/netdev.ts';
+import type { PatchNetdev } from '../netdev/patch.ts';
+import { Connmgr, type ControllerConfig } from './connmgr/connmgr.ts';
+import { OFPP_ANY, type OfSwitch, type PortMod } from './connmgr/of-switch.ts';
+import { NetflowAgent, type NetflowSettings, netflowEngineIds } from './dpif/netflow-agent.ts';
 import { type BundleSettings, OfprotoDpif } from './dpif/ofproto-dpif.ts';
-import { NetflowAgent, type NetflowSettings } from './dpif/netflow-agent.ts';
 import { SflowAgent, type SflowPort, type SflowSettings } from './dpif/sflow-agent.ts';
 import { type Udpif, udpifOf } from './dpif/udpif.ts';
-import type { ControllerCall } from './dpif/xlate/xlate.ts';
-import type { XGroup, XGroups } from './dpif/xlate/xlate.ts';
+import type { ControllerCall, XGroup, XGroups } from './dpif/xlate/xlate.ts';
 import { FlowTables, type Rule } from './flow-table.ts';
 import { GroupTable } from './group-table.ts';
 import { MeterTable } from './meter-table.ts';
-import { parseFlowMod } from './openflow/flow-mod-parse.ts';
-import { type ControllerConfig, Connmgr } from './connmgr/connmgr.ts';
-import { OFPP_ANY, type OfSwitch, type PortMod } from './connmgr/of-switch.ts';
+import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
 import { OfpError } from './openflow/errors.ts';
+import { parseFlowMod } from './openflow/flow-mod-parse.ts';
 import type { FlowMod, PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
 import type { PortStats, QueueStats } from './openflow/stats.ts';
-import { packageVersion } from '../lib/unixctl/version.ts';
-import { ethAddrBytes } from '../netdev/netdev.ts';
-import { ovsHashString } from '../ovsdb/ovs-hash-order.ts';
-import { extractFlow } from '../lib/flow/extract.ts';
-import { FLOW_WORDS } from '../lib/flow/layout.ts';
-import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
-import type { PatchNetdev } from '../netdev/patch.ts';
 
 const log = vlog('ofproto');
 
@@ -234,6 +231,8 @@ export class Ofproto implements OfSwitch {
       const dp = this.dpif.dp;
       this.sflow = new SflowAgent(this.name, this.datapathId_, settings, {
         subId,
+        // With no agent address given it is found later (a route lookup): sample from then.
+        onEnabled: () => this.syncSflowRate(),
         dpStats: () => ({
           nHit: dp.stats.hit,
           nMissed: dp.stats.missed,
@@ -247,6 +246,10 @@ export class Ofproto implements OfSwitch {
       this.sflow.configure(settings);
     }
     this.sflow?.setPorts(this.sflowPorts());
+    this.syncSflowRate();
+  }
+
+  private syncSflowRate(): void {
     const rate = this.sflow?.samplingRate ?? 0;
     if (rate !== this.fwd.sflowSampling) {
       this.fwd.sflowSampling = rate;
@@ -262,10 +265,10 @@ export class Ofproto implements OfSwitch {
     } else if (this.netflow === null) {
       // The userspace datapath's defaults: a 16-bit hash of its name (OVS's dpif-netdev
       // takes hash_string("ovs-netdev")), high byte the engine type, low byte the id.
-      const id = ovsHashString(this.dpif.fullName.split('@')[1] ?? '', 0) & 0xffff;
+      const ids = netflowEngineIds(this.dpif.fullName.split('@')[1] ?? '');
       this.netflow = new NetflowAgent(settings, {
-        defaultEngineType: id >>> 8,
-        defaultEngineId: id & 0xff,
+        defaultEngineType: ids.engineType,
+        defaultEngineId: ids.engineId,
       });
     } else {
       this.netflow.configure(settings);
@@ -361,7 +364,10 @@ export class Ofproto implements OfSwitch {
     const carrier = p.netdev.getCarrier();
     return {
       portNo: p.ofpPort,
-      hwAddr: [(mac[0] << 8) | mac[1], ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0],
+      hwAddr: [
+        (mac[0] << 8) | mac[1],
+        ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0,
+      ],
       name: p.netdev.name,
       config: (this.fwd.getPortConfig(p.ofpPort) & ~OFPPC_PORT_DOWN) | (up ? 0 : OFPPC_PORT_DOWN),
       state: carrier ? OFPPS_LIVE : OFPPS_LINK_DOWN,
@@ -420,7 +426,13 @@ export class Ofproto implements OfSwitch {
   packetOut(po: PacketOut): OfpError | null {
     const view = this.udpif.bridgeByName(this.name);
     if (!view) return new OfpError('OFPBRC_EPERM');
-    if (po.inPort !== 0xfffd && po.inPort !== 0xffff && po.inPort !== OFPP_LOCAL && !this.byNumber.has(po.inPort as OfpPort) && po.inPort < OFPP_MAX)
+    if (
+      po.inPort !== 0xfffd &&
+      po.inPort !== 0xffff &&
+      po.inPort !== OFPP_LOCAL &&
+      !this.byNumber.has(po.inPort as OfpPort) &&
+      po.inPort < OFPP_MAX
+    )
       return new OfpError('OFPBRC_BAD_PORT');
     const flow = new Uint32Array(FLOW_WORDS);
     extractFlow(po.data, 0, po.data.length, po.inPort, flow);
@@ -432,8 +444,12 @@ export class Ofproto implements OfSwitch {
     const p = this.byNumber.get(pm.portNo as OfpPort);
     if (!p) return new OfpError('OFPPMFC_BAD_PORT');
     const mac = ethAddrBytes(p.netdev.getEtheraddr());
-    const hw: [number, number] = [(mac[0] << 8) | mac[1], ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0];
-    if (pm.hwAddr[0] !== hw[0] || pm.hwAddr[1] >>> 0 !== hw[1]) return new OfpError('OFPPMFC_BAD_HW_ADDR');
+    const hw: [number, number] = [
+      (mac[0] << 8) | mac[1],
+      ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0,
+    ];
+    if (pm.hwAddr[0] !== hw[0] || pm.hwAddr[1] >>> 0 !== hw[1])
+      return new OfpError('OFPPMFC_BAD_HW_ADDR');
     const old = this.fwd.getPortConfig(p.ofpPort) | (p.netdev.isUp() ? 0 : OFPPC_PORT_DOWN);
     const next = ((old & ~pm.mask) | (pm.config & pm.mask)) >>> 0;
     if (next !== old) {

@@ -6,8 +6,8 @@
 import type { NetflowSettings } from '../ofproto/dpif/netflow-agent.ts';
 import type { SflowSettings } from '../ofproto/dpif/sflow-agent.ts';
 import type { Idl, IdlRow, RowEvent } from '../ovsdb/client/index.ts';
-import { readNetflowSettings, readSflowSettings } from './visibility-config.ts';
 import { shashOrder } from '../ovsdb/client/index.ts';
+import { readNetflowSettings, readSflowSettings } from './visibility-config.ts';
 
 export interface IfaceConfig {
   readonly uuid: string;

@@ -65,7 +65,12 @@ function odpPortNamer(dpif: DpifNetdev): (p: number) => string | undefined {
 }
 
 /** The text of ofproto/trace for a flow already in OpenFlow terms on bridge `br`. */
-export function traceText(br: Ofproto, flow: Uint32Array, generate: boolean, names = false): string {
+export function traceText(
+  br: Ofproto,
+  flow: Uint32Array,
+  generate: boolean,
+  names = false,
+): string {
   const root: TraceNode[] = [];
   const udpif = br.udpif;
   const view = udpif.bridgeByName(br.name);

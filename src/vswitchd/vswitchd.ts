@@ -9,9 +9,9 @@
  */
 import { DpifBackers } from '../dpif/backers.ts';
 import { DEFAULT_FLOW_LIMIT } from '../dpif/netdev/dp-netdev.ts';
-import { DEFAULT_MAX_IDLE_MS, udpifOf } from '../ofproto/dpif/udpif.ts';
 import { vlog } from '../lib/vlog.ts';
 import { NetdevRegistry } from '../netdev/registry.ts';
+import { DEFAULT_MAX_IDLE_MS, udpifOf } from '../ofproto/dpif/udpif.ts';
 import { Idl } from '../ovsdb/client/index.ts';
 import type { Iface } from './bridge.ts';
 import { VSwitch } from './bridge.ts';

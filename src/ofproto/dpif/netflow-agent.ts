@@ -77,6 +77,39 @@ interface NfFlow {
   tcpFlags: number;
 }
 
+/**
+ * The engine type and id a datapath gives NetFlow by default: the low two bytes of OVS's
+ * 32-bit string hash (hash_string, MurmurHash3-style) of the datapath's name, "ovs-netdev"
+ * for the userspace datapath, "ovs-dummy" for the dummy one.
+ */
+export function netflowEngineIds(datapathName: string): { engineType: number; engineId: number } {
+  const b = new TextEncoder().encode(datapathName);
+  let h = 0;
+  const mix = (word: number): void => {
+    let d = Math.imul(word, 0xcc9e2d51);
+    d = (d << 15) | (d >>> 17);
+    d = Math.imul(d, 0x1b873593);
+    h ^= d;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  };
+  let i = 0;
+  for (; i + 4 <= b.length; i += 4)
+    mix(b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
+  if (i < b.length) {
+    let w = 0;
+    for (let j = 0; i + j < b.length; j++) w |= b[i + j] << (8 * j);
+    mix(w);
+  }
+  h ^= b.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return { engineType: (h >>> 8) & 0xff, engineId: h & 0xff };
+}
+
 /** A 32-bit key hash is enough to pick a bucket; the bucket compares the fields. */
 function flowHash(inPort: number, src: number, dst: number, nw: number, tp: number): number {
   let h = Math.imul(inPort ^ 0x9e3779b9, 0x85ebca6b);

@@ -102,6 +102,7 @@ describe('sFlow agent datagrams', () => {
     h.agent.sample(ICMP_VLAN, 1, 2, 20, 5);
     h.agent.sample(ICMP_VLAN, 3, SFLOW_OUTPUT_DROP, 0, 0);
     h.agent.sample(ICMP_VLAN, 2, 0x80000000 | 3, 0, 0);
+    h.agent.sample(ICMP_VLAN, 2, 0x40000000, 0, 0);
     assert.equal(h.sent.length, 0, 'samples wait for the once-a-second flush');
     h.agent.tick(); // pollers first fire on their second tick (countdown 1 + 0 % 2 = 1 -> now)
     const ds = h.decoded();
@@ -114,8 +115,9 @@ describe('sFlow agent datagrams', () => {
     assert.equal(h.sent[0].host, '198.18.0.2');
     assert.equal(h.sent[0].port, 6343);
     const flows = d.samples.filter((s): s is SflowFlowSample => s.kind === 'flow');
-    assert.equal(flows.length, 3);
-    const [a, b, c] = flows;
+    assert.equal(flows.length, 4);
+    const [a, b, c, d2] = flows;
+    assert.equal(d2.output, SFLOW_OUTPUT_DROP, 'a bare discard is reported as OVS reports drops');
     assert.equal(a.sourceIdType, 2);
     assert.equal(a.sourceIdIndex, 1001, 'PHYSICAL_ENTITY 1000 + sub-agent id');
     assert.deepEqual(
@@ -124,6 +126,7 @@ describe('sFlow agent datagrams', () => {
         [1, 64, 64],
         [2, 64, 128],
         [3, 64, 192],
+        [4, 64, 256],
       ],
     );
     assert.equal(a.input, 7);
@@ -347,16 +350,18 @@ describe('sFlow agent against real collectors', () => {
     await new Promise<void>((res) => rx.bind(0, '127.0.0.1', () => res()));
     const got: Buffer[] = [];
     rx.on('message', (m) => got.push(m));
+    let enabledCalls = 0;
     const agent = new SflowAgent(
       'br0',
       1n,
       settings({ agentAddress: null, targets: [`127.0.0.1:${rx.address().port}`] }),
-      { timers: false },
+      { timers: false, onEnabled: () => enabledCalls++ },
     );
     try {
       // agentAddress null: the source address towards the collector, found asynchronously.
       for (let i = 0; i < 100 && !agent.enabled; i++) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(agent.agentAddress, { type: 'ipv4', ipv4: 0x7f000001 });
+      assert.equal(enabledCalls, 1, 'the owner hears that sampling can start');
       agent.sample(ICMP_VLAN, 1, 2, 0, 0);
       agent.tick();
       for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));

@@ -116,6 +116,11 @@ export interface SflowAgentOptions {
   dpStats?: () => SflowDpStats | null;
   /** false: no 1-second timer; the caller calls tick(). */
   timers?: boolean;
+  /**
+   * Called when the agent comes up later than configure()/the constructor returned (its
+   * address found by a route lookup): the datapath's sampling rate must be read again.
+   */
+  onEnabled?: () => void;
   /** Poller phase (OVS: 1 + random() % interval); tests make it deterministic. */
   random?: () => number;
 }
@@ -376,7 +381,13 @@ export class SflowAgent {
     fs.samplingRate = rate;
     fs.samplePool = this.poolCounted ? this.countedPool : this.samplePool;
     fs.input = this.ifIndexOf(inOdpPort);
-    fs.output = (output & 0xc0000000) === 0 ? this.ifIndexOf(output) : output >>> 0;
+    // A bare discard (reason 0) is taken as OVS's only one, "unknown" (256).
+    fs.output =
+      (output & 0xc0000000) === 0
+        ? this.ifIndexOf(output)
+        : output >>> 0 === SFLOW_OUTPUT_DISCARD
+          ? SFLOW_OUTPUT_DROP
+          : output >>> 0;
     const sw = this.switchRec;
     const n = packet.length;
     if (n >= 16 && packet[12] === 0x81 && packet[13] === 0x00) {
@@ -494,6 +505,13 @@ export class SflowAgent {
         if (gen !== this.generation) return;
         if (src) {
           this.start(src, initial);
+          if (this.builder) {
+            try {
+              this.opts.onEnabled?.();
+            } catch (e) {
+              log.warnRl(`${this.bridge}: sFlow onEnabled: ${String(e)}`);
+            }
+          }
           return;
         }
       }

@@ -29,10 +29,10 @@ import type { OdpAction } from '../../dpif/netdev/odp-actions.ts';
 import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
 import type { FlowKey } from '../../lib/flow/layout.ts';
 import { FLOW_WORDS, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
-import { NF_OUT_DROP, NF_OUT_MULTI } from './netflow-agent.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
+import { NF_OUT_DROP, NF_OUT_MULTI } from './netflow-agent.ts';
 import type { OfprotoDpif } from './ofproto-dpif.ts';
 import type { TraceNode } from './xlate/trace.ts';
 import {
@@ -75,7 +75,13 @@ export interface UdpifBridge {
     final: boolean,
   ): void;
   /** A packet the datapath sampled for sFlow (the userspace cookie's fields). */
-  sflowSample?(packet: Uint8Array, inOdpPort: number, output: number, vid: number, pcp: number): void;
+  sflowSample?(
+    packet: Uint8Array,
+    inOdpPort: number,
+    output: number,
+    vid: number,
+    pcp: number,
+  ): void;
 }
 
 /* What a megaflow's translation did that later packets must repeat (OVS's xlate cache). */
@@ -198,7 +204,16 @@ export class Udpif implements UpcallHandler {
     this.creditMirrors(r.mirrored, 1, up.packet.length);
     // The cache entry goes with the flow the datapath installs next (installed()).
     const nfOut = this.nfOutput(r.actions);
-    where.bridge.netflowStats?.(flow, 1, up.packet.length, flow[W_TCP_FLAGS] & 0xfff, Date.now(), where.ofpPort, nfOut, mask === null);
+    where.bridge.netflowStats?.(
+      flow,
+      1,
+      up.packet.length,
+      flow[W_TCP_FLAGS] & 0xfff,
+      Date.now(),
+      where.ofpPort,
+      nfOut,
+      mask === null,
+    );
     this.pendingCache = mask
       ? { nfOut, rules: r.rules, mirrored: r.mirrored, learns: r.learns, packets: 0, bytes: 0 }
       : null;

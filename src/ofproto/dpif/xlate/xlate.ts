@@ -1049,12 +1049,19 @@ const REASON_CODES: Record<ControllerReason, number> = {
  * sFlow (OVS's compose_sflow_action): the datapath samples 1 in N packets of the megaflow
  * before anything else and hands them to userspace with the packet's VLAN and where the
  * actions send it: the datapath port when there is one output, 0x80000000 | n for n outputs,
- * 0x40000000 when dropped (sFlow's encodings).
+ * 0x40000000 | 256 when dropped (sFlow's "discarded, unknown reason").
  */
 function sflowSample(ctx: Ctx, n: number): void {
-  const outs = ctx.odp.filter((a) => a.type === 'output') as Array<{ type: 'output'; port: number }>;
+  const outs = ctx.odp.filter((a) => a.type === 'output') as Array<{
+    type: 'output';
+    port: number;
+  }>;
   const output =
-    outs.length === 1 ? (outs[0] as { port: number }).port : outs.length === 0 ? 0x40000000 : (0x80000000 | outs.length) >>> 0;
+    outs.length === 1
+      ? (outs[0] as { port: number }).port
+      : outs.length === 0
+        ? (0x40000000 | 256) >>> 0
+        : (0x80000000 | outs.length) >>> 0;
   const v0 = ctx.xin.flow[W_VLAN0];
   ctx.wc[W_VLAN0] |= 0xffff;
   const sample: OdpAction = {
