@@ -300,7 +300,10 @@ describe('ovsdb-client wait and lock against real ovsdb-client 3.1', { timeout: 
     const real = run(OVSDB_CLIENT, args);
     const ours = run(OURS, args);
     assert.equal(real.signal, 'SIGALRM');
-    assert.deepEqual({ ...ours, stderr: normTime(ours.stderr) }, { ...real, stderr: normTime(real.stderr) });
+    assert.deepEqual(
+      { ...ours, stderr: normTime(ours.stderr) },
+      { ...real, stderr: normTime(real.stderr) },
+    );
   });
 
   it('wait for a database that is not there blocks until killed', async () => {

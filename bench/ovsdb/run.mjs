@@ -4,11 +4,11 @@
 //   fan-out: time for one committed change to reach 50 monitoring clients (median)
 // Usage: node bench/ovsdb/run.mjs [--quick]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { RawClient } from '../lib/raw-jsonrpc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +22,11 @@ const FANOUT_ROUNDS = quick ? 10 : 40;
 
 const servers = [
   { name: 'real OVS', tool: '/usr/bin/ovsdb-tool', server: '/usr/sbin/ovsdb-server' },
-  { name: 'TypeSwitch', tool: join(root, 'bin/ovsdb-tool'), server: join(root, 'bin/ovsdb-server') },
+  {
+    name: 'TypeSwitch',
+    tool: join(root, 'bin/ovsdb-tool'),
+    server: join(root, 'bin/ovsdb-server'),
+  },
 ];
 
 async function startServer(s, dir) {
@@ -30,9 +34,13 @@ async function startServer(s, dir) {
   const sock = join(dir, 'db.sock');
   const r = spawnSync(s.tool, ['create', db, schema], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${s.name}: ovsdb-tool create failed: ${r.stderr}`);
-  const child = spawn(s.server, [db, `--remote=punix:${sock}`, `--unixctl=${join(dir, 'ctl')}`, '--no-chdir', '-vconsole:off'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    s.server,
+    [db, `--remote=punix:${sock}`, `--unixctl=${join(dir, 'ctl')}`, '--no-chdir', '-vconsole:off'],
+    {
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 200 && !existsSync(sock); i++) await sleep(25);
   if (!existsSync(sock)) throw new Error(`${s.name}: server did not come up`);
   return { child, sock };
@@ -68,11 +76,18 @@ async function fanout(sock) {
   const monitors = [];
   for (let i = 0; i < N_MON; i++) {
     const c = await RawClient.open(sock);
-    await c.request('monitor_cond', ['Bench', null, { T: [{ columns: ['name', 'n'], where: [['name', '==', 'hot']] }] }]);
+    await c.request('monitor_cond', [
+      'Bench',
+      null,
+      { T: [{ columns: ['name', 'n'], where: [['name', '==', 'hot']] }] },
+    ]);
     monitors.push(c);
   }
   const writer = await RawClient.open(sock);
-  const ins = await writer.request('transact', ['Bench', { op: 'insert', table: 'T', row: { name: 'hot', n: 0 } }]);
+  const ins = await writer.request('transact', [
+    'Bench',
+    { op: 'insert', table: 'T', row: { name: 'hot', n: 0 } },
+  ]);
   await sleep(200);
   const times = [];
   for (let round = 1; round <= FANOUT_ROUNDS; round++) {
@@ -85,7 +100,10 @@ async function fanout(sock) {
       }
     });
     const t0 = performance.now();
-    await writer.request('transact', ['Bench', { op: 'update', table: 'T', where: [['_uuid', '==', ins.result[0].uuid]], row: { n: round } }]);
+    await writer.request('transact', [
+      'Bench',
+      { op: 'update', table: 'T', where: [['_uuid', '==', ins.result[0].uuid]], row: { n: round } },
+    ]);
     await done;
     times.push(performance.now() - t0);
   }
@@ -96,7 +114,9 @@ async function fanout(sock) {
 }
 
 const results = {};
-for (const s of servers.filter((x) => !process.env.BENCH_ONLY || x.name === process.env.BENCH_ONLY)) {
+for (const s of servers.filter(
+  (x) => !process.env.BENCH_ONLY || x.name === process.env.BENCH_ONLY,
+)) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ovsdb-'));
   const { child, sock } = await startServer(s, dir);
   try {
@@ -119,7 +139,15 @@ if (Object.keys(results).length < 2) {
 const real = results['real OVS'];
 const ours = results.TypeSwitch;
 const fmt = (n) => n.toFixed(n < 10 ? 2 : 0);
-console.log('bench/ovsdb                          real OVS   TypeSwitch   ratio (TypeSwitch / real)');
-console.log(`sequential transactions per second  ${fmt(real.seq).padStart(9)}  ${fmt(ours.seq).padStart(11)}   ${(ours.seq / real.seq).toFixed(2)}x`);
-console.log(`pipelined transactions per second   ${fmt(real.pipe).padStart(9)}  ${fmt(ours.pipe).padStart(11)}   ${(ours.pipe / real.pipe).toFixed(2)}x`);
-console.log(`fan-out to ${N_MON} monitors (ms, median) ${fmt(real.fanoutMs).padStart(8)}  ${fmt(ours.fanoutMs).padStart(11)}   ${(real.fanoutMs / ours.fanoutMs).toFixed(2)}x faster`);
+console.log(
+  'bench/ovsdb                          real OVS   TypeSwitch   ratio (TypeSwitch / real)',
+);
+console.log(
+  `sequential transactions per second  ${fmt(real.seq).padStart(9)}  ${fmt(ours.seq).padStart(11)}   ${(ours.seq / real.seq).toFixed(2)}x`,
+);
+console.log(
+  `pipelined transactions per second   ${fmt(real.pipe).padStart(9)}  ${fmt(ours.pipe).padStart(11)}   ${(ours.pipe / real.pipe).toFixed(2)}x`,
+);
+console.log(
+  `fan-out to ${N_MON} monitors (ms, median) ${fmt(real.fanoutMs).padStart(8)}  ${fmt(ours.fanoutMs).padStart(11)}   ${(real.fanoutMs / ours.fanoutMs).toFixed(2)}x faster`,
+);

@@ -5,8 +5,24 @@
  *
  *   ovsdb-client [OPTIONS] COMMAND [SERVER] [DATABASE] [ARG...]
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  DAEMON_STAGE_ENV,
+  type Daemon,
+  type DaemonOptions,
+  parseDaemonArgs,
+  startDaemon,
+} from '../lib/daemon.ts';
 import type { Json, JsonObject } from '../lib/json.ts';
 import { isJsonObject } from '../lib/json.ts';
+import {
+  listenStream,
+  OVSDB_PORT,
+  type PassiveStream,
+  type Stream,
+} from '../lib/jsonrpc/stream.ts';
 import { defaultDbSocket, rundir } from '../lib/paths.ts';
 import {
   applyTableOption,
@@ -305,6 +321,8 @@ interface Ctx {
   out: TableOutputState;
   conn: OvsdbConnection | null;
   database: string;
+  /** Start-up is complete (a monitor printed its initial contents): detach now, if asked. */
+  ready?: () => void;
 }
 
 function tlsOf(o: Options): TlsOptions | undefined {
@@ -328,16 +346,55 @@ function checkSslConfig(server: string, o: Options): void {
 
 async function openJsonrpc(server: string, o: Options): Promise<OvsdbConnection> {
   checkSslConfig(server, o);
-  if (/^p(unix|tcp|ssl):/.test(server)) {
-    fatal(
-      `failed to connect or listen to "${server}" (passive remotes are not supported by this ovsdb-client)`,
-    );
-  }
+  if (/^p(unix|tcp|ssl):/.test(server)) return acceptJsonrpc(server, o);
   try {
     return await OvsdbConnection.connect(server, { tls: tlsOf(o) });
   } catch (err) {
     fatal(`failed to connect to "${server}" (${errnoText(err)})`);
   }
+}
+
+/**
+ * A passive remote (punix:, ptcp:, pssl:): listen, wait for the server to connect (as an
+ * ovsdb-server with an active --remote does), take that one connection and stop listening,
+ * as real ovsdb-client does; its log lines and errors are worded as OVS's.
+ */
+async function acceptJsonrpc(server: string, o: Options): Promise<OvsdbConnection> {
+  let take: ((s: Stream) => void) | null = null;
+  const accepted = new Promise<Stream>((resolve) => {
+    take = resolve;
+  });
+  let ps: PassiveStream;
+  try {
+    ps = await listenStream(
+      server,
+      (s) => {
+        const t = take;
+        take = null;
+        if (t) t(s);
+        else s.destroy();
+      },
+      { tls: tlsOf(o), defaultPort: OVSDB_PORT },
+    );
+  } catch (err) {
+    if (server.startsWith('punix:')) {
+      const path = server.slice('punix:'.length);
+      // Node's bind through a short alias path reports a missing directory as EACCES.
+      const why = existsSync(dirname(path)) ? errnoText(err) : 'No such file or directory';
+      consoleLog('fatal_signal', 'WARN', `could not unlink "${path}" (${why})`);
+      consoleLog('stream_unix', 'ERR', `${path}: binding failed: ${why}`);
+      fatal(`failed to connect or listen to "${server}" (${why})`);
+    }
+    fatal(`failed to connect or listen to "${server}" (${errnoText(err)})`);
+  }
+  if (ps.address.kind !== 'punix') {
+    const target = server.slice(server.indexOf(':') + 1);
+    consoleLog('socket_util', 'INFO', `${target}: listening on port ${ps.port}`);
+  }
+  consoleLog('ovsdb_client', 'INFO', `${server}: waiting for connection...`);
+  const stream = await accepted;
+  await ps.close();
+  return OvsdbConnection.fromStream(server, stream);
 }
 
 /** RPC errors are fatal in ovsdb-client: "transaction returned error: {...}". */
@@ -891,6 +948,7 @@ async function doMonitorImpl(
     }
   }
   ready = true;
+  ctx.ready?.();
   for (const n of pendingNotes) onNote(n);
   const why = await closed;
   fatal(
@@ -1298,6 +1356,7 @@ async function main(argv: string[]): Promise<number> {
     conn: null,
     database: '',
   };
+  if (DETACHING_COMMANDS.has(name) && argv.includes('--detach')) ctx.ready = await detach(argv);
   let rest = args.slice(1);
   if (cmd.need !== 'none') rest = rest.slice(await openRpc(ctx, cmd.min, cmd.need, rest));
   if (rest.length < cmd.min || rest.length > cmd.max)
@@ -1313,7 +1372,11 @@ async function main(argv: string[]): Promise<number> {
 let logSeq = 0;
 
 /** A log line on the console in OVS's default format (what vlog prints at INFO and above). */
+/** Set once a --detach'ed command has detached: as OVS's daemons, it logs nothing to the console. */
+let consoleDetached = false;
+
 function consoleLog(module: string, level: string, msg: string): void {
+  if (consoleDetached) return;
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   logSeq++;
   process.stderr.write(`${now}|${String(logSeq).padStart(5, '0')}|${module}|${level}|${msg}\n`);
@@ -1323,6 +1386,59 @@ function consoleLog(module: string, level: string, msg: string): void {
  * OVS's fatal-signal handler logs the signal before the process dies of it; monitor and lock
  * users see that line when they stop the tool, so print it the same way.
  */
+/** The commands that honour --detach (as real ovsdb-client's monitors do). */
+const DETACHING_COMMANDS = new Set(['monitor', 'monitor-cond', 'monitor-cond-since']);
+
+/**
+ * --detach, as real ovsdb-client does it for a monitor: the command runs in a background
+ * process that keeps the caller's stdout and stderr (a monitor's output goes where the
+ * caller redirected it); the foreground process exits 0 once the initial contents are
+ * printed, or with the background process's status if that fails first. The background
+ * process has OVS's daemon trimmings: --pidfile, --no-chdir, a control socket
+ * (ovsdb-client.PID.ctl, or --unixctl) answering `exit`. Node cannot fork, so the
+ * background process is this program run again with a stage marker in its environment.
+ * Returns the function to call when start-up is complete (in the background process).
+ */
+async function detach(argv: string[]): Promise<() => void> {
+  let options: DaemonOptions;
+  try {
+    options = parseDaemonArgs(PROGRAM, argv).options;
+  } catch (e) {
+    fatal((e as Error).message);
+  }
+  if (process.env[DAEMON_STAGE_ENV] === undefined) {
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      env: { ...process.env, [DAEMON_STAGE_ENV]: 'daemon' },
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+      detached: true,
+    });
+    await new Promise<never>(() => {
+      let ready = false;
+      (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+        if (ready || !d.toString().includes('ready')) return;
+        ready = true;
+        child.unref();
+        process.exit(0);
+      });
+      child.on('exit', (code, signal) => {
+        if (ready) return;
+        if (signal) process.stderr.write(`${PROGRAM}: child died of ${signal}\n`);
+        process.exit(code ? code : 1);
+      });
+    });
+  }
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({ program: PROGRAM, options });
+  } catch (e) {
+    fatal((e as Error).message);
+  }
+  return () => {
+    daemon.ready();
+    consoleDetached = true;
+  };
+}
+
 function installFatalSignalLog(): void {
   const names: [NodeJS.Signals, number, string][] = [
     ['SIGTERM', 15, 'Terminated'],

@@ -215,8 +215,25 @@ export class DummyNetdev extends MemoryNetdev {
     this.rxPcap = this.txPcap = null;
   }
 
+  /** options:ifindex (OVS's dummy ports have none unless told; sFlow reports it). */
+  private ifindex = 0;
+
+  override getIfindex(): number {
+    return this.ifindex;
+  }
+
+  override getConfig(): ReadonlyMap<string, string> {
+    return this.ifindex > 0 ? new Map([['ifindex', String(this.ifindex)]]) : new Map();
+  }
+
   override setConfig(options: ReadonlyMap<string, string>): string | null {
     const want = (k: string): string | undefined => options.get(k);
+    const ifx = Number.parseInt(want('ifindex') ?? '', 10);
+    const nextIfindex = Number.isInteger(ifx) && ifx > 0 ? ifx : 0;
+    if (nextIfindex !== this.ifindex) {
+      this.ifindex = nextIfindex;
+      this.changed();
+    }
     const same = ['pcap', 'rxq_pcap', 'tx_pcap'].every((k) => want(k) === this.config.get(k));
     if (!same) {
       this.closePcaps();

@@ -202,6 +202,7 @@ export class Ofproto implements OfSwitch {
       live: p.netdev.isUp() && p.netdev.getCarrier(),
     }));
     this.fwd.setPorts(infos);
+    this.sflow?.setPorts(this.sflowPorts());
     return true;
   }
 

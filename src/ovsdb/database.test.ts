@@ -202,10 +202,14 @@ describe('Database', () => {
     const iIdx = schema.tables.get('Root')?.columns.get('i')?.index as number;
     const nameIdx = schema.tables.get('Root')?.columns.get('name')?.index as number;
     // Rows r0..r200 were each mutated once (+1); the rest keep their inserted value.
-    for (const [k, want] of [['r0', 1], ['r200', 201], ['r201', 201], ['r4999', 4999]] as const) {
+    for (const [k, want] of [
+      ['r0', 1],
+      ['r200', 201],
+      ['r201', 201],
+      ['r4999', 4999],
+    ] as const) {
       const row = rows.find((r) => r.fields[nameIdx]?.keys[0] === k);
       assert.equal(row?.fields[iIdx]?.keys[0], want, k);
     }
-
   });
 });

@@ -1,4 +1,3 @@
-import { formatG } from '../lib/table-format.ts';
 /**
  * OVSDB errors (RFC 7047 §3.1 <error>), plus the two small JSON helpers every parser of the
  * core needs: OVS's compact serialisation (used for the "syntax" member of an error) and the
@@ -6,6 +5,7 @@ import { formatG } from '../lib/table-format.ts';
  */
 import type { Json, JsonObject } from '../lib/json.ts';
 import { isJsonObject } from '../lib/json.ts';
+import { formatG } from '../lib/table-format.ts';
 
 /** The error strings of RFC 7047 and the ones OVS adds. */
 export type OvsdbErrorTag =

@@ -19,6 +19,7 @@ import { ClusteredDatabaseError, OVSDB_MAGIC, OvsdbLog, RAFT_MAGIC } from './log
 import { schemaJsonInOvsOrder } from './ovs-hash-order.ts';
 import { parseDatabaseSchema, schemaToJson } from './schema.ts';
 import { changesToRecordText, recordToChanges, snapshotRecord } from './storage-record.ts';
+import { replayChanges } from './transaction.ts';
 import type { Changes, DatabaseSchema } from './types.ts';
 
 export interface OpenStorageOptions {
@@ -48,6 +49,8 @@ export interface OpenStorageOptions {
   readonly newUuid?: () => string;
   /** Where warnings go (a bad tail found at open, a failed automatic compaction). */
   readonly warn?: (message: string) => void;
+  /** Where notes go (a record skipped at open because it fails the commit checks). */
+  readonly info?: (message: string) => void;
 }
 
 export interface CommitOptions {
@@ -143,12 +146,12 @@ export class Storage {
         if (!record) break;
         nRead++;
         if (nRead === 2) log.markBase();
+        let changes: Changes;
         try {
-          const changes = recordToChanges(schema, record, (t, u) => db.getRow(t, u), {
+          changes = recordToChanges(schema, record, (t, u) => db.getRow(t, u), {
             converting: opts.schema !== undefined,
             newUuid: db.newUuid,
           });
-          db.replay(changes);
         } catch (e) {
           if (opts.strict || !(e instanceof OvsdbError)) throw e;
           // A record that does not apply: drop it and what follows, as a bad tail.
@@ -156,6 +159,20 @@ export class Storage {
           nRead--;
           readError = e.wrap(path);
           break;
+        }
+        // The commit checks, as OVS replays a record. A record that fails them (a reference
+        // to a missing row, say) is where ovsdb-tool silently stops reading; ovsdb-server
+        // logs it and goes on with the next record, the file left as it is.
+        try {
+          db.replay(replayChanges(db, changes));
+        } catch (e) {
+          if (!(e instanceof OvsdbError)) throw e;
+          if (opts.strict) {
+            log.unread();
+            nRead--;
+            break;
+          }
+          opts.info?.(e.toString());
         }
       }
       if (readError) {

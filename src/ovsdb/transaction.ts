@@ -560,3 +560,34 @@ function deadline(ctx: TxnContext, timeoutMs: number): number {
   const start = ctx.created ?? ctx.now() - (ctx.elapsedMs ?? 0);
   return start + timeoutMs;
 }
+
+/**
+ * OVS's ovsdb_txn_replay_commit for a record read back from a database file: the change set
+ * goes through the same commit checks as a client's transaction (referential integrity,
+ * garbage collection of unreferenced non-root rows, weak reference cleanup, maxRows, unique
+ * indexes), since a file may hold what no server would have committed. Returns the change
+ * set to apply (with what the checks added); throws OvsdbError as a transaction would fail.
+ * Nothing is applied here.
+ */
+export function replayChanges(db: Database, changes: Changes): Changes {
+  const x = new Txn(db, REPLAY_CONTEXT);
+  for (const [tname, rows] of changes) {
+    const t = db.table(tname);
+    for (const [uuid, ch] of rows) {
+      const current = t.rows.get(uuid);
+      if (ch.new) {
+        if (current) {
+          const tr = x.modify(t, current);
+          tr.new = { uuid, version: ch.new.version, fields: ch.new.fields.slice() };
+        } else {
+          x.insert(t, uuid, ch.new.fields.slice());
+        }
+      } else {
+        x.delete(t, uuid);
+      }
+    }
+  }
+  return precommit(x);
+}
+
+const REPLAY_CONTEXT: TxnContext = { now: () => Date.now(), hasLock: () => true };

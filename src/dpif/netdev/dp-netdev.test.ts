@@ -545,3 +545,36 @@ test('a long steady run is served entirely from the caches (speed belongs to the
     if (nFlows === 1) assert.equal(dp.stats.megaflowHit, before.mf, 'one flow: all EMC hits');
   }
 });
+
+test('a batch runs per flow, in order of each flow first packet, each flow in arrival order', () => {
+  // OVS's packet_batch_per_flow order: all hits of the first flow seen, then the next, ...
+  const io = new CaptureIo();
+  // Megaflows on eth_src only, so the udp ports below tell packets of one flow apart.
+  const mask = new Uint32Array(FLOW_WORDS);
+  mask[W_DL_SRC] = 0xffffffff;
+  mask[W_DL_SRC + 1] = 0xffffffff;
+  const acts = parseOdpActions('2');
+  const dp = new DpNetdev({ io, upcall: { miss: () => ({ actions: acts, mask }) }, now: () => 1 });
+  const mk = (src: string, dst: number) =>
+    frameFor(
+      `in_port(1),eth(src=${src},dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(src=198.18.0.1,dst=198.18.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=7,dst=${dst})`,
+    );
+  const flows = ['50:54:00:00:00:0a', '50:54:00:00:00:0b', '50:54:00:00:00:0c'];
+  // Install the three megaflows first, so the batch below is all hits.
+  send(
+    dp,
+    flows.map((s) => mk(s, 1)),
+    1,
+  );
+  io.out.clear();
+  // Packets tagged by udp dst: flow a b a c b a, ports 10..15 in arrival order.
+  const order = [0, 1, 0, 2, 1, 0];
+  send(
+    dp,
+    order.map((f, i) => mk(flows[f], 10 + i)),
+    1,
+  );
+  const got = (io.out.get(2) ?? []).map((f) => keyOf(f)[W_TP] & 0xffff);
+  assert.deepEqual(got, [10, 12, 15, 11, 14, 13]);
+  assert.equal(dp.stats.hit, 6);
+});

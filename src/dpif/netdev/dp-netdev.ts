@@ -22,7 +22,7 @@
  */
 
 import { extractFlow, N_LAYERS } from '../../lib/flow/extract.ts';
-import { hashAdd, hashFinish, hashWords } from '../../lib/flow/hash.ts';
+import { hashAdd, hashFinish } from '../../lib/flow/hash.ts';
 import {
   FLOW_WORDS,
   type FlowKey,
@@ -110,17 +110,27 @@ export class DpFlow implements DpclsRule, EmcFlow {
   used = 0;
   tcpFlags = 0;
   dead = false;
+  /** Datapath-internal: the batch generation and per-flow group this flow was last put in
+   * (OVS's flow->batch), so grouping a batch by flow is O(n). */
+  batchGen = 0;
+  batchGroup = 0;
   constructor(
     readonly ufid: string,
     key: FlowKey,
     mask: FlowKey,
     actions: OdpActions,
     readonly created: number,
+    /** key & mask when the caller has it already (taken over, not copied). */
+    maskedKey?: Uint32Array,
   ) {
     this.key = Uint32Array.from(key);
     this.mask = Uint32Array.from(mask);
-    this.maskedKey = new Uint32Array(FLOW_WORDS);
-    for (let i = 0; i < FLOW_WORDS; i++) this.maskedKey[i] = (key[i] & mask[i]) >>> 0;
+    if (maskedKey !== undefined && maskedKey.length === FLOW_WORDS) {
+      this.maskedKey = maskedKey;
+    } else {
+      this.maskedKey = new Uint32Array(FLOW_WORDS);
+      for (let i = 0; i < FLOW_WORDS; i++) this.maskedKey[i] = (key[i] & mask[i]) >>> 0;
+    }
     this.actions = actions;
   }
 }
@@ -180,16 +190,40 @@ export interface DpNetdevOptions {
   readonly resortInterval?: number;
 }
 
+/* Two hex digits per byte value, so a ufid is formatted by table look-ups. */
+const HEX2: string[] = [];
+for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, '0'));
+
+function hex16(v: number): string {
+  return HEX2[(v >>> 8) & 255] + HEX2[v & 255];
+}
+
 /** A 128-bit id for a megaflow derived from its mask and masked key, UUID-formatted. */
 export function ufidOf(maskedKey: Uint32Array, mask: Uint32Array): string {
-  const both = new Uint32Array(FLOW_WORDS * 2);
-  both.set(maskedKey, 0);
-  both.set(mask, FLOW_WORDS);
-  const h = [1, 2, 3, 4].map(
-    (b) => (hashWords(both, 0, both.length, b * 0x9e3779b1) * 4 + b) >>> 0,
+  // Four hashes of maskedKey ++ mask with different bases, run side by side in one pass.
+  let h1 = Math.imul(1, 0x9e3779b1);
+  let h2 = Math.imul(2, 0x9e3779b1);
+  let h3 = Math.imul(3, 0x9e3779b1);
+  let h4 = Math.imul(4, 0x9e3779b1);
+  for (let pass = 0; pass < 2; pass++) {
+    const a = pass === 0 ? maskedKey : mask;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      const w = a[i];
+      h1 = hashAdd(h1, w);
+      h2 = hashAdd(h2, w);
+      h3 = hashAdd(h3, w);
+      h4 = hashAdd(h4, w);
+    }
+  }
+  const n = FLOW_WORDS * 2;
+  const x1 = (hashFinish(h1, n) * 4 + 1) >>> 0;
+  const x2 = (hashFinish(h2, n) * 4 + 2) >>> 0;
+  const x3 = (hashFinish(h3, n) * 4 + 3) >>> 0;
+  const x4 = (hashFinish(h4, n) * 4 + 4) >>> 0;
+  return (
+    `${hex16(x1 >>> 16)}${hex16(x1)}-${hex16(x2 >>> 16)}-${hex16(x2)}-` +
+    `${hex16(x3 >>> 16)}-${hex16(x3)}${hex16(x4 >>> 16)}${hex16(x4)}`
   );
-  const x = h.map((v) => v.toString(16).padStart(8, '0')).join('');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 export class DpNetdev {
@@ -223,13 +257,21 @@ export class DpNetdev {
   private readonly keys: Uint32Array[] = [];
   private readonly layers: Int32Array[] = [];
   private readonly hashes = new Int32Array(NETDEV_MAX_BURST);
-  private readonly flows: Array<DpFlow | null> = new Array(NETDEV_MAX_BURST).fill(null);
-  private readonly done = new Uint8Array(NETDEV_MAX_BURST);
+  /* The batch's hits grouped per flow (OVS's packet_batch_per_flow): group g runs flow
+   * groupFlow[g] on packets groupHead[g], next[...], ... in arrival order. */
+  private readonly groupFlow: Array<DpFlow | null> = new Array(NETDEV_MAX_BURST).fill(null);
+  private readonly groupHead = new Int32Array(NETDEV_MAX_BURST);
+  private readonly groupTail = new Int32Array(NETDEV_MAX_BURST);
+  private readonly next = new Int32Array(NETDEV_MAX_BURST);
+  private batchGen = 0;
+  private readonly missMask = new Uint32Array(FLOW_WORDS);
   /* Recirculated packets, one batch per depth. */
   private readonly recirc: PacketBatch[] = [];
   private recircDepth = 0;
   private lastPort = -1;
   private lastPortStats: PortStats | null = null;
+  private lastTx: PacketBatch | null = null;
+  private lastTxPort = -1;
   private busy = false;
   private lastResort = 0;
   /* The frames array and index of the packet being executed (for slot hand-over). */
@@ -355,6 +397,14 @@ export class DpNetdev {
       this.lastResort = now;
       this.cls.resort();
     }
+    // Never 0, so a new flow (batchGen 0) is never taken for a member of this batch.
+    this.batchGen = (this.batchGen % 0x3fffffff) + 1;
+    const gen = this.batchGen;
+    let nGroups = 0;
+    const groupFlow = this.groupFlow;
+    const groupHead = this.groupHead;
+    const groupTail = this.groupTail;
+    const next = this.next;
     for (let i = 0; i < n; i++) {
       const key = this.keys[i];
       const off = batch.off[i];
@@ -382,8 +432,6 @@ export class DpNetdev {
         // As in OVS, the packet that caused the upcall runs its actions at once and is not
         // counted in the new megaflow's statistics; later packets of the batch hit the flow.
         st.missed++;
-        this.done[i] = 1;
-        this.flows[i] = null;
         this.countRx(inPort, len);
         const acts = this.handleMiss(batch, i, key);
         if (acts !== null) {
@@ -396,32 +444,38 @@ export class DpNetdev {
         continue;
       }
       st.hit++;
-      this.flows[i] = flow;
-      this.done[i] = 0;
+      next[i] = -1;
+      if (flow.batchGen === gen) {
+        const g = flow.batchGroup;
+        next[groupTail[g]] = i;
+        groupTail[g] = i;
+      } else {
+        flow.batchGen = gen;
+        flow.batchGroup = nGroups;
+        groupFlow[nGroups] = flow;
+        groupHead[nGroups] = i;
+        groupTail[nGroups] = i;
+        nGroups++;
+      }
       flow.packets++;
       flow.bytes += len;
       flow.used = now;
       flow.tcpFlags |= key[W_TCP_FLAGS] & 0xfff;
       this.countRx(inPort, len);
     }
-    // Execute grouped by flow, keeping each flow's packets in arrival order.
-    for (let i = 0; i < n; i++) {
-      if (this.done[i]) continue;
-      const f = this.flows[i];
-      if (f === null) continue;
+    // Execute grouped by flow (in order of each flow's first packet), keeping each flow's
+    // packets in arrival order.
+    const frames = batch.frames;
+    for (let g = 0; g < nGroups; g++) {
+      const f = groupFlow[g] as DpFlow;
       const acts = f.actions;
-      for (let j = i; j < n; j++) {
-        if (this.done[j] || this.flows[j] !== f) continue;
-        this.done[j] = 1;
-        this.curFrames = batch.frames;
+      // Out of the batch now, so that no later generation number can alias this one.
+      f.batchGen = 0;
+      groupFlow[g] = null;
+      for (let j = groupHead[g]; j >= 0; j = next[j]) {
+        this.curFrames = frames;
         this.curIdx = j;
-        this.executor.load(
-          batch.frames[j],
-          batch.off[j],
-          batch.len[j],
-          this.keys[j],
-          this.layers[j],
-        );
+        this.executor.load(frames[j], batch.off[j], batch.len[j], this.keys[j], this.layers[j]);
         this.executor.execute(acts);
       }
     }
@@ -484,7 +538,9 @@ export class DpNetdev {
       return null;
     }
     if (r.mask === null || this.byUfid.size >= this.flowLimit) return r.actions;
-    const mask = Uint32Array.from(r.mask);
+    // A scratch copy: the flow keeps its own.
+    const mask = this.missMask;
+    mask.set(r.mask);
     // The datapath always matches in_port and recirc_id exactly (OVS requires it).
     mask[W_IN_PORT] = 0xffffffff;
     mask[W_RECIRC_ID] = 0xffffffff;
@@ -503,11 +559,17 @@ export class DpNetdev {
     len: number,
     final: boolean,
   ): void {
-    let b = this.tx.get(port);
-    if (b === undefined) {
-      b = new PacketBatch(NETDEV_MAX_BURST, this.slotSize);
-      this.tx.set(port, b);
-      this.txPort.set(b, port);
+    // Consecutive outputs mostly go to the same port: skip the map then.
+    let b = this.lastTx;
+    if (port !== this.lastTxPort || b === null) {
+      b = this.tx.get(port) ?? null;
+      if (b === null) {
+        b = new PacketBatch(NETDEV_MAX_BURST, this.slotSize);
+        this.tx.set(port, b);
+        this.txPort.set(b, port);
+      }
+      this.lastTx = b;
+      this.lastTxPort = port;
     }
     if (b.full) this.sendBatch(port, b);
     if (b.count === 0) {
@@ -574,9 +636,9 @@ export class DpNetdev {
     if (existing === null) {
       if (!create) return { ok: false, error: 'ENOENT' };
       if (this.byUfid.size >= this.flowLimit) return { ok: false, error: 'EFBIG' };
-      const ufid = p.ufid ?? ufidOf(masked, Uint32Array.from(p.mask));
+      const ufid = p.ufid ?? ufidOf(masked, p.mask);
       if (this.byUfid.has(ufid)) return { ok: false, error: 'EEXIST' };
-      const flow = new DpFlow(ufid, p.key, p.mask, p.actions, this.now());
+      const flow = new DpFlow(ufid, p.key, p.mask, p.actions, this.now(), masked);
       this.cls.insert(flow);
       this.byUfid.set(ufid, flow);
       return { ok: true, flow, created: true };
@@ -702,12 +764,17 @@ const EMC_HASH_WORDS = Int32Array.from([
 /**
  * The exact-match cache's hash of a key: the fixed header words above, plus every non-zero
  * metadata word (tagged by index) when the packet has metadata (`hasMd`; with all metadata
- * zero both ways give the same hash, so it is a function of the key alone).
+ * zero both ways give the same hash, so it is a function of the key alone). Each word is
+ * mixed by xor, multiply and rotate (a third of a full Murmur round: this hash runs on every
+ * packet, and the cache compares whole keys anyway), then the full finaliser spreads it.
  */
 export function emcHash(key: FlowKey, hasMd: boolean): number {
   let h = 0;
   const ws = EMC_HASH_WORDS;
-  for (let i = 0; i < ws.length; i++) h = hashAdd(h, key[ws[i]]);
+  for (let i = 0; i < ws.length; i++) {
+    h = Math.imul(h ^ key[ws[i]], 0x9e3779b1);
+    h = (h << 13) | (h >>> 19);
+  }
   if (hasMd) {
     for (let i = 1; i < STAGE_L2; i++) {
       const v = key[i];

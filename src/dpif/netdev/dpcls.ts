@@ -148,16 +148,24 @@ export class DpclsSubtable<R extends DpclsRule> {
   }
 }
 
-function maskId(mask: Uint32Array): string {
-  let s = '';
-  for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== 0) s += `${i}:${mask[i].toString(16)},`;
-  return s;
+/* A numeric hash of a whole mask: finding a subtable costs one pass over the mask words and
+ * no allocation (a string id per insert/remove was most of a flow setup). */
+function maskHash(mask: Uint32Array): number {
+  let h = 0;
+  for (let i = 0; i < FLOW_WORDS; i++) h = hashAdd(h, mask[i]);
+  return hashFinish(h, FLOW_WORDS);
+}
+
+function sameMask(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < FLOW_WORDS; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class Dpcls<R extends DpclsRule> {
   /** Subtables in search order. */
   subtables: DpclsSubtable<R>[] = [];
-  private byMask = new Map<string, DpclsSubtable<R>>();
+  /* Subtables by maskHash(); a list in case two masks collide. */
+  private byMask = new Map<number, DpclsSubtable<R>[]>();
   /** Subtables visited by lookups since creation (OVS's "masks: hit"). */
   subtablesVisited = 0;
   private lookupsSinceSort = 0;
@@ -170,23 +178,34 @@ export class Dpcls<R extends DpclsRule> {
     return n;
   }
 
+  private subtableFor(mask: Uint32Array, hash: number): DpclsSubtable<R> | undefined {
+    const list = this.byMask.get(hash);
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) if (sameMask(list[i].mask, mask)) return list[i];
+    return undefined;
+  }
+
   insert(rule: R): void {
-    const id = maskId(rule.mask);
-    let st = this.byMask.get(id);
+    const h = maskHash(rule.mask);
+    let st = this.subtableFor(rule.mask, h);
     if (st === undefined) {
       st = new DpclsSubtable<R>(rule.mask);
-      this.byMask.set(id, st);
+      const list = this.byMask.get(h);
+      if (list === undefined) this.byMask.set(h, [st]);
+      else list.push(st);
       this.subtables.push(st);
     }
     st.insert(rule);
   }
 
   remove(rule: R): boolean {
-    const id = maskId(rule.mask);
-    const st = this.byMask.get(id);
+    const h = maskHash(rule.mask);
+    const st = this.subtableFor(rule.mask, h);
     if (st === undefined || !st.remove(rule)) return false;
     if (st.count === 0) {
-      this.byMask.delete(id);
+      const list = this.byMask.get(h) as DpclsSubtable<R>[];
+      if (list.length === 1) this.byMask.delete(h);
+      else list.splice(list.indexOf(st), 1);
       this.subtables.splice(this.subtables.indexOf(st), 1);
     }
     return true;
@@ -218,7 +237,7 @@ export class Dpcls<R extends DpclsRule> {
 
   /** The rule stored under exactly this mask and masked key (not a lookup). */
   find(mask: Uint32Array, maskedKey: Uint32Array): R | null {
-    const st = this.byMask.get(maskId(mask));
+    const st = this.subtableFor(mask, maskHash(mask));
     if (st === undefined) return null;
     return st.lookup(maskedKey, st.hashKey(maskedKey));
   }

@@ -102,6 +102,7 @@ test('lookup agrees with a linear scan, and the megaflow mask is sound', () => {
           const got = cls.lookup(key, wc);
           const want = oracle(live, key);
           assert.equal(got, want);
+          assert.equal(cls.lookup(key), want, 'lookup without wc differs');
           // Any packet that agrees with this one on the wildcard mask gets the same rule.
           for (let j = 0; j < noise.length; j++) {
             const other = key.slice();
@@ -111,6 +112,35 @@ test('lookup agrees with a linear scan, and the megaflow mask is sound', () => {
             });
             assert.equal(oracle(live, other), want, 'megaflow mask too wide');
           }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('lookup without wc returns what lookup with wc returns, ties and removals included', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(arbRule, fc.nat(3)), { minLength: 1, maxLength: 80 }),
+      fc.array(arbPacket, { minLength: 1, maxLength: 30 }),
+      fc.array(fc.boolean(), { maxLength: 80 }),
+      (rules, packets, drop) => {
+        const cls = new Classifier<number>();
+        // Few priorities, so equal-priority rules in different subtables compete.
+        const inserted = rules.map(([m, p], i) => cls.insert(m, p * 10, i));
+        // An identical match and priority displaces the earlier rule, which is then gone.
+        const live = new Set([...cls]);
+        inserted.forEach((r, i) => {
+          if (drop[i]) assert.equal(cls.remove(r), live.delete(r));
+        });
+        const wc = new Uint32Array(FLOW_WORDS);
+        for (const key of packets) {
+          const fast = cls.lookup(key);
+          wc.fill(0);
+          const slow = cls.lookup(key, wc);
+          assert.equal(fast, slow);
+          assert.equal(fast?.priority ?? -1, oracle([...cls], key)?.priority ?? -1);
         }
       },
     ),
@@ -278,6 +308,7 @@ test('conjunctive matches agree with the documented semantics and keep megaflows
           const got = cls.lookup(key, wc);
           assert.equal(got, oracleConj(live, key));
           assert.equal(wc[W_CONJ_ID], 0);
+          assert.equal(cls.lookup(key), got, 'lookup without wc differs');
           for (let j = 0; j < 3; j++) {
             const other = key.slice();
             DIMS.forEach((d, i) => {

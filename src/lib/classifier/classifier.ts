@@ -113,26 +113,31 @@ class Subtable<T> {
   readonly triePlen: Int32Array;
   readonly stageIndex: Array<HashCount | null>;
   /*
-   * The hash table of distinct masked keys ("nodes"), in typed arrays so a probe touches few
-   * cache lines: heads[bucket] is node + 1 (0 = empty), and per node its chain link, hash,
-   * masked key words (nodeVals[node * words.length + i]) and rules, highest priority first.
+   * The hash table of distinct masked keys ("nodes"). heads[bucket] is node + 1 (0 = empty).
+   * Each node is one interleaved record of `stride` int32s in nodeData: its hash, its chain
+   * link, then its masked key words, so a probe reads one or two cache lines rather than one
+   * per array (at 100k rules lookups are bound by memory stalls). nodeRules holds its rules,
+   * highest priority first, and nodeBest the first of them, one dereference closer.
    */
   heads = new Int32Array(8);
-  nodeNext = new Int32Array(8);
-  nodeHash = new Int32Array(8);
-  nodeVals: Uint32Array;
+  readonly stride: number;
+  nodeData: Int32Array;
   nodeRules: Array<Rule<T>[] | null> = [];
+  nodeBest: Array<Rule<T> | null> = [];
   private freeNodes: number[] = [];
   nNodes = 0;
   nRules = 0;
   maxPriority = -1;
   /** Rules per priority, to recompute maxPriority on removal. */
   readonly priorities = new Map<number, number>();
-  readonly id: string;
+  /** The classifier holding this subtable (null once it is emptied and dropped). */
+  owner: object | null;
+  readonly maskHash: number;
 
-  constructor(mask: Uint32Array, id: string) {
+  constructor(mask: Uint32Array, maskHash: number, owner: object) {
     this.mask = mask;
-    this.id = id;
+    this.maskHash = maskHash;
+    this.owner = owner;
     const ws: number[] = [];
     for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== 0) ws.push(i);
     this.words = Int32Array.from(ws);
@@ -154,7 +159,8 @@ class Subtable<T> {
       const p = cidrLen(mask, TRIE_WORD[t], TRIE_BITS[t]);
       this.triePlen[t] = Math.max(p, 0);
     }
-    this.nodeVals = new Uint32Array(8 * Math.max(1, ws.length));
+    this.stride = 2 + ws.length;
+    this.nodeData = new Int32Array(8 * this.stride);
   }
 
   /* The staged hashes of a rule's (already masked) key, filling `out[s]` for each stage. */
@@ -177,56 +183,60 @@ class Subtable<T> {
     const words = this.words;
     const mask = this.mask;
     const nw = words.length;
-    const vals = this.nodeVals;
+    const stride = this.stride;
+    const data = this.nodeData;
     let idx = this.heads[hash & (this.heads.length - 1)];
     while (idx !== 0) {
       const n = idx - 1;
-      if (this.nodeHash[n] === hash) {
-        const base = n * nw;
+      const base = n * stride;
+      if (data[base] === hash) {
         let i = 0;
+        // `&` yields an int32, as the record stores the words.
         for (; i < nw; i++) {
           const w = words[i];
-          if ((key[w] & mask[w]) >>> 0 !== vals[base + i]) break;
+          if ((key[w] & mask[w]) !== data[base + 2 + i]) break;
         }
         if (i === nw) return n;
       }
-      idx = this.nodeNext[n];
+      idx = data[base + 1];
     }
     return -1;
   }
 
   addNode(hash: number, key: Uint32Array, rules: Rule<T>[]): number {
     const nw = this.words.length;
+    const stride = this.stride;
     let n = this.freeNodes.pop();
     if (n === undefined) {
       n = this.nodeRules.length;
       this.nodeRules.push(null);
-      if (n >= this.nodeHash.length) {
-        const cap = this.nodeHash.length * 2;
-        const grow = (a: Int32Array) => {
-          const b = new Int32Array(cap);
-          b.set(a);
-          return b;
-        };
-        this.nodeNext = grow(this.nodeNext);
-        this.nodeHash = grow(this.nodeHash);
-        const v = new Uint32Array(cap * Math.max(1, nw));
-        v.set(this.nodeVals);
-        this.nodeVals = v;
+      this.nodeBest.push(null);
+      if ((n + 1) * stride > this.nodeData.length) {
+        const d = new Int32Array(this.nodeData.length * 2);
+        d.set(this.nodeData);
+        this.nodeData = d;
       }
     }
-    this.nodeHash[n] = hash;
+    const base = n * stride;
+    this.nodeData[base] = hash;
     this.nodeRules[n] = rules;
-    for (let i = 0; i < nw; i++) this.nodeVals[n * nw + i] = key[this.words[i]];
+    this.nodeBest[n] = rules[0] ?? null;
+    for (let i = 0; i < nw; i++) this.nodeData[base + 2 + i] = key[this.words[i]];
     this.nNodes++;
     if (this.nNodes > this.heads.length * 0.75) this.rehash(this.heads.length * 2);
     else this.link(n);
     return n;
   }
 
+  /** Call after changing node n's rule list. */
+  setBest(n: number): void {
+    this.nodeBest[n] = this.nodeRules[n]?.[0] ?? null;
+  }
+
   private link(n: number): void {
-    const b = this.nodeHash[n] & (this.heads.length - 1);
-    this.nodeNext[n] = this.heads[b];
+    const base = n * this.stride;
+    const b = this.nodeData[base] & (this.heads.length - 1);
+    this.nodeData[base + 1] = this.heads[b];
     this.heads[b] = n + 1;
   }
 
@@ -236,15 +246,18 @@ class Subtable<T> {
   }
 
   removeNode(n: number): void {
-    const b = this.nodeHash[n] & (this.heads.length - 1);
+    const stride = this.stride;
+    const data = this.nodeData;
+    const b = data[n * stride] & (this.heads.length - 1);
     if (this.heads[b] === n + 1) {
-      this.heads[b] = this.nodeNext[n];
+      this.heads[b] = data[n * stride + 1];
     } else {
       let p = this.heads[b] - 1;
-      while (p >= 0 && this.nodeNext[p] !== n + 1) p = this.nodeNext[p] - 1;
-      if (p >= 0) this.nodeNext[p] = this.nodeNext[n];
+      while (p >= 0 && data[p * stride + 1] !== n + 1) p = data[p * stride + 1] - 1;
+      if (p >= 0) data[p * stride + 1] = data[n * stride + 1];
     }
     this.nodeRules[n] = null;
+    this.nodeBest[n] = null;
     this.freeNodes.push(n);
     this.nNodes--;
   }
@@ -257,7 +270,10 @@ export interface ReplaceResult<T> {
 }
 
 export class Classifier<T> {
-  private readonly subtables = new Map<string, Subtable<T>>();
+  /* Subtables by maskHash(); a list in case two masks collide. */
+  private readonly subtables = new Map<number, Subtable<T>[]>();
+  /* Identifies this classifier's subtables (so remove() rejects another's rules). */
+  private readonly token = {};
   /** Subtables in descending maxPriority order: the lookup order. */
   private ordered: Subtable<T>[] = [];
   private readonly tries: PrefixTrie[];
@@ -305,11 +321,13 @@ export class Classifier<T> {
     data: T,
     conj: readonly Conjunction[] | null = null,
   ): ReplaceResult<T> {
-    const id = maskId(match.mask);
-    let st = this.subtables.get(id);
+    const mh = maskHash(match.mask);
+    let st = this.subtableFor(match.mask, mh);
     if (st === undefined) {
-      st = new Subtable<T>(match.mask.slice(0, FLOW_WORDS), id);
-      this.subtables.set(id, st);
+      st = new Subtable<T>(match.mask.slice(0, FLOW_WORDS), mh, this.token);
+      const list = this.subtables.get(mh);
+      if (list === undefined) this.subtables.set(mh, [st]);
+      else list.push(st);
       this.ordered.push(st);
     }
     // Rules share their subtable's mask (rule matches are read-only).
@@ -335,6 +353,7 @@ export class Classifier<T> {
       if (same >= 0) {
         displaced = rules[same];
         rules[same] = rule;
+        st.setBest(node);
         displaced.st = null;
         if (displaced.conj !== null) this.nSoft--;
         rule.node = node;
@@ -343,6 +362,7 @@ export class Classifier<T> {
       let i = 0;
       while (i < rules.length && rules[i].priority >= priority) i++;
       rules.splice(i, 0, rule);
+      st.setBest(node);
     }
     rule.node = node;
     st.nRules++;
@@ -373,11 +393,12 @@ export class Classifier<T> {
     const rule = r as Rule<T>;
     const st = rule.st;
     // Also rejects rules of another classifier.
-    if (st === null || this.subtables.get(st.id) !== st) return false;
+    if (st === null || st.owner !== this.token) return false;
     rule.st = null;
     if (rule.conj !== null) this.nSoft--;
     const rules = st.nodeRules[rule.node]!;
     rules.splice(rules.indexOf(rule), 1);
+    st.setBest(rule.node);
     if (rules.length === 0) {
       st.removeNode(rule.node);
       const stages = this.scratchStages;
@@ -396,7 +417,10 @@ export class Classifier<T> {
     if (pc === 0) st.priorities.delete(rule.priority);
     else st.priorities.set(rule.priority, pc);
     if (st.nRules === 0) {
-      this.subtables.delete(st.id);
+      st.owner = null;
+      const list = this.subtables.get(st.maskHash) as Subtable<T>[];
+      if (list.length === 1) this.subtables.delete(st.maskHash);
+      else list.splice(list.indexOf(st), 1);
       this.ordered.splice(this.ordered.indexOf(st), 1);
     } else if (rule.priority === st.maxPriority && pc === 0) {
       let max = -1;
@@ -405,6 +429,13 @@ export class Classifier<T> {
       this.resort(st);
     }
     return true;
+  }
+
+  private subtableFor(mask: Uint32Array, hash: number): Subtable<T> | undefined {
+    const list = this.subtables.get(hash);
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) if (sameMask(list[i].mask, mask)) return list[i];
+    return undefined;
   }
 
   /* Moves `st` to its place in descending maxPriority order (the rest is already sorted). */
@@ -428,7 +459,7 @@ export class Classifier<T> {
    * on those bits gets the same answer.
    */
   lookup(key: FlowKey, wc: FlowKey | null = null): ClsRule<T> | null {
-    if (wc === null) return this.lookup__(key, null, this.nSoft > 0);
+    if (wc === null) return this.lookupExact(key, this.nSoft > 0);
     // conj_id is internal to conjunctive matching, not a packet field: keep it out of `wc`.
     const savedWc = wc[W_CONJ_ID];
     const r = this.lookup__(key, wc, this.nSoft > 0);
@@ -481,7 +512,7 @@ export class Classifier<T> {
       if (missed) continue;
       const node = st.findNode(hashFinish(h, words.length), key);
       if (node >= 0) {
-        const r = st.nodeRules[node]![0];
+        const r = st.nodeBest[node] as Rule<T>;
         if (r.priority <= hardPri) continue;
         if (r.conj === null) {
           hard = r;
@@ -496,6 +527,48 @@ export class Classifier<T> {
     }
     if (hardPri >= softPri) return hard;
     return this.softLoop(key, wc, hard, hardPri, nSoft);
+  }
+
+  /*
+   * lookup__ without a wildcard output: nothing needs to be learned about which bits mattered,
+   * so the staged indexes and prefix tries (which only save work by narrowing `wc` or by
+   * skipping a probe the hash table would also miss) are skipped for one full-key probe per
+   * subtable, as OVS's classifier does when no wildcards are wanted. Same answer as lookup__.
+   */
+  private lookupExact(key: FlowKey, allowConj: boolean): Rule<T> | null {
+    let hard: Rule<T> | null = null;
+    let hardPri = -1;
+    let softPri = -1;
+    let nSoft = 0;
+    const soft = this.softScratch;
+    const ordered = this.ordered;
+    for (let si = 0; si < ordered.length; si++) {
+      const st = ordered[si];
+      if (st.maxPriority <= hardPri) break;
+      const words = st.words;
+      const mask = st.mask;
+      const nw = words.length;
+      let h = 0;
+      for (let i = 0; i < nw; i++) {
+        const w = words[i];
+        h = hashAdd(h, key[w] & mask[w]);
+      }
+      const node = st.findNode(hashFinish(h, nw), key);
+      if (node < 0) continue;
+      const r = st.nodeBest[node] as Rule<T>;
+      if (r.priority <= hardPri) continue;
+      if (r.conj === null) {
+        hard = r;
+        hardPri = r.priority;
+      } else if (allowConj) {
+        if (nSoft === soft.length) soft.push(r);
+        else soft[nSoft] = r;
+        nSoft++;
+        if (r.priority > softPri) softPri = r.priority;
+      }
+    }
+    if (hardPri >= softPri) return hard;
+    return this.softLoop(key, null, hard, hardPri, nSoft);
   }
 
   /* Checks whether the soft matches complete a conjunction that beats the hard match, falling
@@ -540,7 +613,7 @@ export class Classifier<T> {
           if (bits !== all) continue;
           const savedConj = key[W_CONJ_ID];
           key[W_CONJ_ID] = c.id;
-          const r = this.lookup__(key, wc, false);
+          const r = wc === null ? this.lookupExact(key, false) : this.lookup__(key, wc, false);
           key[W_CONJ_ID] = savedConj;
           if (r !== null) return r;
         }
@@ -592,7 +665,7 @@ export class Classifier<T> {
 
   /** The rule with exactly this match and priority (OpenFlow's "strict" lookup). */
   findExactly(match: Match, priority: number): ClsRule<T> | null {
-    const st = this.subtables.get(maskId(match.mask));
+    const st = this.subtableFor(match.mask, maskHash(match.mask));
     if (st === undefined) return null;
     const node = st.findNode(st.stageHashes(match.key, this.scratchStages), match.key);
     if (node < 0) return null;
@@ -624,10 +697,16 @@ export class Classifier<T> {
   }
 }
 
-function maskId(mask: Uint32Array): string {
-  let s = '';
-  for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== 0) s += `${i}:${mask[i].toString(16)},`;
-  return s;
+/* A numeric hash of a whole mask, to find its subtable without building a string id. */
+function maskHash(mask: Uint32Array): number {
+  let h = 0;
+  for (let i = 0; i < FLOW_WORDS; i++) h = hashAdd(h, mask[i]);
+  return hashFinish(h, FLOW_WORDS);
+}
+
+function sameMask(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < FLOW_WORDS; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function orPrefix(wc: FlowKey, w: number, nBits: number): void {

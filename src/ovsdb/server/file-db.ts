@@ -39,8 +39,9 @@ export function databaseAccess(
 export async function openFileDbAccess(
   path: string,
   warn?: (message: string) => void,
+  info?: (message: string) => void,
 ): Promise<DbAccess> {
-  const st = Storage.open(path, warn ? { warn } : {});
+  const st = Storage.open(path, { ...(warn ? { warn } : {}), ...(info ? { info } : {}) });
   return databaseAccess(st.db, (txnId, durable) => st.whenWritten(txnId, durable), {
     isWritten: (txnId) => st.isWritten(txnId),
     compact: async () => {

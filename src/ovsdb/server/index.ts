@@ -16,6 +16,7 @@ import { openFileDbAccess } from './file-db.ts';
 import { OvsdbServer, type ServedDb, type ServerLogger } from './jsonrpc-server.ts';
 import { parseDbRemote, RemoteManager, readDbRemote, readDbString } from './remotes.ts';
 import { SERVER_DB_NAME, ServerDbMaintainer } from './server-db.ts';
+import { warmUp } from './warmup.ts';
 
 export type { DbAccess } from './db-access.ts';
 export { OvsdbServer, OvsdbSession, ServedDb } from './jsonrpc-server.ts';
@@ -37,6 +38,8 @@ export interface StartOptions {
   /** Per-connection output backlog and input message bounds, in bytes. */
   maxBacklog?: number;
   maxMessageSize?: number;
+  /** Run the hot request paths on a throwaway database before listening (default: true). */
+  warmUp?: boolean;
 }
 
 export interface RunningOvsdbServer {
@@ -62,6 +65,9 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
     connectionLimits: { maxBacklog: opts.maxBacklog, maxMessageSize: opts.maxMessageSize },
   });
   const maintainer = new ServerDbMaintainer(server);
+  // What opening a file reports: a bad tail, records skipped because they fail the checks.
+  const logWarn = (m: string): void => opts.logger?.warn(m);
+  const logInfo = (m: string): void => opts.logger?.info(m);
   const serverAccess: DbAccess = maintainer.access;
   const files = new Map<string, string>();
   const tls = (): TlsOptions | undefined => {
@@ -92,12 +98,12 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
     server.removeDb(name, null);
     await served.access.close?.();
     renameSync(tmp, file);
-    server.addDb(name, await openFileDbAccess(file), file);
+    server.addDb(name, await openFileDbAccess(file, logWarn, logInfo), file);
   };
   server.onCommit = (db) => remotes.dbChanged(db);
 
   const addDb = async (file: string): Promise<ServedDb> => {
-    const access = await openFileDbAccess(file);
+    const access = await openFileDbAccess(file, logWarn, logInfo);
     const name = access.schema.name;
     const error = name.startsWith('_')
       ? `${name}: names beginning with "_" are reserved`
@@ -119,6 +125,8 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
     throw e;
   }
   server.addDb(SERVER_DB_NAME, serverAccess, '<internal>');
+  // Before the first client can connect: its requests then run compiled code from the start.
+  if (opts.warmUp !== false) await warmUp();
   for (const r of opts.remotes ?? []) remotes.add(r);
   await remotes.reconcile();
 

@@ -269,7 +269,10 @@ function flushDirty(): void {
   dirty = [];
   for (let i = 0; i < list.length; i++) (list[i] as RpcConnection).flush();
 }
+// A resolved promise's reaction rather than queueMicrotask: that one wraps every callback in
+// an AsyncResource, several times the cost, once per reply.
+const resolved = Promise.resolve();
 function scheduleFlush(conn: RpcConnection): void {
-  if (dirty.length === 0) queueMicrotask(flushDirty);
+  if (dirty.length === 0) void resolved.then(flushDirty);
   dirty.push(conn);
 }

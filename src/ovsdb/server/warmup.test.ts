@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { warmUp } from './warmup.ts';
+
+test('warm-up runs its transactions successfully (it must warm the success paths)', async () => {
+  const s = await warmUp({ rounds: 20, maxMs: 10_000 });
+  assert.equal(s.rounds, 20);
+  assert.equal(s.failures, 0);
+  // Per round: 3 transactions and an echo (4 replies), plus a delete from round 8 on; and
+  // the monitor's initial reply.
+  assert.equal(s.replies, 20 * 4 + 12 + 1);
+});
+
+test('warm-up stops at its time bound', async () => {
+  const t0 = Date.now();
+  const s = await warmUp({ rounds: 1_000_000, maxMs: 50 });
+  assert.ok(s.rounds < 1_000_000);
+  assert.ok(Date.now() - t0 < 2000);
+});
