@@ -28,6 +28,13 @@ import { ethAddrBytes, netdevError } from '../netdev/netdev.ts';
 import type { PatchNetdev } from '../netdev/patch.ts';
 import { Connmgr, type ControllerConfig } from './connmgr/connmgr.ts';
 import { OFPP_ANY, type OfSwitch, type PortMod } from './connmgr/of-switch.ts';
+import {
+  IpfixAgent,
+  type IpfixBridgeExporterOptions,
+  type IpfixFlowExporterOptions,
+  type IpfixPort,
+  ipfixActionsOutput,
+} from './dpif/ipfix-agent.ts';
 import { NetflowAgent, type NetflowSettings, netflowEngineIds } from './dpif/netflow-agent.ts';
 import { type BundleSettings, OfprotoDpif } from './dpif/ofproto-dpif.ts';
 import { SflowAgent, type SflowPort, type SflowSettings } from './dpif/sflow-agent.ts';
@@ -126,6 +133,8 @@ export class Ofproto implements OfSwitch {
   private sflowSubId = -1;
   /** The bridge's NetFlow exporter (the NetFlow row), if any. */
   netflow: NetflowAgent | null = null;
+  /** The bridge's IPFIX exporters (IPFIX row, Flow_Sample_Collector_Set rows), if any. */
+  ipfix: IpfixAgent | null = null;
   private portsDirty = true;
 
   /** Throws UnknownDatapathTypeError when `type` is not offered. */
@@ -169,6 +178,11 @@ export class Ofproto implements OfSwitch {
         this.sflow?.sample(packet, inOdp, output, vid, pcp),
       netflowStats: (key, packets, bytes, flags, used, inPort, outPort, final) =>
         this.netflow?.flowStats(key, packets, bytes, flags, used, inPort, outPort, final),
+      ipfixSample: (packet, inOdp, c, actions) => {
+        const out = ipfixActionsOutput(actions);
+        if (c.kind === 'ipfix') this.ipfix?.bridgeSample(packet, inOdp, c.outputPort, out);
+        else this.ipfix?.flowSample(packet, inOdp, c, out);
+      },
     });
     if (opts.rundir !== undefined) {
       const cm = new Connmgr(this, { rundir: opts.rundir, now: this.now });
@@ -203,6 +217,7 @@ export class Ofproto implements OfSwitch {
     }));
     this.fwd.setPorts(infos);
     this.sflow?.setPorts(this.sflowPorts());
+    this.ipfix?.setPorts(this.ipfixPorts());
     return true;
   }
 
@@ -279,6 +294,50 @@ export class Ofproto implements OfSwitch {
       this.fwd.netflow = on;
       this.udpif.changed();
     }
+  }
+
+  /**
+   * The IPFIX rows (OVS's ofproto_set_ipfix): the bridge exporter and the collector sets;
+   * with neither the sample action does nothing. Changes apply live; what a removed
+   * exporter still had cached is exported first.
+   */
+  setIpfix(
+    bridge: IpfixBridgeExporterOptions | null,
+    flows: readonly IpfixFlowExporterOptions[],
+  ): void {
+    const valid = flows.filter((f) => f.ipfix !== null && f.ipfix.targets.length > 0);
+    const wanted = (bridge !== null && bridge.targets.length > 0) || valid.length > 0;
+    let changed = false;
+    if (wanted && this.ipfix === null) {
+      this.ipfix = new IpfixAgent();
+      this.ipfix.setPorts(this.ipfixPorts());
+      changed = true;
+    }
+    if (this.ipfix !== null) {
+      if (this.ipfix.setOptions(bridge, valid)) changed = true;
+      if (!wanted) {
+        this.ipfix.close();
+        this.ipfix = null;
+        changed = true;
+      }
+    }
+    if (this.fwd.ipfix !== this.ipfix) this.fwd.ipfix = this.ipfix;
+    if (changed) this.udpif.changed();
+  }
+
+  private ipfixPorts(): IpfixPort[] {
+    return [...this.byNumber.values()]
+      .filter((p) => p.odpPort !== null)
+      .map((p) => {
+        const st = p.netdev.getStatus();
+        return {
+          odpPort: p.odpPort as number,
+          name: p.netdev.name,
+          ifIndex: Math.max(0, p.netdev.getIfindex()),
+          ifType: Number(st.get('if_type') ?? 0) || 0,
+          ifDescr: st.get('if_descr') ?? '',
+        };
+      });
   }
 
   private sflowPorts(): SflowPort[] {
@@ -522,6 +581,8 @@ export class Ofproto implements OfSwitch {
     this.connmgr?.close();
     this.sflow?.close();
     this.netflow?.close();
+    this.ipfix?.close();
+    this.ipfix = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const ofp of [...this.byNumber.keys()]) this.portDel(ofp);

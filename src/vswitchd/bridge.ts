@@ -16,6 +16,7 @@
  */
 import type { DpifBackers } from '../dpif/backers.ts';
 import { UnknownDatapathTypeError } from '../dpif/backers.ts';
+import type { TlsOptions } from '../lib/jsonrpc/stream.ts';
 import { vlog } from '../lib/vlog.ts';
 import {
   type EthAddr,
@@ -100,6 +101,17 @@ export interface VSwitchOptions {
 }
 
 /** All bridges of the process. */
+/*
+ * The Open_vSwitch table's SSL row (private_key, certificate, ca_cert) for ssl: controllers and
+ * pssl: listeners, once config.ts reads it into `ssl`; null (SSL unusable) until then.
+ */
+function sslSettings(cfg: OvsConfig | undefined): TlsOptions | null {
+  if (!cfg || !('ssl' in cfg)) return null;
+  const ssl = (cfg as { ssl?: Partial<TlsOptions> | null }).ssl;
+  if (!ssl?.privateKey || !ssl.certificate || !ssl.caCert) return null;
+  return { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert };
+}
+
 export class VSwitch {
   readonly bridges = new Map<string, Bridge>();
 
@@ -154,9 +166,11 @@ export class VSwitch {
     // Phase 3: configuration.
     const bridges: BridgeOutcome[] = [];
     const ifaces: IfaceOutcome[] = [...failed];
+    const ssl = sslSettings(cfg);
     for (const c of bridgeCfgs) {
       const br = this.bridges.get(c.name);
       if (!br) continue;
+      br.ofproto.connmgr?.setSsl(ssl);
       this.configureBridge(br);
       bridges.push({
         uuid: c.uuid,
@@ -357,6 +371,7 @@ export class VSwitch {
     ofproto.setFailMode(ofproto.settings.failMode);
     ofproto.setSflow(br.cfg.sflow, this.sflowSubId(br.name));
     ofproto.setNetflow(br.cfg.netflow);
+    ofproto.setIpfix(br.cfg.ipfix ?? null, br.cfg.collectorSets ?? []);
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
     let minMtu: number | undefined;

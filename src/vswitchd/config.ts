@@ -7,7 +7,14 @@ import type { NetflowSettings } from '../ofproto/dpif/netflow-agent.ts';
 import type { SflowSettings } from '../ofproto/dpif/sflow-agent.ts';
 import type { Idl, IdlRow, RowEvent } from '../ovsdb/client/index.ts';
 import { shashOrder } from '../ovsdb/client/index.ts';
-import { readNetflowSettings, readSflowSettings } from './visibility-config.ts';
+import {
+  type FlowSampleCollectorSet,
+  type IpfixSettings,
+  readCollectorSets,
+  readIpfixSettings,
+  readNetflowSettings,
+  readSflowSettings,
+} from './visibility-config.ts';
 
 export interface IfaceConfig {
   readonly uuid: string;
@@ -69,6 +76,9 @@ export interface BridgeConfig {
   /** The sFlow and NetFlow rows (null: off). */
   readonly sflow: SflowSettings | null;
   readonly netflow: NetflowSettings | null;
+  /** The IPFIX row (null: none) and the Flow_Sample_Collector_Set rows naming the bridge. */
+  readonly ipfix?: IpfixSettings | null;
+  readonly collectorSets?: readonly FlowSampleCollectorSet[];
   /** In OVS's iteration order of its port-name hash table. */
   readonly ports: readonly PortConfig[];
   /** Ports that are some mirror's output (they do not lend the bridge their address). */
@@ -222,6 +232,8 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     mirrors,
     sflow: readSflowSettings(idl, row),
     netflow: readNetflowSettings(idl, row),
+    ipfix: readIpfixSettings(idl, row),
+    collectorSets: readCollectorSets(idl, row, idl.rows('Flow_Sample_Collector_Set')),
     controllers: row
       .set<string>('controller')
       .map((u) => idl.getRow('Controller', u))

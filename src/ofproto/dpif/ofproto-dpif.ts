@@ -9,7 +9,7 @@
 import { MacLearning } from './mac-learning.ts';
 import { type PortVlan, TRUNK_ALL } from './vlan.ts';
 import { type NormalBridge, type NormalPort, normalBridge } from './xlate/normal.ts';
-import type { XBridge, XGroups, XMirror, XPort, XTables } from './xlate/xlate.ts';
+import type { XBridge, XGroups, XIpfix, XMirror, XPort, XTables } from './xlate/xlate.ts';
 
 /** OpenFlow port config bits (OFPPC_*). */
 export const OFPPC_PORT_DOWN = 1 << 0;
@@ -63,6 +63,8 @@ export class OfprotoDpif implements XBridge {
   /** sFlow 1-in-N sampling (0: no sFlow). */
   sflowSampling = 0;
   netflow = false;
+  /** The bridge's IPFIX exporters as translation sees them (null: no IPFIX). */
+  ipfix: XIpfix | null = null;
   /** Packets and bytes each mirror copied (Mirror.statistics tx_packets / tx_bytes). */
   mirrorStats: Array<{ packets: number; bytes: number }> = [];
   private portInfos: DpPortInfo[] = [];

@@ -25,7 +25,7 @@ import type {
   UpcallHandler,
   UpcallResult,
 } from '../../dpif/netdev/dp-netdev.ts';
-import type { OdpAction } from '../../dpif/netdev/odp-actions.ts';
+import type { OdpAction, UserspaceCookie } from '../../dpif/netdev/odp-actions.ts';
 import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
 import type { FlowKey } from '../../lib/flow/layout.ts';
 import { FLOW_WORDS, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
@@ -81,6 +81,16 @@ export interface UdpifBridge {
     output: number,
     vid: number,
     pcp: number,
+  ): void;
+  /**
+   * A packet the datapath sampled for IPFIX (an ipfix() or flow_sample() cookie), with the
+   * actions of the megaflow it hit (null when none is installed for it).
+   */
+  ipfixSample?(
+    packet: Uint8Array,
+    inOdpPort: number,
+    cookie: Extract<UserspaceCookie, { kind: 'ipfix' | 'flow_sample' }>,
+    flowActions: readonly OdpAction[] | null,
   ): void;
 }
 
@@ -258,6 +268,21 @@ export class Udpif implements UpcallHandler {
     if (c?.kind === 'sflow') {
       const where = this.odpToOfp.get(up.key[W_IN_PORT]);
       where?.bridge.sflowSample?.(up.packet, up.key[W_IN_PORT], c.output, c.vid, c.pcp);
+      return;
+    }
+    if (c?.kind === 'ipfix' || c?.kind === 'flow_sample') {
+      // OVS's cookie names the bridge; ours does not. A sample ahead of an output was made by
+      // the bridge owning that port (a patch peer's, past a patch port), others by in_port's.
+      const b =
+        this.odpToOfp.get(c.outputPort)?.bridge ?? this.odpToOfp.get(up.key[W_IN_PORT])?.bridge;
+      if (!b?.ipfixSample) return;
+      // OVS reads the sampled flow's actions to tell forwarded packets from dropped ones, but
+      // finds them by a hash of the packet's exact flow: only a packet identical in every
+      // field to the one that created the megaflow finds them.
+      const f = this.dpif.dp.flowLookup(up.key);
+      let same = f !== null;
+      for (let i = 0; same && f && i < FLOW_WORDS; i++) same = f.key[i] === up.key[i];
+      b.ipfixSample(up.packet, up.key[W_IN_PORT], c, same && f ? f.actions : null);
       return;
     }
     if (c?.kind !== 'controller') return;

@@ -15,7 +15,7 @@
  * Translation has no side effects of its own: what it would change is returned.
  */
 
-import type { OdpAction } from '../../../dpif/netdev/odp-actions.ts';
+import type { OdpAction, UserspaceCookie } from '../../../dpif/netdev/odp-actions.ts';
 import {
   type Field,
   fieldByName,
@@ -151,8 +151,18 @@ export interface XBridge {
   readonly sflowSampling: number;
   /** NetFlow is on: megaflows must separate what NetFlow records tell apart. */
   readonly netflow: boolean;
+  /** IPFIX (bridge-wide sampling and the sample action); null or absent without. */
+  readonly ipfix?: XIpfix | null;
   /** Names OpenFlow ports for traces. */
   portName(ofp: number): string | undefined;
+}
+
+/** What translation needs of a bridge's IPFIX exporters (OVS's dpif_ipfix getters). */
+export interface XIpfix {
+  /** Bridge-wide sampling probability out of 2^32-1; 0 without a bridge exporter. */
+  readonly bridgeProbability: number;
+  readonly inputSampling: boolean;
+  readonly outputSampling: boolean;
 }
 
 /** A Mirror row as translation uses it. Ports are OpenFlow port numbers of bundles. */
@@ -326,6 +336,8 @@ export function xlate(xin: XlateInput): XlateResult {
   }
 
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
+  // Bridge-wide IPFIX samples on reception, ahead of everything else but sFlow.
+  if (!xin.ofpacts) ipfixSample(ctx, ODPP_NONE);
   mirrorIngress(ctx);
   const sampling = xin.ofpacts ? 0 : ctx.bridge.sflowSampling;
   if (xin.ofpacts) {
@@ -629,8 +641,10 @@ function doAction(ctx: Ctx, a: Ofpact): void {
     case 'note':
     case 'meter':
     case 'conjunction':
-    case 'sample':
     case 'check_pkt_larger':
+      break;
+    case 'sample':
+      flowSampleAction(ctx, a);
       break;
     case 'resubmit': {
       const inPort = a.port === OFPP_IN_PORT ? flow[W_IN_PORT] : a.port;
@@ -830,6 +844,7 @@ function composeOutput(ctx: Ctx, ofp: number): void {
   }
   if (port.odpPort === null) return;
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  ipfixSample(ctx, port.odpPort);
   ctx.odp.push({ type: 'output', port: port.odpPort });
   mirrorEgress(ctx, ofp, ctx.flow[W_VLAN0], ctx.flow[W_VLAN1]);
 }
@@ -907,6 +922,7 @@ function mirrorOut(ctx: Ctx, o: NormalOutput): void {
   ctx.flow[W_VLAN0] = o.vlan0;
   ctx.flow[W_VLAN1] = o.vlan1;
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  ipfixSample(ctx, o.port.odpPort as number);
   ctx.odp.push({ type: 'output', port: o.port.odpPort as number });
   ctx.flow[W_VLAN0] = v0;
   ctx.flow[W_VLAN1] = v1;
@@ -1083,6 +1099,62 @@ function sflowSample(ctx: Ctx, n: number): void {
     ],
   };
   ctx.odp.unshift(sample);
+}
+
+/** The datapath's "no port" in userspace cookies (an ingress IPFIX sample). */
+const ODPP_NONE = 0xffffffff;
+
+/**
+ * OVS's compose_sample_action: a userspace() action with `cookie`, inside a sample() unless
+ * the probability is 100%; nothing at all for probability 0.
+ */
+function composeSample(ctx: Ctx, probability: number, cookie: UserspaceCookie): void {
+  if (probability === 0) return;
+  const up: OdpAction = { type: 'userspace', pid: 0, cookie, actions: false, tunnelOutPort: null };
+  ctx.odp.push(
+    probability >>> 0 === 0xffffffff
+      ? up
+      : { type: 'sample', probability: probability >>> 0, actions: [up] },
+  );
+}
+
+/**
+ * Bridge-wide IPFIX (OVS's compose_ipfix_action): a sample on reception (`output` =
+ * ODPP_NONE) and one ahead of every output to a datapath port, as the exporter enables them.
+ */
+function ipfixSample(ctx: Ctx, output: number): void {
+  const ipfix = ctx.bridge.ipfix;
+  if (!ipfix) return;
+  if (output === ODPP_NONE) {
+    if (ctx.xin.flow[W_IN_PORT] === OFPP_NONE || !ipfix.inputSampling) return;
+  } else if (!ipfix.outputSampling) return;
+  composeSample(ctx, ipfix.bridgeProbability, { kind: 'ipfix', outputPort: output });
+}
+
+/** The OpenFlow sample action (OVS's xlate_sample_action), for per-flow IPFIX. */
+function flowSampleAction(ctx: Ctx, a: Extract<Ofpact, { type: 'sample' }>): void {
+  if (!ctx.bridge.ipfix) return;
+  let output = ODPP_NONE;
+  if (a.samplingPort !== OFPP_NONE && a.samplingPort !== ctx.xin.flow[W_IN_PORT]) {
+    const p = ctx.bridge.ports.get(a.samplingPort);
+    if (!p || p.odpPort === null) {
+      ctx.report('error', `can't use unknown port ${a.samplingPort} in flow sample action`);
+      return;
+    }
+    output = p.odpPort;
+  }
+  commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  // The 16-bit probability scaled to 32 bits for the same fraction.
+  const p16 = a.probability & 0xffff;
+  composeSample(ctx, ((p16 << 16) | p16) >>> 0, {
+    kind: 'flow_sample',
+    probability: p16,
+    collectorSetId: a.collectorSetId >>> 0,
+    obsDomainId: a.obsDomainId >>> 0,
+    obsPointId: a.obsPointId >>> 0,
+    outputPort: output,
+    direction: a.direction,
+  });
 }
 
 /* ------------------------------------------------------------------------------------ */
