@@ -686,6 +686,7 @@ export class UdpCollectors {
       try {
         this.socket(t.family).send(copy, t.port, t.host, (err) => {
           this.inFlight--;
+          if (this.closed && this.inFlight === 0) this.closeSockets();
           if (err) {
             this.dropped++;
             log.warnRl(`${this.what} send to ${t.host}:${t.port}: ${err.message}`);
@@ -699,8 +700,17 @@ export class UdpCollectors {
     }
   }
 
+  /*
+   * Datagrams still queued when the agent goes (the last records of a removed exporter) are
+   * sent first: the sockets close once nothing is in flight, or after a second at most.
+   */
   close(): void {
     this.closed = true;
+    if (this.inFlight === 0) this.closeSockets();
+    else setTimeout(() => this.closeSockets(), 1000).unref();
+  }
+
+  private closeSockets(): void {
     for (const s of [this.sock4, this.sock6]) {
       try {
         s?.close();
