@@ -167,7 +167,9 @@ export class Ofproto implements OfSwitch {
     this.udpif.addBridge({
       dpif: this.fwd,
       learnFlow: (fm) => {
-        const err = this.tables.flowMod(fm);
+        // Through the flow monitors, which report learned flows as OVS does.
+        const apply = () => this.tables.flowMod(fm);
+        const err = this.connmgr ? this.connmgr.monitors.flowMod(null, 0, fm, apply) : apply();
         if (err) log.warn(`${name}: learned flow refused: ${err.message}`);
       },
       creditRule: (rule, packets, bytes, used) =>

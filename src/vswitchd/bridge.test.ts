@@ -60,6 +60,7 @@ const ovs = (bridges: BridgeConfig[]): OvsConfig => ({
   nextCfg: 1,
   otherConfig: new Map(),
   bridges,
+  ssl: null,
 });
 
 function vswitch(): VSwitch {

@@ -100,18 +100,17 @@ export interface VSwitchOptions {
   onDeviceChange?: () => void;
 }
 
-/** All bridges of the process. */
 /*
  * The Open_vSwitch table's SSL row (private_key, certificate, ca_cert) for ssl: controllers and
- * pssl: listeners, once config.ts reads it into `ssl`; null (SSL unusable) until then.
+ * pssl: listeners; null (SSL unusable) without a complete one.
  */
 function sslSettings(cfg: OvsConfig | undefined): TlsOptions | null {
-  if (!cfg || !('ssl' in cfg)) return null;
-  const ssl = (cfg as { ssl?: Partial<TlsOptions> | null }).ssl;
+  const ssl = cfg?.ssl;
   if (!ssl?.privateKey || !ssl.certificate || !ssl.caCert) return null;
   return { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert };
 }
 
+/** All bridges of the process. */
 export class VSwitch {
   readonly bridges = new Map<string, Bridge>();
 

@@ -91,6 +91,14 @@ export interface OvsConfig {
   readonly otherConfig: ReadonlyMap<string, string>;
   /** In OVS's iteration order of its bridge-name hash table. */
   readonly bridges: readonly BridgeConfig[];
+  /** The SSL row's key, certificate and CA certificate files (null: no SSL row). */
+  readonly ssl: SslConfig | null;
+}
+
+export interface SslConfig {
+  readonly privateKey: string;
+  readonly certificate: string;
+  readonly caCert: string;
 }
 
 /** The tables and columns ovs-vswitchd replicates. */
@@ -105,6 +113,7 @@ export const VSWITCHD_TABLES = {
   NetFlow: true,
   IPFIX: true,
   Flow_Sample_Collector_Set: true,
+  SSL: true,
 } as const;
 
 /**
@@ -270,5 +279,17 @@ export function readOvsConfig(idl: Idl): OvsConfig | undefined {
     nextCfg: ovs.integer('next_cfg') ?? 0,
     otherConfig: ovs.map('other_config'),
     bridges: order.map((n) => bridges.get(n) as BridgeConfig),
+    ssl: sslConfig(idl, ovs),
+  };
+}
+
+function sslConfig(idl: Idl, ovs: IdlRow): SslConfig | null {
+  const uuid = ovs.set<string>('ssl')[0];
+  const row = uuid === undefined ? undefined : idl.getRow('SSL', uuid);
+  if (!row) return null;
+  return {
+    privateKey: row.string('private_key') ?? '',
+    certificate: row.string('certificate') ?? '',
+    caCert: row.string('ca_cert') ?? '',
   };
 }

@@ -13,9 +13,10 @@
  *  - secure mode keeps the flow table as it is.
  */
 
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import type { FlowKey } from '../../lib/flow/layout.ts';
 import {
   FLOW_WORDS,
@@ -27,21 +28,41 @@ import {
   W_TUN_ID,
 } from '../../lib/flow/layout.ts';
 import { newMatch } from '../../lib/flow/match.ts';
+import type { TlsOptions } from '../../lib/jsonrpc/stream.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { ControllerCall } from '../dpif/xlate/xlate.ts';
 import type { Rule } from '../flow-table.ts';
+import {
+  encodeRequestForward,
+  encodeRoleStatus,
+  encodeTableStatus,
+  OFPCRR,
+  OFPRFR,
+  OFPTR,
+  type TableDesc,
+  type TableModVacancy,
+} from '../openflow/async-status.ts';
+import { encodeMessage } from '../openflow/codec.ts';
+import type { OfpError } from '../openflow/errors.ts';
 import { DEFAULT_VERSIONS } from '../openflow/hello.ts';
 import {
   type FlowMod,
   type FlowRemovedReason,
   noFlowModFlags,
   OFP_NO_BUFFER,
+  type OfpFrame,
   type PacketIn,
   type PortDesc,
 } from '../openflow/messages.ts';
 import type { OfSwitch } from './of-switch.ts';
 import { FLOW_REMOVED_BITS, Ofconn, PIN_REASON_BITS, PORT_STATUS_BITS } from './ofconn.ts';
-import { type HandlerContext, handleFrame, portForVersion } from './ofconn-handle.ts';
+import {
+  type HandlerContext,
+  handleFrame,
+  N_VISIBLE_TABLES,
+  portForVersion,
+} from './ofconn-handle.ts';
+import { Ofmonitors } from './ofmonitor.ts';
 import { Pinsched } from './pinsched.ts';
 import { isPassive, parseTarget, type Target } from './target.ts';
 
@@ -98,6 +119,19 @@ const STRERROR: Record<string, string> = {
 /* The hidden fail-open flow's priority: above anything OpenFlow can set (OVS's 0xf0f0f0). */
 const FAIL_OPEN_PRIORITY = 0xf0f0f0;
 const DEFAULT_PROBE_MS = 5000;
+const OFPPS_LIVE = 4;
+/* Flow tables have no flow limit here: OVS's default max_flows, for vacancy percentages. */
+const TABLE_MAX_FLOWS = 0xffffffff;
+/* What OVS would evict by (OFPROTO_EVICTION_FLAGS: other, importance, lifetime). */
+const EVICTION_FLAGS = 7;
+
+/* A table's vacancy-event state (OVS's oftable vacancy_down/up/event). */
+interface Vacancy {
+  down: number;
+  up: number;
+  /** The event that may be sent next (VACANCY_DOWN/UP); 0 when off. */
+  event: number;
+}
 const DEFAULT_MAX_BACKOFF_MS = 8000;
 
 /* A configured controller target: a listener or an active connection with its backoff. */
@@ -106,6 +140,8 @@ interface Service {
   readonly config: ControllerConfig;
   readonly parsed: Target | string;
   server: Server | null;
+  /** Connections a passive target accepted. */
+  readonly accepted: Set<Ofconn>;
   /** Active targets: the current connection attempt or connection. */
   conn: Ofconn | null;
   state: 'VOID' | 'BACKOFF' | 'CONNECTING' | 'ACTIVE' | 'IDLE';
@@ -119,6 +155,7 @@ interface Service {
 
 export class Connmgr implements HandlerContext {
   readonly sw: OfSwitch;
+  readonly monitors: Ofmonitors;
   private readonly conns = new Set<Ofconn>();
   private readonly services = new Map<string, Service>();
   private mgmt: Server | null = null;
@@ -134,6 +171,11 @@ export class Connmgr implements HandlerContext {
   private failOpenTimer: NodeJS.Timeout | null = null;
   private readonly failOpenDelayMs: number | undefined;
   private closed = false;
+  private ssl: TlsOptions | null = null;
+  private readonly vacancies = new Map<number, Vacancy>();
+  /* While a group or meter mod runs: what its flow removals will tell, held back until its
+   * request has been forwarded (OVS forwards first). */
+  private deferred: (() => void)[] | null = null;
   private readonly prevOnRemoved: ((rule: Rule, reason: FlowRemovedReason) => void) | null;
   /** Resolves once the management socket listens. */
   readonly ready: Promise<void>;
@@ -144,12 +186,19 @@ export class Connmgr implements HandlerContext {
     this.failMode = opts.failMode ?? 'standalone';
     this.now = opts.now ?? Date.now;
     this.failOpenDelayMs = opts.failOpenDelayMs;
+    this.monitors = new Ofmonitors(() => sw.flowTables, N_VISIBLE_TABLES);
     // Chain onto whatever else watches removals (the bridge may too).
     const prev = sw.flowTables.onRemoved;
     this.prevOnRemoved = prev;
     sw.flowTables.onRemoved = (rule, reason) => {
       prev?.(rule, reason);
-      this.sendFlowRemoved(rule, reason);
+      const tell = () => {
+        this.monitors.removed(rule, reason);
+        this.sendFlowRemoved(rule, reason);
+        if (this.vacancies.size) this.checkVacancy(rule.tableId);
+      };
+      if (this.deferred) this.deferred.push(tell);
+      else tell();
     };
     this.ready = opts.rundir
       ? Promise.all([
@@ -170,7 +219,10 @@ export class Connmgr implements HandlerContext {
     });
     this.mgmt = srv;
     return new Promise((resolve) => {
-      if (srv.listening) resolve();
+      if (srv === null || srv.listening) {
+        resolve();
+        return;
+      }
       srv.once('listening', () => resolve());
       srv.once('error', () => resolve());
     });
@@ -212,12 +264,33 @@ export class Connmgr implements HandlerContext {
     t: Target,
     name: string,
     cfg: ControllerConfig,
-  ): Server {
-    const srv = createServer((sock) => {
+    accepted?: Set<Ofconn>,
+  ): Server | null {
+    const onSock = (sock: Socket) => {
       const peer =
-        t.kind === 'punix' ? `${name}<->` : `tcp:${sock.remoteAddress}:${sock.remotePort}`;
-      this.adopt(sock, type, peer, cfg);
-    });
+        t.kind === 'punix'
+          ? `${name}<->`
+          : `${t.kind === 'pssl' ? 'ssl' : 'tcp'}:${sock.remoteAddress}:${sock.remotePort}`;
+      const conn = this.adopt(sock, type, peer, cfg);
+      if (accepted) {
+        accepted.add(conn);
+        const onClose = conn.onClose;
+        conn.onClose = (c) => {
+          accepted.delete(c);
+          onClose?.(c);
+        };
+      }
+    };
+    let srv: Server;
+    if (t.kind === 'pssl') {
+      const creds = this.tlsCredentials(name);
+      if (typeof creds === 'string') return null;
+      // OVS's SSL streams require and verify the peer's certificate against the CA.
+      srv = createTlsServer({ ...creds, requestCert: true, rejectUnauthorized: true }, onSock);
+      srv.on('tlsClientError', (e) => log.dbg(`${this.sw.name}: ${name}: ${e.message}`));
+    } else {
+      srv = createServer(onSock);
+    }
     srv.on('error', (e) => log.err(`${this.sw.name}: ${name}: listen failed: ${e.message}`));
     if (t.kind === 'punix') {
       if (existsSync(t.path)) {
@@ -226,10 +299,59 @@ export class Connmgr implements HandlerContext {
         } catch {}
       }
       srv.listen(t.path);
-    } else if (t.kind === 'ptcp') {
+    } else if (t.kind === 'ptcp' || t.kind === 'pssl') {
       srv.listen(t.port, t.host);
     }
     return srv;
+  }
+
+  /* The SSL table's files, read now (a listener or connection picks up replaced files when
+   * it is re-created, as OVS re-reads them); the error OVS would log when one is missing. */
+  private tlsCredentials(name: string): { key: Buffer; cert: Buffer; ca: Buffer } | string {
+    const ssl = this.ssl;
+    const missing = !ssl?.privateKey
+      ? 'Private key'
+      : !ssl.certificate
+        ? 'Certificate'
+        : !ssl.caCert
+          ? 'CA certificate'
+          : null;
+    if (missing !== null || !ssl) {
+      const why = `${missing} must be configured to use SSL`;
+      log.err(`${this.sw.name}: ${name}: ${why}`);
+      return why;
+    }
+    try {
+      return {
+        key: readFileSync(ssl.privateKey),
+        cert: readFileSync(ssl.certificate),
+        ca: readFileSync(ssl.caCert),
+      };
+    } catch (e) {
+      const why = (e as Error).message;
+      log.err(`${this.sw.name}: ${name}: ${why}`);
+      return why;
+    }
+  }
+
+  /**
+   * The SSL settings (the Open_vSwitch table's ssl row) for ssl: controllers and pssl:
+   * listeners; changing them re-creates those.
+   */
+  setSsl(ssl: TlsOptions | null): void {
+    const same =
+      ssl?.privateKey === this.ssl?.privateKey &&
+      ssl?.certificate === this.ssl?.certificate &&
+      ssl?.caCert === this.ssl?.caCert;
+    if (same) return;
+    this.ssl = ssl;
+    for (const [target, s] of this.services) {
+      if (typeof s.parsed === 'string' || (s.parsed.kind !== 'ssl' && s.parsed.kind !== 'pssl')) {
+        continue;
+      }
+      this.destroyService(s);
+      this.services.set(target, this.createService(s.config));
+    }
   }
 
   private adopt(
@@ -254,9 +376,20 @@ export class Connmgr implements HandlerContext {
       conn.pinsched = new Pinsched(cfg.rateLimit, cfg.burstLimit, this.now);
     }
     this.conns.add(conn);
-    conn.onFrame = (c, frame, raw) => handleFrame(this, c, frame, raw);
+    conn.onFrame = (c, frame, raw) => {
+      handleFrame(this, c, frame, raw);
+      if (this.monitors.active) this.monitors.flush();
+      if (this.vacancies.size && frame.msg.type !== 'stats_request') {
+        for (const t of this.vacancies.keys()) this.checkVacancy(t);
+      }
+    };
+    conn.onFlowMonitor = (c, frame, raw) => {
+      const err = this.monitors.handle(c, frame);
+      if (err) c.sendError(err, raw, frame.xid);
+    };
     conn.onClose = (c) => {
       this.conns.delete(c);
+      this.monitors.connClosed(c);
       this.updateFailOpen();
     };
     conn.onConnected = () => this.updateFailOpen();
@@ -328,6 +461,7 @@ export class Connmgr implements HandlerContext {
       config: c,
       parsed,
       server: null,
+      accepted: new Set(),
       conn: null,
       state: 'VOID',
       backoffMs: 0,
@@ -343,12 +477,9 @@ export class Connmgr implements HandlerContext {
       log.warn(`${this.sw.name}: ${parsed}`);
       return s;
     }
-    if (parsed.kind === 'ssl' || parsed.kind === 'pssl') {
-      s.lastError = 'SSL is not supported';
-      return s;
-    }
     if (isPassive(parsed)) {
-      s.server = this.listen('primary', parsed, c.target, c);
+      s.server = this.listen('primary', parsed, c.target, c, s.accepted);
+      if (s.server === null) s.lastError = 'SSL is not configured';
       s.state = 'IDLE';
       return s;
     }
@@ -361,15 +492,27 @@ export class Connmgr implements HandlerContext {
     const t = s.parsed;
     s.state = 'CONNECTING';
     rlog.info(`${this.sw.name}<->${s.target}: connecting...`);
-    const sock =
-      t.kind === 'unix'
-        ? createConnection(t.path)
-        : t.kind === 'tcp'
-          ? createConnection(t.port, t.host)
-          : null;
-    if (sock === null) return;
+    let sock: Socket;
+    if (t.kind === 'unix') sock = createConnection(t.path);
+    else if (t.kind === 'tcp') sock = createConnection(t.port, t.host);
+    else if (t.kind === 'ssl') {
+      const creds = this.tlsCredentials(s.target);
+      if (typeof creds === 'string') {
+        s.lastError = creds;
+        this.backoff(s, creds);
+        return;
+      }
+      // OVS checks the controller's certificate chain against the CA, not its host name.
+      sock = tlsConnect({
+        host: t.host,
+        port: t.port,
+        ...creds,
+        rejectUnauthorized: true,
+        checkServerIdentity: () => undefined,
+      });
+    } else return;
     let conn: Ofconn | null = null;
-    sock.once('connect', () => {
+    sock.once(t.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
       if (s.closed) {
         sock.destroy();
         return;
@@ -429,9 +572,7 @@ export class Connmgr implements HandlerContext {
     }
     s.conn?.close();
     // Connections accepted by a removed listener go too.
-    for (const c of [...this.conns]) {
-      if (c.type === 'primary' && c.name.startsWith(`tcp:`) && s.server) c.close();
-    }
+    for (const c of [...s.accepted]) c.close();
   }
 
   /** Per Controller row: is_connected, role and status for the database. */
@@ -483,11 +624,126 @@ export class Connmgr implements HandlerContext {
     return this.electionId_;
   }
 
+  /* OVS's ofconn_set_role(): a new master demotes the old one, which hears of it by a role
+   * status (OF1.3+), whatever its asynchronous message configuration. */
   setRole(conn: Ofconn, role: 'equal' | 'master' | 'slave'): void {
-    if (role === 'master') {
-      for (const c of this.conns) if (c !== conn && c.role === 'master') c.role = 'slave';
+    if (role === 'master' && conn.role !== 'master') {
+      for (const c of this.conns) {
+        if (c === conn || c.role !== 'master') continue;
+        c.role = 'slave';
+        if (!c.isConnected) continue;
+        const gen = this.electionId_ ?? 0xffffffffffffffffn;
+        const b = encodeRoleStatus(c.version, 'slave', OFPCRR.PRIMARY_REQUEST, gen);
+        if (b) c.write(b);
+      }
     }
     conn.role = role;
+  }
+
+  /* ------------------------------------------------------------------------------------ */
+  /* Request forwarding and table status.                                                 */
+
+  /** Runs a group or meter mod from `source`; when it succeeds, forwards it to the other
+   * connections that asked, before telling anyone about the flows it removed. */
+  forwardable(source: Ofconn, frame: OfpFrame, apply: () => OfpError | null): OfpError | null {
+    const outer = this.deferred;
+    this.deferred = [];
+    let err: OfpError | null;
+    let held: (() => void)[];
+    try {
+      err = apply();
+    } finally {
+      held = this.deferred;
+      this.deferred = outer;
+    }
+    if (err === null) this.requestForward(source, frame);
+    for (const f of held) f();
+    return err;
+  }
+
+  private requestForward(source: Ofconn, frame: OfpFrame): void {
+    const msg = frame.msg;
+    if (msg.type !== 'group_mod' && msg.type !== 'meter_mod') return;
+    const reason = msg.type === 'group_mod' ? OFPRFR.GROUP_MOD : OFPRFR.METER_MOD;
+    for (const c of this.conns) {
+      if (c === source || !c.wantsAsync('requestForward', reason)) continue;
+      // Meter mods have no form before OpenFlow 1.3.
+      if (reason === OFPRFR.METER_MOD && c.version < 4) continue;
+      let inner: Uint8Array;
+      try {
+        inner = encodeMessage({ version: c.version, xid: frame.xid, msg });
+      } catch (e) {
+        log.warn(`${c.name}: cannot forward ${msg.type}: ${(e as Error).message}`);
+        continue;
+      }
+      c.write(encodeRequestForward(c.version, inner));
+    }
+  }
+
+  /** The vacancy settings of an OF1.4+ table-mod (OVS's table_mod__ for vacancy). */
+  tableMod(tableId: number, v: TableModVacancy): void {
+    if (v.vacancy === 'default') return;
+    const tables =
+      tableId === 0xff ? Array.from({ length: N_VISIBLE_TABLES }, (_, i) => i) : [tableId];
+    for (const t of tables) {
+      const cur = this.vacancies.get(t) ?? { down: 0, up: 0, event: 0 };
+      cur.down = v.down;
+      cur.up = v.up;
+      if (v.vacancy === 'off') cur.event = 0;
+      else if (!cur.event) {
+        cur.event = this.vacancy(t) < cur.up ? OFPTR.VACANCY_UP : OFPTR.VACANCY_DOWN;
+      }
+      // Tables with vacancy events off and default thresholds need no state.
+      if (cur.event === 0 && cur.down === 0 && cur.up === 0) this.vacancies.delete(t);
+      else this.vacancies.set(t, cur);
+    }
+  }
+
+  tableDescs(): TableDesc[] {
+    const out: TableDesc[] = [];
+    for (let t = 0; t < N_VISIBLE_TABLES; t++) {
+      const v = this.vacancies.get(t);
+      out.push({
+        tableId: t,
+        eviction: false,
+        evictionFlags: EVICTION_FLAGS,
+        vacancyEvents: (v?.event ?? 0) !== 0,
+        vacancyDown: v?.down ?? 0,
+        vacancyUp: v?.up ?? 0,
+        vacancy: this.vacancy(t),
+      });
+    }
+    return out;
+  }
+
+  private vacancy(tableId: number): number {
+    const n = this.sw.flowTables.tableCount(tableId);
+    if (n >= TABLE_MAX_FLOWS) return 0;
+    return Math.floor(((TABLE_MAX_FLOWS - n) * 100) / TABLE_MAX_FLOWS);
+  }
+
+  /* OVS's send_table_status(): an event when the vacancy crossed the threshold armed. */
+  private checkVacancy(tableId: number): void {
+    const v = this.vacancies.get(tableId);
+    if (!v?.event) return;
+    const vacancy = this.vacancy(tableId);
+    const event = vacancy < v.down ? OFPTR.VACANCY_DOWN : vacancy > v.up ? OFPTR.VACANCY_UP : 0;
+    if (event === 0 || event !== v.event) return;
+    const desc = {
+      tableId,
+      eviction: false,
+      evictionFlags: EVICTION_FLAGS,
+      vacancyEvents: true,
+      vacancyDown: v.down,
+      vacancyUp: v.up,
+      vacancy,
+    };
+    for (const c of this.conns) {
+      if (!c.wantsAsync('tableStatus', event)) continue;
+      const b = encodeTableStatus(c.version, event, desc);
+      if (b) c.write(b);
+    }
+    v.event = event === OFPTR.VACANCY_DOWN ? OFPTR.VACANCY_UP : OFPTR.VACANCY_DOWN;
   }
 
   /* ------------------------------------------------------------------------------------ */
@@ -601,6 +857,18 @@ export class Connmgr implements HandlerContext {
 
   /** A port-status to every connection that asked (ports come with OF1.1+ semantics). */
   sendPortStatus(reason: 'add' | 'delete' | 'modify', port: PortDesc): void {
+    // OVS adds a port before it is live and then says it became live (a modify that only
+    // OF1.1+ can tell apart: OF1.0 has no live bit, and OVS sends no modify that looks the
+    // same as what it replaces).
+    if (reason === 'add' && port.state & OFPPS_LIVE) {
+      this.sendPortStatus('add', { ...port, state: port.state & ~OFPPS_LIVE });
+      const bit = PORT_STATUS_BITS.modify;
+      for (const c of this.conns) {
+        if (c.version === 1 || !c.wantsAsync('portStatus', bit)) continue;
+        c.send({ type: 'port_status', reason: 'modify', port: portForVersion(port, c.version) }, 0);
+      }
+      return;
+    }
     const bit = PORT_STATUS_BITS[reason];
     for (const c of this.conns) {
       if (!c.wantsAsync('portStatus', bit)) continue;

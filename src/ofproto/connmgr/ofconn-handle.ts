@@ -8,6 +8,12 @@
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowModOptions } from '../flow-table.ts';
+import {
+  decodeTableModVacancy,
+  encodeTableDescs,
+  type TableDesc,
+  type TableModVacancy,
+} from '../openflow/async-status.ts';
 import { decodeMessage, encodeMessage } from '../openflow/codec.ts';
 import { OfpError } from '../openflow/errors.ts';
 import type {
@@ -19,8 +25,10 @@ import type {
   StatsReply,
   StatsRequest,
 } from '../openflow/messages.ts';
+import type { TableFeatures } from '../openflow/table-features.ts';
 import { OFPP_ANY, type OfSwitch } from './of-switch.ts';
 import type { BundledMessage, Ofconn } from './ofconn.ts';
+import type { Ofmonitors } from './ofmonitor.ts';
 import { bridgeTableFeatures } from './table-features.ts';
 
 const log = vlog('connmgr');
@@ -30,15 +38,27 @@ const OFPSF_REPLY_MORE = 1;
 export const N_VISIBLE_TABLES = 254;
 /* Room for a multipart reply's body in one message (OpenFlow's 16-bit length). */
 const MAX_REPLY = 0xffff;
+const OFPMP_TABLE_DESC = 14;
+const OFPMPF_REQ_MORE = 1;
+/* What table features report as every table's capacity (read-only for controllers). */
+const TABLE_MAX_ENTRIES = 1000000;
 
 /** What the handler needs from the connection manager besides the switch. */
 export interface HandlerContext {
   readonly sw: OfSwitch;
+  /** Flow monitors: flow_mods run through them so they can report what changed. */
+  readonly monitors: Ofmonitors;
   /** Records a master election id; false when it is stale (OVS's master_election_id). */
   setElectionId(id: bigint): boolean;
   electionId(): bigint | null;
   /** Gives `conn` a role (demoting the other masters when it becomes master). */
   setRole(conn: Ofconn, role: 'equal' | 'master' | 'slave'): void;
+  /** Runs a group or meter mod; tells the other connections about it if it succeeds. */
+  forwardable(source: Ofconn, frame: OfpFrame, apply: () => OfpError | null): OfpError | null;
+  /** Applies a table-mod's vacancy-event settings. */
+  tableMod(tableId: number, vacancy: TableModVacancy): void;
+  /** Every visible table's description (OF1.4 table-desc). */
+  tableDescs(): TableDesc[];
 }
 
 /* The OF1.0 switch-features action bitmap OVS advertises: every OF1.0 action. */
@@ -136,7 +156,7 @@ function handle(
       conn.send({ type: 'barrier_reply' }, xid);
       return null;
     case 'flow_mod':
-      return rejectSlave(conn) ?? flowMod(ctx, conn, msg, raw);
+      return rejectSlave(conn) ?? flowMod(ctx, conn, msg, raw, xid);
     case 'nxt_flow_mod_table_id':
       conn.tableIdExt = msg.enable;
       return null;
@@ -151,14 +171,24 @@ function handle(
     case 'port_mod':
       return rejectSlave(conn) ?? sw.portMod(msg);
     case 'group_mod':
-      return rejectSlave(conn) ?? sw.groups.groupMod(msg);
-    case 'meter_mod':
-      return rejectSlave(conn) ?? sw.meters.meterMod(msg);
-    case 'table_mod':
+    case 'meter_mod': {
+      return (
+        rejectSlave(conn) ??
+        ctx.forwardable(conn, frame, () =>
+          msg.type === 'group_mod' ? sw.groups.groupMod(msg) : sw.meters.meterMod(msg),
+        )
+      );
+    }
+    case 'table_mod': {
       if (msg.tableId !== 0xff && msg.tableId >= N_VISIBLE_TABLES) {
         return new OfpError('OFPTMFC_BAD_TABLE');
       }
-      return rejectSlave(conn);
+      const vacancy = decodeTableModVacancy(raw);
+      if (vacancy instanceof OfpError) return vacancy;
+      const err = rejectSlave(conn);
+      if (err === null) ctx.tableMod(msg.tableId, vacancy);
+      return err;
+    }
     case 'role_request':
       return roleRequest(ctx, conn, msg, xid);
     case 'role_reply':
@@ -171,9 +201,11 @@ function handle(
         master: { ...conn.asyncConfig.master, ...msg.config.master },
         slave: { ...conn.asyncConfig.slave, ...msg.config.slave },
       };
+      // A service connection that configures asynchronous messages wants them.
+      if (conn.type === 'service' && conn.missSendLen === 0) conn.missSendLen = 128;
       return null;
     case 'stats_request':
-      return statsRequest(ctx, conn, msg.format, msg.body, xid);
+      return statsRequest(ctx, conn, msg.format, msg.body, xid, msg.flags);
     case 'bundle_control':
       return bundleControl(ctx, conn, msg, xid, raw);
     case 'bundle_add':
@@ -191,10 +223,13 @@ function flowMod(
   conn: Ofconn,
   msg: Extract<OfpMessage, { type: 'flow_mod' }>,
   raw: Uint8Array,
+  xid: number,
 ): OfpError | null {
   const prep = prepareFlowMod(conn, msg, raw);
   if (prep instanceof OfpError) return prep;
-  return ctx.sw.flowTables.flowMod(prep.fm, prep.opts);
+  return ctx.monitors.flowMod(conn, xid, prep.fm, () =>
+    ctx.sw.flowTables.flowMod(prep.fm, prep.opts),
+  );
 }
 
 export function prepareFlowMod(
@@ -267,6 +302,7 @@ function statsRequest(
   format: 'standard' | 'nxt',
   body: StatsRequest,
   xid: number,
+  reqFlags = 0,
 ): OfpError | null {
   const { sw } = ctx;
   const v = conn.version;
@@ -323,16 +359,76 @@ function statsRequest(
     case 'meter_features':
       reply({ stat: 'meter_features', ...sw.meters.features() });
       return null;
-    case 'table_features':
-      // Setting features is not supported: both forms get the current ones, as a query.
-      sendChunked(conn, format, xid, bridgeTableFeatures(v, N_VISIBLE_TABLES, 1000000), (ts) => ({
-        stat: 'table_features',
-        tables: ts,
-      }));
+    case 'table_features': {
+      // A request with tables sets features, possibly over several messages ("more").
+      if (body.tables.length || conn.pendingTableFeatures) {
+        const all = [...(conn.pendingTableFeatures ?? []), ...body.tables];
+        if (reqFlags & OFPMPF_REQ_MORE) {
+          conn.pendingTableFeatures = all;
+          return null;
+        }
+        conn.pendingTableFeatures = null;
+        const err = checkTableFeaturesChange(all);
+        if (err) return err;
+      }
+      sendChunked(
+        conn,
+        format,
+        xid,
+        bridgeTableFeatures(v, N_VISIBLE_TABLES, TABLE_MAX_ENTRIES),
+        (ts) => ({
+          stat: 'table_features',
+          tables: ts,
+        }),
+      );
       return null;
+    }
+    case 'raw':
+      if (body.statType === OFPMP_TABLE_DESC && v >= 5) {
+        reply({
+          stat: 'raw',
+          statType: OFPMP_TABLE_DESC,
+          body: encodeTableDescs(ctx.tableDescs()),
+        });
+        return null;
+      }
+      return new OfpError('OFPBRC_BAD_STAT');
     default:
       return new OfpError('OFPBRC_BAD_STAT');
   }
+}
+
+/*
+ * A table-features set request, judged as OVS 3.1 does (handle_table_features_change): the
+ * tables are OVS's fixed pipeline, so a request may restate them but not drop, add or resize
+ * any; enable/disable are refused. Changes OVS would accept here (names, narrower match
+ * capabilities) are accepted and, like OVS's userspace datapath, change nothing observable
+ * beyond the reply, which reports the features in force.
+ */
+function checkTableFeaturesChange(tables: readonly TableFeatures[]): OfpError | null {
+  if (tables.length === 0) return null;
+  const seen = new Set<number>();
+  for (const t of tables) {
+    if (seen.has(t.tableId)) return new OfpError('NXTFFC_DUP_TABLE', `table ${t.tableId}`);
+    seen.add(t.tableId);
+  }
+  // The hidden table may not be named in a request.
+  if (seen.has(N_VISIBLE_TABLES)) return new OfpError('OFPTFFC_EPERM', 'hidden table');
+  const command = tables[0].command;
+  if (command === 2 || command === 3) return new OfpError('OFPTFFC_EPERM', 'enable/disable');
+  if (command !== 1) {
+    // Replace: every visible table, none skipped, none beyond.
+    let n = 0;
+    while (seen.has(n)) n++;
+    const beyond = [...seen].some((id) => id > n);
+    if (n !== N_VISIBLE_TABLES || beyond) {
+      return new OfpError('OFPTFFC_EPERM', `cannot change the number of tables to ${n}`);
+    }
+  }
+  for (const t of tables) {
+    if (t.maxEntries !== TABLE_MAX_ENTRIES) return new OfpError('OFPTFFC_EPERM', 'max_entries');
+  }
+  return null;
 }
 
 /* Flow stats split over as many replies as 64 kB messages need, OFPSF_REPLY_MORE on all but
@@ -495,7 +591,9 @@ function commitBundle(
       const p = prepareFlowMod(conn, m, bm.raw);
       if (p instanceof OfpError) return fail(p);
       prepared.push(() => {
-        const e = ctx.sw.flowTables.flowMod(p.fm, p.opts);
+        const e = ctx.monitors.flowMod(conn, bm.frame.xid, p.fm, () =>
+          ctx.sw.flowTables.flowMod(p.fm, p.opts),
+        );
         return e && fail(e);
       });
     } else if (m.type === 'group_mod') {

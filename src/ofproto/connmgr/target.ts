@@ -7,11 +7,10 @@
 export const OFP_PORT = 6653;
 
 export type Target =
-  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'tcp' | 'ssl'; host: string; port: number }
   | { kind: 'unix'; path: string }
-  | { kind: 'ptcp'; host: string; port: number }
-  | { kind: 'punix'; path: string }
-  | { kind: 'ssl' | 'pssl'; text: string };
+  | { kind: 'ptcp' | 'pssl'; host: string; port: number }
+  | { kind: 'punix'; path: string };
 
 /** Parses a target, or returns the error text OVS would log. */
 export function parseTarget(s: string): Target | string {
@@ -19,13 +18,15 @@ export function parseTarget(s: string): Target | string {
   const kind = i < 0 ? s : s.slice(0, i);
   const rest = i < 0 ? '' : s.slice(i + 1);
   switch (kind) {
-    case 'tcp': {
+    case 'tcp':
+    case 'ssl': {
       const { host, port } = hostPort(rest, true);
       if (!host) return `${s}: bad peer name format`;
       if (port === null) return `${s}: bad port number`;
-      return { kind: 'tcp', host, port };
+      return { kind, host, port };
     }
-    case 'ptcp': {
+    case 'ptcp':
+    case 'pssl': {
       // ptcp:[PORT][:IP]
       const j = rest.indexOf(':');
       const portText = j < 0 ? rest : rest.slice(0, j);
@@ -33,15 +34,12 @@ export function parseTarget(s: string): Target | string {
       if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
       const port = portText === '' ? OFP_PORT : Number(portText);
       if (!Number.isInteger(port) || port < 0 || port > 65535) return `${s}: bad port number`;
-      return { kind: 'ptcp', host: host || '0.0.0.0', port };
+      return { kind, host: host || '0.0.0.0', port };
     }
     case 'unix':
     case 'punix':
       if (!rest) return `${s}: missing path`;
       return { kind, path: rest };
-    case 'ssl':
-    case 'pssl':
-      return { kind, text: rest };
     default:
       return `${s}: unknown connection type "${kind}"`;
   }
