@@ -45,7 +45,11 @@ export class DpifBackers {
   release(dpif: DpifNetdev): void {
     const b = this.backers.get(dpif.type);
     if (!b || b.dpif !== dpif) return;
-    if (--b.refs === 0) this.backers.delete(dpif.type);
+    if (--b.refs === 0) {
+      this.backers.delete(dpif.type);
+      // Its PMD thread ends with it (the ports were removed and closed before).
+      void dpif.close();
+    }
   }
 
   /** Open datapaths, sorted by type (the order of dpif/show). */

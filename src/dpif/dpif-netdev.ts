@@ -6,8 +6,17 @@
  * class under --enable-dummy=override) numbers them after the name, as OVS does to make test
  * outputs predictable: the first digits in the name (p3 -> 3), plus 100 when the name starts
  * with "br" (br0 -> 100), else (no digits, or that number taken) the lowest free number.
+ *
+ * Linux ports (system, tap, internal) are driven by a PMD worker thread (netdev/pmd-thread.ts)
+ * started with the first of them: it receives, forwards on hits in a replica of this engine's
+ * flow table and transmits, so the main thread's control work never stalls forwarding. This
+ * engine stays the authority for flows (upcalls, installs, revalidation, dumps happen here);
+ * `syncStats()` brings the worker's counters in before a dump. In-memory ports (dummy) stay on
+ * the main thread and keep their synchronous semantics. TYPESWITCH_PMD=0 keeps everything on
+ * the main thread.
  */
-import { type Netdev, netdevError } from '../netdev/netdev.ts';
+import { LinuxNetdev } from '../netdev/linux/netdev-linux.ts';
+import { type Netdev, netdevError, type TxBatch } from '../netdev/netdev.ts';
 import type { NetdevRegistry } from '../netdev/registry.ts';
 import {
   type Dpif,
@@ -20,8 +29,12 @@ import {
 } from './dpif.ts';
 import { DpNetdev, type UpcallHandler } from './netdev/dp-netdev.ts';
 import { PacketBatch } from './netdev/packet-batch.ts';
+import { PmdThread } from './netdev/pmd-thread.ts';
 
 const MAX_PORT = 0xffff;
+/** How often pending revalidation runs while the worker forwards (ms): changes to the
+ * OpenFlow tables reach the worker's flows this soon even when no packet reaches this thread. */
+const PMD_REVALIDATE_MS = 50;
 
 /** OVS's choose_port for the dummy class: the number a port named `name` asks for, if any. */
 export function nameDerivedPort(name: string): number | undefined {
@@ -44,6 +57,12 @@ export class DpifNetdev implements Dpif {
   private flushing = false;
   /** Runs before each received batch is forwarded (revalidation of stale flows). */
   beforeInput: (() => void) | null = null;
+  /** Whether Linux ports go to a PMD worker thread. */
+  readonly pmdEnabled: boolean;
+  private pmd: PmdThread | null = null;
+  /** Ports the PMD thread drives. */
+  private readonly pmdPorts = new Map<OdpPort, LinuxNetdev>();
+  private pmdTimer: NodeJS.Timeout | null = null;
 
   /**
    * `dummyClass`: number ports after their names. The datapath's own port (number 0, named
@@ -56,8 +75,9 @@ export class DpifNetdev implements Dpif {
   ) {
     const name = `ovs-${type}`;
     this.fullName = `${type}@${name}`;
+    this.pmdEnabled = process.env.TYPESWITCH_PMD !== '0';
     this.dp = new DpNetdev({
-      io: { send: (port, batch) => this.byNumber.get(port as OdpPort)?.netdev.send(batch) },
+      io: { send: (port, batch) => this.send(port as OdpPort, batch) },
       upcall: {
         miss: (up) => this.handler?.miss(up) ?? null,
         action: (up) => this.handler?.action?.(up),
@@ -89,6 +109,101 @@ export class DpifNetdev implements Dpif {
     p.netdev.setRxSink(null);
     this.byNumber.delete(port);
     this.byName.delete(p.name);
+    const owned = this.pmdPorts.get(port);
+    if (owned !== undefined && this.pmd !== null) {
+      this.pmdPorts.delete(port);
+      // The device (its fd) stays open until the worker has let go of it.
+      void this.pmd.delPort(port).then(() => owned.pmdTakeBack());
+      if (this.pmdPorts.size === 0) this.stopPmdTimer();
+    }
+  }
+
+  private send(port: OdpPort, batch: TxBatch): void {
+    const p = this.byNumber.get(port);
+    if (p === undefined) return;
+    const owned = this.pmdPorts.get(port);
+    if (owned !== undefined && !owned.pmdDirectSend && this.pmd !== null) {
+      this.pmd.send(port, batch);
+      return;
+    }
+    p.netdev.send(batch);
+  }
+
+  /**
+   * Brings the PMD thread's flow, lookup and port statistics into this datapath's counters
+   * (they arrive by themselves every 100 ms); resolves at once without a worker.
+   */
+  syncStats(): Promise<void> {
+    return this.pmd?.syncStats() ?? Promise.resolve();
+  }
+
+  /** Whether a PMD worker thread is forwarding for this datapath (tests, dpif/show). */
+  get pmdRunning(): boolean {
+    return this.pmd?.running ?? false;
+  }
+
+  /** Test hook: the PMD thread dies as if it crashed; resolves once its ports are back here. */
+  pmdKillForTest(): Promise<void> {
+    return this.pmd?.kill() ?? Promise.resolve();
+  }
+
+  /** Ends the PMD thread (its sockets closed); ports still here are served by the main
+   * thread afterwards. Resolves when the thread has exited. */
+  close(): Promise<void> {
+    const pmd = this.pmd;
+    if (pmd === null) return Promise.resolve();
+    return pmd.close().then(() => this.pmdLost(pmd));
+  }
+
+  private pmdThread(): PmdThread {
+    if (this.pmd !== null) return this.pmd;
+    const pmd = new PmdThread(this.dp, {
+      upcall: (b) => {
+        this.beforeInput?.();
+        this.dp.inputUpcalled(b);
+      },
+      output: (port, b) => this.byNumber.get(odpPort(port))?.netdev.send(b),
+      action: (up) => this.handler?.action?.(up),
+      other: (a, p, k) => this.handler?.other?.(a, p, k),
+      portDrops: (port, tx, rx) => this.pmdPorts.get(odpPort(port))?.pmdCountDrops(tx, rx),
+      lost: () => this.pmdLost(pmd),
+    });
+    this.pmd = pmd;
+    // The replica starts from the flows there are now.
+    for (const f of this.dp.flowDump()) pmd.put(f);
+    this.dp.flowListener = pmd;
+    return pmd;
+  }
+
+  /** The worker ended (closed, or died): its ports go back to main-thread forwarding. */
+  private pmdLost(pmd: PmdThread): void {
+    if (this.pmd !== pmd) return;
+    this.pmd = null;
+    this.dp.flowListener = null;
+    this.stopPmdTimer();
+    const owned = [...this.pmdPorts];
+    this.pmdPorts.clear();
+    for (const [portNo, netdev] of owned) {
+      netdev.pmdTakeBack();
+      if (this.byNumber.get(portNo)?.netdev === netdev) this.attachMain(portNo, netdev);
+    }
+  }
+
+  private startPmdTimer(): void {
+    if (this.pmdTimer !== null) return;
+    this.pmdTimer = setInterval(() => {
+      try {
+        this.beforeInput?.();
+      } catch {
+        // The upcall layer logs its own failures; the timer must keep running.
+      }
+    }, PMD_REVALIDATE_MS);
+    this.pmdTimer.unref();
+  }
+
+  private stopPmdTimer(): void {
+    if (this.pmdTimer !== null) clearInterval(this.pmdTimer);
+    this.pmdTimer = null;
   }
 
   /** Installs the handler of missed packets and userspace() actions (ofproto's upcall layer). */
@@ -103,6 +218,20 @@ export class DpifNetdev implements Dpif {
   }
 
   private attach(portNo: OdpPort, netdev: Netdev): void {
+    if (this.pmdEnabled && netdev instanceof LinuxNetdev) {
+      const pmd = this.pmdThread();
+      const spec = netdev.pmdHandOff(() => {
+        if (this.pmdPorts.get(portNo) === netdev) pmd.updatePort(portNo, netdev.pmdSpec());
+      });
+      this.pmdPorts.set(portNo, netdev);
+      pmd.addPort(portNo, spec);
+      this.startPmdTimer();
+      return;
+    }
+    this.attachMain(portNo, netdev);
+  }
+
+  private attachMain(portNo: OdpPort, netdev: Netdev): void {
     netdev.setRxSink({
       receive: (frame, off, len) => this.rx(portNo, frame, off, len),
       flush: () => this.rxFlush(),

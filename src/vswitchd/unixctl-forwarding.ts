@@ -235,14 +235,18 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     10,
     (args) => trace(vs, args),
   );
-  cmds.register('dpif/dump-flows', '[-m] [--names | --no-names] bridge', 1, 4, (args) => {
+  // Counters of flows the PMD worker forwards come in first, so dumps show every packet.
+  cmds.register('dpif/dump-flows', '[-m] [--names | --no-names] bridge', 1, 4, async (args) => {
     const name = args[args.length - 1] as string;
     const br = ofproto(vs, name);
+    await br.dpif.syncStats();
     return dumpFlows(br.dpif, args.slice(0, -1), br);
   });
-  cmds.register('dpctl/dump-flows', '[-m] [--names] [dp] [filter=..]', 0, 5, (args) => {
+  cmds.register('dpctl/dump-flows', '[-m] [--names] [dp] [filter=..]', 0, 5, async (args) => {
     const dp = args.filter((a) => !a.startsWith('-') && !a.includes('='))[0];
-    return dumpFlows(dpifByName(vs, dp), args, null);
+    const dpif = dpifByName(vs, dp);
+    await dpif.syncStats();
+    return dumpFlows(dpif, args, null);
   });
   cmds.register('dpctl/del-flows', '[dp]', 0, 1, (args) => {
     const d = dpifByName(vs, args[0]);
@@ -250,10 +254,11 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     d.dp.flowFlush();
     return '';
   });
-  cmds.register('dpctl/show', '[dp]', 0, 2, (args) => {
+  cmds.register('dpctl/show', '[dp]', 0, 2, async (args) => {
     const name = args.filter((a) => !a.startsWith('-'))[0];
-    if (name !== undefined) return dpctlShow(dpifByName(vs, name));
-    return vs.backers.list().map(dpctlShow).join('');
+    const dpifs = name !== undefined ? [dpifByName(vs, name)] : vs.backers.list();
+    await Promise.all(dpifs.map((d) => d.syncStats()));
+    return dpifs.map(dpctlShow).join('');
   });
   cmds.register('fdb/show', 'bridge', 1, 1, (args) => {
     const br = ofproto(vs, args[0] as string);
@@ -299,10 +304,13 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     if (!r.ok) throw new UnixctlError(r.error);
     return r.text;
   });
-  cmds.register('bridge/dump-flows', 'bridge', 1, 2, (args) =>
-    bridgeDumpFlows(ofproto(vs, args[args.length - 1] as string)),
-  );
-  cmds.register('revalidator/wait', '', 0, 0, () => {
+  cmds.register('bridge/dump-flows', 'bridge', 1, 2, async (args) => {
+    const br = ofproto(vs, args[args.length - 1] as string);
+    await br.dpif.syncStats();
+    return bridgeDumpFlows(br);
+  });
+  cmds.register('revalidator/wait', '', 0, 0, async () => {
+    await Promise.all(vs.backers.list().map((d) => d.syncStats()));
     for (const b of vs.vswitch.bridges.values()) {
       b.ofproto.udpif.revalidateIfNeeded();
       b.ofproto.udpif.pushAllStats();

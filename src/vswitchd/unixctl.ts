@@ -41,7 +41,10 @@ export function dpifShow(vs: Vswitchd): string {
 
 export function registerVswitchdCommands(cmds: UnixctlCommands, vs: Vswitchd): void {
   registerForwardingCommands(cmds, vs);
-  cmds.register('dpif/show', '', 0, 0, () => dpifShow(vs));
+  cmds.register('dpif/show', '', 0, 0, async () => {
+    await Promise.all(vs.backers.list().map((d) => d.syncStats()));
+    return dpifShow(vs);
+  });
   cmds.register('ofproto/list', '', 0, 0, () =>
     // OVS walks its table of switches, hashed by name.
     shashOrder([...vs.vswitch.bridges.keys()])

@@ -159,6 +159,18 @@ export interface DpStats {
 
 export type FlowPutError = 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EFBIG';
 
+/**
+ * Told of every change to the flow table, in order, right after it happened: how a replica of
+ * the table (the PMD worker's, pmd-thread.ts) is kept in step with this one.
+ */
+export interface DpFlowListener {
+  put(flow: DpFlow): void;
+  /** The flow's actions changed; `zeroStats` when a put asked to zero its statistics. */
+  modify(flow: DpFlow, zeroStats: boolean): void;
+  del(flow: DpFlow): void;
+  flush(): void;
+}
+
 export interface FlowPut {
   readonly key: FlowKey;
   readonly mask: FlowKey;
@@ -278,6 +290,11 @@ export class DpNetdev {
   private curFrames: Uint8Array[] | null = null;
   private curIdx = 0;
   private readonly deferred: PacketBatch[] = [];
+  /** Whether received packets count in the ports' rx statistics (not for packets another
+   * thread already counted, see inputUpcalled). */
+  private countRxOn = true;
+  /** Replicas of the flow table to keep in step (the PMD worker). */
+  flowListener: DpFlowListener | null = null;
 
   constructor(opts: DpNetdevOptions) {
     this.io = opts.io;
@@ -510,7 +527,28 @@ export class DpNetdev {
     }
   }
 
+  /**
+   * Processes packets another datapath thread already received, looked up and counted (its
+   * misses): they count in flow statistics here, not again as received or as lookups.
+   */
+  inputUpcalled(batch: PacketBatch): void {
+    const st = this.stats;
+    const { hit, missed, emcHit, megaflowHit, masksHit } = st;
+    this.countRxOn = false;
+    try {
+      this.input(batch);
+    } finally {
+      this.countRxOn = true;
+      st.hit = hit;
+      st.missed = missed;
+      st.emcHit = emcHit;
+      st.megaflowHit = megaflowHit;
+      st.masksHit = masksHit;
+    }
+  }
+
   private countRx(port: number, len: number): void {
+    if (!this.countRxOn) return;
     let s = this.lastPortStats;
     if (port !== this.lastPort || s === null) {
       s = this.portStats(port);
@@ -641,6 +679,7 @@ export class DpNetdev {
       const flow = new DpFlow(ufid, p.key, p.mask, p.actions, this.now(), masked);
       this.cls.insert(flow);
       this.byUfid.set(ufid, flow);
+      this.flowListener?.put(flow);
       return { ok: true, flow, created: true };
     }
     if (p.modify) {
@@ -651,6 +690,7 @@ export class DpNetdev {
         existing.used = 0;
         existing.tcpFlags = 0;
       }
+      this.flowListener?.modify(existing, p.zeroStats === true);
       return { ok: true, flow: existing, created: false };
     }
     return { ok: false, error: create ? 'EEXIST' : 'EINVAL' };
@@ -678,6 +718,7 @@ export class DpNetdev {
     f.dead = true;
     this.cls.remove(f);
     this.byUfid.delete(f.ufid);
+    this.flowListener?.del(f);
     return f;
   }
 
@@ -686,6 +727,7 @@ export class DpNetdev {
     const f = this.byUfid.get(ufid);
     if (f === undefined) return false;
     f.actions = actions;
+    this.flowListener?.modify(f, false);
     return true;
   }
 
@@ -699,6 +741,7 @@ export class DpNetdev {
     this.byUfid.clear();
     this.cls.clear();
     this.emc.clear();
+    this.flowListener?.flush();
   }
 
   /** Deletes flows idle for more than `maxIdleMs` (never-used flows count from creation). */

@@ -100,6 +100,58 @@ function wholeView(b: ArrayBufferLike): Uint8Array {
   return v;
 }
 
+/**
+ * Sends `batch` in runs of frames sharing a buffer, `xmit(buf, n)` sending the first n
+ * entries of `desc` and returning how many went. Returns how many frames the kernel kept
+ * refusing (dropped). Shared by the devices and their PMD-thread side (pmd-port.ts).
+ */
+export function sendRuns(name: string, batch: TxBatch, desc: Uint32Array, xmit: Xmit): number {
+  const { frames, off, len, count } = batch;
+  let dropped = 0;
+  let i = 0;
+  while (i < count) {
+    const f0 = frames[i];
+    const buf = f0.buffer;
+    let k = 0;
+    while (i < count && k < BURST) {
+      const f = frames[i];
+      if (f.buffer !== buf) break;
+      desc[2 * k] = f.byteOffset + off[i];
+      desc[2 * k + 1] = len[i];
+      k++;
+      i++;
+    }
+    const whole = wholeView(buf);
+    let sent = 0;
+    for (let tries = 0; sent < k && tries < TX_RETRIES; tries++) {
+      let n: number;
+      try {
+        n = xmit(whole, k - sent);
+      } catch (err) {
+        log.warnRl(`${name}: send failed (${toNetdevError(err).message})`);
+        break;
+      }
+      sent += n;
+      if (sent < k) desc.copyWithin(0, 2 * n, 2 * (k - sent + n));
+    }
+    dropped += k - sent;
+  }
+  return dropped;
+}
+
+/**
+ * What a PMD thread needs to drive a device's packets itself (pmd-port.ts opens it there).
+ */
+export interface PmdPortSpec {
+  readonly kind: 'afpacket' | 'tap';
+  readonly name: string;
+  /** tap: the device's fd; it stays open on this side, the worker reads and writes it. */
+  readonly fd: number;
+  /** afpacket: the namespace to open the worker's socket in (a /proc path), '' for its own. */
+  readonly netns: string;
+  readonly mtu: number;
+}
+
 /** What the Linux device classes share: state followed from the kernel, counters, status. */
 export abstract class LinuxNetdev implements Netdev {
   protected ifindex = 0;
@@ -123,6 +175,12 @@ export abstract class LinuxNetdev implements Netdev {
   /** The device's network namespace: its identity, and an fd to enter it by. */
   private readonly netns: string;
   private netnsFd = -1;
+  /** Set while a PMD thread drives the device's packets: told when it must reopen. */
+  private pmdOnChange: (() => void) | null = null;
+  /** close() came while a PMD thread still used the device: finished by pmdTakeBack(). */
+  private pmdClosePending = false;
+  /** Receive-ring drops the PMD thread reported (its own socket's). */
+  protected pmdRxDropped = 0;
 
   constructor(
     readonly name: string,
@@ -190,6 +248,7 @@ export abstract class LinuxNetdev implements Netdev {
     this.present = true;
     log.info(`${this.name}: device is back (ifindex ${this.ifindex})`);
     this.changed();
+    this.pmdOnChange?.();
   }
 
   /** Reopens what this class holds on the device (runs in the device's namespace). */
@@ -216,6 +275,7 @@ export abstract class LinuxNetdev implements Netdev {
     if (m.mtu !== undefined && m.mtu !== this.mtu) {
       this.mtu = m.mtu;
       this.mtuChanged();
+      this.pmdOnChange?.();
       changed = true;
     }
     if (m.mac && m.mac.length === 6) {
@@ -270,6 +330,7 @@ export abstract class LinuxNetdev implements Netdev {
     }
     this.mtu = mtu;
     this.mtuChanged();
+    this.pmdOnChange?.();
     this.changed();
   }
   isUp(): boolean {
@@ -369,12 +430,89 @@ export abstract class LinuxNetdev implements Netdev {
 
   setRxSink(sink: NetdevRxSink | null): void {
     this.rxSink = sink;
-    if (this.closed) return;
+    if (this.closed || this.pmdOwned) return;
     if (sink) this.startRx();
     else this.stopRx();
   }
   protected abstract startRx(): void;
   protected abstract stopRx(): void;
+
+  /* ---------------------------------------------------------------------------------- */
+  /* A PMD thread (src/dpif/netdev/pmd-thread.ts) driving the device's packets. */
+
+  get pmdOwned(): boolean {
+    return this.pmdOnChange !== null;
+  }
+
+  /**
+   * Hands receive (and, unless pmdDirectSend, transmit) to a PMD thread: this side stops
+   * reading. `onChange` is told when the worker must reopen with a new spec (MTU changed,
+   * device made again). Configuration, state and counters stay here.
+   */
+  pmdHandOff(onChange: () => void): PmdPortSpec {
+    this.stopRx();
+    this.pmdOnChange = onChange;
+    this.pmdRelinquish();
+    return this.pmdSpec();
+  }
+
+  /** What the worker opens; valid while handed off. */
+  pmdSpec(): PmdPortSpec {
+    return {
+      kind: this.pmdKind(),
+      name: this.name,
+      fd: this.pmdFd(),
+      netns: this.netnsFd >= 0 ? `/proc/${process.pid}/fd/${this.netnsFd}` : '',
+      mtu: this.mtu,
+    };
+  }
+
+  /** The PMD thread let go of the device (after it confirmed): finish a pending close, or
+   * take the packets back. */
+  pmdTakeBack(): void {
+    if (this.pmdOnChange === null) return;
+    this.pmdOnChange = null;
+    if (this.pmdClosePending) {
+      this.pmdClosePending = false;
+      this.closeDevice();
+      this.closeNetnsFd();
+      return;
+    }
+    if (this.closed) return;
+    try {
+      this.pmdResume();
+    } catch (err) {
+      log.warn(`${this.name}: cannot take the device back (${toNetdevError(err).message})`);
+      return;
+    }
+    if (this.rxSink) this.startRx();
+  }
+
+  /** Counts what the PMD thread dropped: transmit refusals and receive-ring drops (deltas). */
+  pmdCountDrops(txDropped: number, rxDropped: number): void {
+    this.txDropped += txDropped;
+    this.pmdRxDropped += rxDropped;
+  }
+
+  /** Whether the main thread may transmit itself while a worker owns the device. */
+  get pmdDirectSend(): boolean {
+    return false;
+  }
+  protected abstract pmdKind(): PmdPortSpec['kind'];
+  protected pmdFd(): number {
+    return -1;
+  }
+  /** Lets go of what the worker opens for itself. */
+  protected pmdRelinquish(): void {}
+  /** Opens again what pmdRelinquish let go. */
+  protected pmdResume(): void {}
+
+  private closeNetnsFd(): void {
+    if (this.netnsFd >= 0) {
+      closeSync(this.netnsFd);
+      this.netnsFd = -1;
+    }
+  }
 
   abstract send(batch: TxBatch): void;
 
@@ -383,36 +521,7 @@ export abstract class LinuxNetdev implements Netdev {
    * entries of txDesc and returning how many went. What the kernel keeps refusing is dropped.
    */
   protected sendRuns(batch: TxBatch, xmit: Xmit): void {
-    const { frames, off, len, count } = batch;
-    const desc = this.txDesc;
-    let i = 0;
-    while (i < count) {
-      const f0 = frames[i];
-      const buf = f0.buffer;
-      let k = 0;
-      while (i < count && k < BURST) {
-        const f = frames[i];
-        if (f.buffer !== buf) break;
-        desc[2 * k] = f.byteOffset + off[i];
-        desc[2 * k + 1] = len[i];
-        k++;
-        i++;
-      }
-      const whole = wholeView(buf);
-      let sent = 0;
-      for (let tries = 0; sent < k && tries < TX_RETRIES; tries++) {
-        let n: number;
-        try {
-          n = xmit(whole, k - sent);
-        } catch (err) {
-          log.warnRl(`${this.name}: send failed (${toNetdevError(err).message})`);
-          break;
-        }
-        sent += n;
-        if (sent < k) desc.copyWithin(0, 2 * n, 2 * (k - sent + n));
-      }
-      this.txDropped += k - sent;
-    }
+    this.txDropped += sendRuns(this.name, batch, this.txDesc, xmit);
   }
 
   close(): void {
@@ -431,11 +540,13 @@ export abstract class LinuxNetdev implements Netdev {
         // The device went away meanwhile: nothing to restore.
       }
     }
-    this.closeDevice();
-    if (this.netnsFd >= 0) {
-      closeSync(this.netnsFd);
-      this.netnsFd = -1;
+    if (this.pmdOwned) {
+      // The worker still reads the device: its fd and namespace stay open until it says so.
+      this.pmdClosePending = true;
+      return;
     }
+    this.closeDevice();
+    this.closeNetnsFd();
   }
   protected abstract closeDevice(): void;
 }

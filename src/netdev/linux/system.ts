@@ -38,6 +38,10 @@ export class SystemNetdev extends LinuxNetdev {
   }
 
   protected override reattach(): void {
+    if (this.pmdOwned) {
+      // The PMD thread opens its own socket on the new device (told through pmdOnChange).
+      return;
+    }
     const sock = SystemNetdev.openSocket(this.name);
     this.stopRx();
     this.sock.close();
@@ -95,7 +99,23 @@ export class SystemNetdev extends LinuxNetdev {
 
   send(batch: TxBatch): void {
     if (this.closed || batch.count === 0) return;
+    if (this.sock.closed) {
+      // Handed to a PMD thread, which transmits: a frame sent here would have no socket.
+      this.txDropped += batch.count;
+      return;
+    }
     this.sendRuns(batch, this.xmit);
+  }
+
+  protected pmdKind(): 'afpacket' {
+    return 'afpacket';
+  }
+  /** The worker opens a socket of its own: two would each receive every frame. */
+  protected override pmdRelinquish(): void {
+    this.sock.close();
+  }
+  protected override pmdResume(): void {
+    if (this.sock.closed) this.sock = this.inOwnNetns(() => SystemNetdev.openSocket(this.name));
   }
 
   /** AF_PACKET ring counters: frames lost to a full ring, frames too long for a slot. */
@@ -106,10 +126,8 @@ export class SystemNetdev extends LinuxNetdev {
 
   override getStatisticsColumn(): Map<string, number> {
     const m = super.getStatisticsColumn();
-    if (!this.sock.closed) {
-      const r = this.sock.stats();
-      m.set('rx_dropped', (m.get('rx_dropped') ?? 0) + r.drops);
-    }
+    const drops = (this.sock.closed ? 0 : this.sock.stats().drops) + this.pmdRxDropped;
+    if (drops) m.set('rx_dropped', (m.get('rx_dropped') ?? 0) + drops);
     return m;
   }
 

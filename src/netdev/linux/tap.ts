@@ -153,6 +153,17 @@ export class TapNetdev extends LinuxNetdev {
     if (wasUp) this.setUp(true);
   }
 
+  protected pmdKind(): 'tap' {
+    return 'tap';
+  }
+  /** The worker reads and writes this fd; writes of whole frames from two threads are safe. */
+  protected override pmdFd(): number {
+    return this.tap.fd;
+  }
+  override get pmdDirectSend(): boolean {
+    return true;
+  }
+
   protected closeDevice(): void {
     this.tap.close();
   }

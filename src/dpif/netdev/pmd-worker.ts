@@ -1,0 +1,377 @@
+/**
+ * The PMD worker thread (OVS's pmd_thread_main): receives on the Linux ports handed to it,
+ * forwards through its own DpNetdev engine whose flow table replays the main thread's (put,
+ * modify, del, flush commands in order; its EMC is its own) and transmits. What it cannot do
+ * itself goes to the main thread: missed packets (upcalls), userspace() and port-layer actions,
+ * output to ports it does not drive. Flow, port and lookup statistics go back as deltas every
+ * PMD_STATS_INTERVAL_MS and on request.
+ *
+ * Entry point of a worker started by pmd-thread.ts; bundled as dist/cli/pmd-worker.js.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { setConsoleWriter, setLevels, setPattern, vlog } from '../../lib/vlog.ts';
+import { PmdPort } from '../../netdev/linux/pmd-port.ts';
+import type { NetdevRxSink, TxBatch } from '../../netdev/netdev.ts';
+import { type DpFlow, DpNetdev, type UpcallResult } from './dp-netdev.ts';
+import type { OdpActions } from './odp-actions.ts';
+import { MD_WORDS, NETDEV_MAX_BURST, PacketBatch } from './packet-batch.ts';
+import {
+  DP_STAT_NAMES,
+  type PackedFrames,
+  PMD_MAX_INFLIGHT,
+  PMD_STATS_INTERVAL_MS,
+  type PmdCommand,
+  type PmdEvent,
+  type PmdWorkerData,
+  TX_DONE,
+  UP_DONE,
+  UP_POSTED,
+} from './pmd-protocol.ts';
+
+const port0 = parentPort;
+if (port0 === null) throw new Error('pmd-worker.ts runs as a worker thread only');
+const parent = port0;
+const data = workerData as PmdWorkerData;
+const shared = new Int32Array(data.shared);
+
+// This thread's log messages go to the main thread's vlog (its levels, file and syslog): here
+// every module logs at info to a "console" that posts "module|LEVEL|message" lines there.
+setLevels(null, null, 'off');
+setLevels(null, 'console', 'info');
+setPattern('console', '%c|%p|%m');
+setConsoleWriter((line) => parent.postMessage({ t: 'log', line }));
+const log = vlog('dpif_netdev');
+
+/** What the engine returns for a miss here: nothing to run, nothing to install (the main
+ * thread translates it and runs it). */
+const PUNT: UpcallResult = { actions: [], mask: null };
+
+const ports = new Map<number, PmdPort>();
+
+interface Tracked {
+  readonly flow: DpFlow;
+  packets: number;
+  bytes: number;
+  used: number;
+  tcpFlags: number;
+}
+/** The replica's flows by the id the main thread gave them. */
+const tracked = new Map<number, Tracked>();
+let upPosted = 0;
+let upcallDrops = 0;
+let putErrors = 0;
+
+function post(ev: PmdEvent, transfer?: ArrayBuffer[]): void {
+  parent.postMessage(ev, transfer ?? []);
+}
+
+/** Whether another packet message fits the queue to the main thread; counts a drop if not. */
+function upRoom(n: number): boolean {
+  if (upPosted - Atomics.load(shared, UP_DONE) >= PMD_MAX_INFLIGHT) {
+    upcallDrops += n;
+    return false;
+  }
+  upPosted++;
+  Atomics.store(shared, UP_POSTED, upPosted);
+  return true;
+}
+
+/* Missed packets of the batch being processed, copied here and posted after it. */
+let upData = new Uint8Array(NETDEV_MAX_BURST * 2048);
+const upLen = new Int32Array(NETDEV_MAX_BURST * 8);
+const upMd = new Uint32Array(NETDEV_MAX_BURST * 8 * MD_WORDS);
+let upN = 0;
+let upBytes = 0;
+
+function stageUpcall(key: Uint32Array, packet: Uint8Array): void {
+  if (upN === upLen.length) flushUpcalls();
+  if (upBytes + packet.length > upData.length) {
+    const bigger = new Uint8Array(Math.max(upData.length * 2, upBytes + packet.length));
+    bigger.set(upData.subarray(0, upBytes));
+    upData = bigger;
+  }
+  upData.set(packet, upBytes);
+  upBytes += packet.length;
+  upLen[upN] = packet.length;
+  upMd.set(key.subarray(0, MD_WORDS), upN * MD_WORDS);
+  upN++;
+}
+
+function flushUpcalls(): void {
+  if (upN === 0) return;
+  const n = upN;
+  upN = 0;
+  const bytes = upBytes;
+  upBytes = 0;
+  if (!upRoom(n)) return;
+  const ev = {
+    t: 'upcall' as const,
+    n,
+    data: upData.slice(0, bytes),
+    len: upLen.slice(0, n),
+    md: upMd.slice(0, n * MD_WORDS),
+  };
+  post(ev, [ev.data.buffer, ev.len.buffer, ev.md.buffer] as ArrayBuffer[]);
+}
+
+function pack(batch: TxBatch): PackedFrames {
+  let bytes = 0;
+  for (let i = 0; i < batch.count; i++) bytes += batch.len[i];
+  const out = new Uint8Array(bytes);
+  const len = new Int32Array(batch.count);
+  let o = 0;
+  for (let i = 0; i < batch.count; i++) {
+    const l = batch.len[i];
+    out.set(batch.frames[i].subarray(batch.off[i], batch.off[i] + l), o);
+    len[i] = l;
+    o += l;
+  }
+  return { n: batch.count, data: out, len };
+}
+
+const dp = new DpNetdev({
+  io: {
+    send(port, batch) {
+      const p = ports.get(port);
+      if (p !== undefined) {
+        p.send(batch);
+        return;
+      }
+      // A port of the main thread's (dummy, or one being added): the main thread sends it.
+      if (!upRoom(batch.count)) return;
+      const f = pack(batch);
+      post({ t: 'out', port, ...f }, [f.data.buffer as ArrayBuffer, f.len.buffer as ArrayBuffer]);
+    },
+  },
+  upcall: {
+    miss(up) {
+      stageUpcall(up.key, up.packet);
+      return PUNT;
+    },
+    action(up) {
+      if (!upRoom(1)) return;
+      post({ t: 'action', action: up.action, key: up.key, packet: up.packet }, [
+        up.key.buffer as ArrayBuffer,
+        up.packet.buffer as ArrayBuffer,
+      ]);
+    },
+    other(action, packet, key) {
+      if (!upRoom(1)) return;
+      post({ t: 'other', action, key: Uint32Array.from(key), packet });
+    },
+  },
+  // The main thread enforces the flow limit; the replica takes whatever it is told.
+  flowLimit: 0x7fffffff,
+  emcInsertInvProb: data.emcInsertInvProb,
+});
+
+/* Received frames, copied into one batch per burst (ring and TAP buffers are reused). */
+const rxBatch = new PacketBatch();
+
+function rxFlush(): void {
+  if (rxBatch.count === 0) return;
+  try {
+    dp.input(rxBatch);
+  } catch (err) {
+    log.errRl(`PMD forwarding failed: ${(err as Error).stack ?? err}`);
+  }
+  rxBatch.clear();
+  flushUpcalls();
+}
+
+function sinkFor(portNo: number): NetdevRxSink {
+  return {
+    receive(frame, off, len) {
+      if (rxBatch.full) rxFlush();
+      rxBatch.add(frame, off, len, portNo);
+    },
+    flush: rxFlush,
+  };
+}
+
+function openPort(port: number, cmd: Extract<PmdCommand, { op: 'port-add' }>['spec']): void {
+  try {
+    ports.set(port, PmdPort.open(cmd, sinkFor(port)));
+  } catch (err) {
+    post({ t: 'port-error', port, message: (err as Error)?.message ?? String(err) });
+  }
+}
+
+const lastPort = new Map<number, Float64Array>();
+
+function statsEvent(seq: number): PmdEvent {
+  const vals: number[] = [];
+  for (const [id, t] of tracked) {
+    const f = t.flow;
+    if (f.packets === t.packets && f.used === t.used && f.tcpFlags === t.tcpFlags) continue;
+    vals.push(id, f.packets - t.packets, f.bytes - t.bytes, f.used, f.tcpFlags);
+    t.packets = f.packets;
+    t.bytes = f.bytes;
+    t.used = f.used;
+    t.tcpFlags = f.tcpFlags;
+  }
+  const dpDelta = new Float64Array(DP_STAT_NAMES.length);
+  for (let i = 0; i < DP_STAT_NAMES.length; i++) {
+    const k = DP_STAT_NAMES[i];
+    dpDelta[i] = dp.stats[k];
+    dp.stats[k] = 0;
+  }
+  const pv: number[] = [];
+  const numbers = new Set<number>([...ports.keys(), ...lastPort.keys()]);
+  for (const port of numbers) {
+    const s = dp.portStats(port);
+    const c = ports.get(port)?.counters() ?? { txDropped: 0, rxDropped: 0 };
+    const now = [
+      s.rxPackets,
+      s.rxBytes,
+      s.txPackets,
+      s.txBytes,
+      s.txDropped,
+      c.txDropped,
+      c.rxDropped,
+    ];
+    const last = lastPort.get(port) ?? new Float64Array(now.length);
+    let any = false;
+    for (let i = 0; i < now.length; i++) if (now[i] !== last[i]) any = true;
+    if (!any) continue;
+    pv.push(port);
+    for (let i = 0; i < now.length; i++) pv.push(now[i] - last[i]);
+    lastPort.set(port, Float64Array.from(now));
+  }
+  const ev: PmdEvent = {
+    t: 'stats',
+    seq,
+    flows: Float64Array.from(vals),
+    dp: dpDelta,
+    ports: Float64Array.from(pv),
+    upcallDrops,
+    putErrors,
+  };
+  upcallDrops = 0;
+  putErrors = 0;
+  return ev;
+}
+
+function pushStats(seq: number): void {
+  const ev = statsEvent(seq);
+  if (ev.t === 'stats' && seq === 0 && ev.flows.length === 0 && ev.ports.length === 0) {
+    // Nothing moved: skip the periodic message, unless lookup counters did.
+    let moved = ev.upcallDrops !== 0 || ev.putErrors !== 0;
+    for (let i = 0; i < ev.dp.length && !moved; i++) if (ev.dp[i] !== 0) moved = true;
+    if (!moved) return;
+  }
+  post(ev);
+}
+
+function unpackTx(cmd: PackedFrames): TxBatch {
+  const frames: Uint8Array[] = new Array(cmd.n).fill(cmd.data);
+  const off = new Int32Array(cmd.n);
+  let o = 0;
+  for (let i = 0; i < cmd.n; i++) {
+    off[i] = o;
+    o += cmd.len[i];
+  }
+  return { frames, off, len: cmd.len, count: cmd.n };
+}
+
+function modify(id: number, actions: OdpActions, zeroStats: boolean): void {
+  const t = tracked.get(id);
+  if (t === undefined || !dp.flowModify(t.flow.ufid, actions)) {
+    putErrors++;
+    return;
+  }
+  if (zeroStats) {
+    const f = t.flow;
+    f.packets = f.bytes = f.used = f.tcpFlags = 0;
+    t.packets = t.bytes = t.used = t.tcpFlags = 0;
+  }
+}
+
+function apply(cmd: PmdCommand): void {
+  switch (cmd.op) {
+    case 'put': {
+      const r = dp.flowPut({
+        key: cmd.key,
+        mask: cmd.mask,
+        actions: cmd.actions,
+        ufid: cmd.ufid,
+        create: true,
+      });
+      if (r.ok) {
+        tracked.set(cmd.id, { flow: r.flow, packets: 0, bytes: 0, used: 0, tcpFlags: 0 });
+      } else {
+        putErrors++;
+      }
+      return;
+    }
+    case 'modify':
+      modify(cmd.id, cmd.actions, cmd.zeroStats);
+      return;
+    case 'del': {
+      const t = tracked.get(cmd.id);
+      if (t === undefined) {
+        putErrors++;
+        return;
+      }
+      // Hits since the last push are not credited: the main thread's flow is gone already.
+      tracked.delete(cmd.id);
+      dp.flowDel(t.flow);
+      return;
+    }
+    case 'flush':
+      tracked.clear();
+      dp.flowFlush();
+      return;
+    case 'tx': {
+      try {
+        const b = unpackTx(cmd);
+        const p = ports.get(cmd.port);
+        if (p !== undefined) p.send(b);
+      } finally {
+        Atomics.add(shared, TX_DONE, 1);
+      }
+      return;
+    }
+    case 'port-add':
+      openPort(cmd.port, cmd.spec);
+      return;
+    case 'port-update': {
+      ports.get(cmd.port)?.close();
+      ports.delete(cmd.port);
+      openPort(cmd.port, cmd.spec);
+      return;
+    }
+    case 'port-del': {
+      rxFlush();
+      ports.get(cmd.port)?.close();
+      ports.delete(cmd.port);
+      post({ t: 'port-closed', port: cmd.port });
+      return;
+    }
+    case 'stats':
+      pushStats(cmd.seq);
+      return;
+    case 'emc':
+      dp.emcInsertInvProb = cmd.insertInvProb;
+      return;
+    case 'exit':
+      for (const p of ports.values()) p.close();
+      ports.clear();
+      clearInterval(timer);
+      parent.close();
+      return;
+  }
+}
+
+parent.on('message', (cmds: PmdCommand[]) => {
+  for (const c of cmds) {
+    try {
+      apply(c);
+    } catch (err) {
+      log.errRl(`PMD command ${c.op} failed: ${(err as Error).stack ?? err}`);
+    }
+  }
+});
+
+const timer = setInterval(() => pushStats(0), PMD_STATS_INTERVAL_MS);
+post({ t: 'ready' });
