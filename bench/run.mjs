@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-for (const bench of ['ovsdb/run.mjs', 'vsctl/run.mjs', 'datapath/run.mjs', 'forwarding/run.mjs']) {
+for (const bench of [
+  'ovsdb/run.mjs',
+  'vsctl/run.mjs',
+  'datapath/run.mjs',
+  'forwarding/run.mjs',
+  'openflow/run.mjs',
+  'visibility/run.mjs',
+]) {
   const r = spawnSync(process.execPath, [join(here, bench), ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = 1;
 }

@@ -251,6 +251,46 @@ test('expire removes hard-timed-out then idle-timed-out flows with their reasons
   assert.equal(t.count, 0);
 });
 
+test('expiry follows timeouts through replacement, deletion and bundles snapshots', () => {
+  const c = clock();
+  const t = new FlowTables({ now: c.now });
+  const gone: string[] = [];
+  t.onRemoved = (r, w) => gone.push(`${show(r)} ${w}`);
+  t.flowMod(fm('in_port=1,hard_timeout=1,actions=drop'));
+  assert.equal(t.nextExpiry(), c.t + 1001);
+  // Replaced by the same flow without a timeout: nothing is left to expire.
+  t.flowMod(fm('in_port=1,actions=drop'));
+  assert.equal(t.nextExpiry(), Infinity);
+  c.t += 5000;
+  assert.equal(t.expire(), 0);
+  // A timed flow added after a snapshot is gone once it is restored; one kept in it expires.
+  t.flowMod(fm('in_port=2,idle_timeout=1,actions=drop'));
+  const restore = t.snapshot();
+  t.flowMod(fm('in_port=3,idle_timeout=1,actions=drop'));
+  restore();
+  c.t += 2000;
+  assert.equal(t.expire(), 1);
+  assert.deepEqual(gone, ['in_port=2 actions=drop idle']);
+  t.flowMod(fm('in_port=4,hard_timeout=1,actions=drop'));
+  t.flowMod(fm('in_port=4', 'delete'));
+  assert.equal(t.nextExpiry(), Infinity);
+});
+
+test('a stored flow holds its match masked, as OVS stores it', () => {
+  const t = new FlowTables();
+  // The key carries address bits outside the /16 mask: the stored match drops them.
+  const m = fm('ip,nw_src=198.18.0.0/16,actions=drop');
+  m.match.key[W_NW_SRC] |= 0x1234;
+  t.flowMod(m);
+  const [r] = t.rules();
+  assert.equal(r.match.key[W_NW_SRC], 0xc6120000);
+  assert.equal(matchToString(r.match, 0x8000, {}), 'ip,nw_src=198.18.0.0/16');
+  assert.notEqual(
+    t.findExactly(0, fm('ip,nw_src=198.18.0.0/16', 'delete_strict').match, 0x8000),
+    null,
+  );
+});
+
 test('conjunctive flows resolve through the classifier', () => {
   const t = new FlowTables();
   t.flowMod(fm('priority=10,in_port=1,actions=conjunction(7,1/2)'));

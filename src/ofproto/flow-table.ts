@@ -59,6 +59,9 @@ export interface Rule {
 /* The stored rule: the public shape plus its classifier handle. */
 class OfRule implements Rule {
   cls: ClsRule<OfRule> | null = null;
+  /* Once in a table, the classifier's copy of the match (masked key, the subtable's shared
+   * mask): the flow_mod's own arrays are then garbage rather than two more buffers per rule. */
+  match: Match;
   removed = false;
   packetCount = 0;
   byteCount = 0;
@@ -66,7 +69,7 @@ class OfRule implements Rule {
   modified: number;
   constructor(
     readonly tableId: number,
-    readonly match: Match,
+    match: Match,
     readonly priority: number,
     public cookie: bigint,
     public ofpacts: Ofpact[],
@@ -76,6 +79,7 @@ class OfRule implements Rule {
     public importance: number,
     readonly created: number,
   ) {
+    this.match = match;
     this.modified = created;
     this.used = created;
   }
@@ -116,6 +120,8 @@ export class FlowTables implements ActionCheckers {
   private nRules = 0;
   /* Rules above OpenFlow's priority range (fail-open's), not reported in table stats. */
   private hiddenRules = 0;
+  /* Rules with an idle or hard timeout: while there are none, expiry has nothing to scan. */
+  private nTimed = 0;
   private version_ = 0;
   onChange: (() => void) | null = null;
   onRemoved: ((rule: Rule, reason: FlowRemovedReason) => void) | null = null;
@@ -160,10 +166,22 @@ export class FlowTables implements ActionCheckers {
   }
 
   *rules(): IterableIterator<Rule> {
+    for (const r of this.allRules()) if (!r.removed) yield r;
+  }
+
+  /* Every rule, table by table, as one array. */
+  private allRules(): OfRule[] {
+    const out: OfRule[] = [];
     for (const cls of this.tables) {
       if (cls.isEmpty()) continue;
-      for (const r of cls) yield r.data;
+      for (const r of cls.rules()) out.push(r.data);
     }
+    return out;
+  }
+
+  private track(r: OfRule, sign: 1 | -1): void {
+    if (r.priority > 0xffff) this.hiddenRules += sign;
+    if (r.idleTimeout !== 0 || r.hardTimeout !== 0) this.nTimed += sign;
   }
 
   /* ------------------------------------------------------------------------------------ */
@@ -229,8 +247,13 @@ export class FlowTables implements ActionCheckers {
     if (err) return err;
     const tableId = fm.tableId === OFPTT_ALL ? 0 : fm.tableId;
     const cls = this.tables[tableId];
-    const old = cls.findExactly(fm.match, fm.priority)?.data ?? null;
-    if (old === null && fm.flags.checkOverlap && this.overlaps(cls, fm.match, fm.priority)) {
+    // Only an overlap check needs to know beforehand whether the flow is new; otherwise the
+    // classifier's replace() says which flow it displaced (one search instead of two).
+    if (
+      fm.flags.checkOverlap &&
+      cls.findExactly(fm.match, fm.priority) === null &&
+      this.overlaps(cls, fm.match, fm.priority)
+    ) {
       return new OfpError('OFPFMFC_OVERLAP');
     }
     const now = this.now();
@@ -246,25 +269,25 @@ export class FlowTables implements ActionCheckers {
       fm.importance,
       now,
     );
-    if (old !== null) {
-      // An add over an identical flow keeps the old cookie only when it brings none.
-      if (fm.newCookie === U64_MAX) rule.cookie = old.cookie;
-      if (!fm.flags.resetCounts) {
-        rule.packetCount = old.packetCount;
-        rule.byteCount = old.byteCount;
-      }
-      rule.used = old.used;
-    }
     const res = cls.replace(rule.match, rule.priority, rule, conjunctionsOf(rule.ofpacts));
     rule.cls = res.rule;
+    rule.match = res.rule.match;
     if (res.displaced) {
       const d = res.displaced.data;
+      // An add over an identical flow keeps the old cookie only when it brings none.
+      if (fm.newCookie === U64_MAX) rule.cookie = d.cookie;
+      if (!fm.flags.resetCounts) {
+        rule.packetCount = d.packetCount;
+        rule.byteCount = d.byteCount;
+      }
+      rule.used = d.used;
       d.removed = true;
       d.cls = null;
+      this.track(d, -1);
     } else {
       this.nRules++;
-      if (rule.priority > 0xffff) this.hiddenRules++;
     }
+    this.track(rule, 1);
     this.changed();
     return null;
   }
@@ -348,14 +371,15 @@ export class FlowTables implements ActionCheckers {
     outPort: number,
     outGroup: number,
   ): boolean {
-    if (((r.cookie ^ cookie) & cookieMask) !== 0n) return false;
+    // BigInt arithmetic allocates: skip it for the usual request that names no cookie.
+    if (cookieMask !== 0n && ((r.cookie ^ cookie) & cookieMask) !== 0n) return false;
     if (outPort !== OFPP_NONE && !outputsToPort(r.ofpacts, outPort)) return false;
     if (outGroup !== OFPG_ANY && !outputsToGroup(r.ofpacts, outGroup)) return false;
     return true;
   }
 
   private overlaps(cls: Classifier<OfRule>, m: Match, priority: number): boolean {
-    for (const cr of cls) {
+    for (const cr of cls.rules()) {
       if (cr.priority !== priority) continue;
       const o = cr.match;
       let clash = false;
@@ -384,7 +408,7 @@ export class FlowTables implements ActionCheckers {
       if (cls.isEmpty()) continue;
       const hidden: OfRule[] = [];
       const gone: OfRule[] = [];
-      for (const cr of cls) {
+      for (const cr of cls.rules()) {
         // Hidden rules (fail-open) are not OpenFlow's to delete.
         if (cr.data.priority > 0xffff) hidden.push(cr.data);
         else gone.push(cr.data);
@@ -397,6 +421,7 @@ export class FlowTables implements ActionCheckers {
       for (const r of gone) {
         r.cls = null;
         r.removed = true;
+        this.track(r, -1);
         this.nRules--;
         n++;
         this.onRemoved?.(r, 'delete');
@@ -416,7 +441,7 @@ export class FlowTables implements ActionCheckers {
       r.cls = null;
       r.removed = true;
       this.nRules--;
-      if (r.priority > 0xffff) this.hiddenRules--;
+      this.track(r, -1);
       n++;
       this.onRemoved?.(r, reason);
     }
@@ -429,8 +454,7 @@ export class FlowTables implements ActionCheckers {
    * without further onRemoved calls.
    */
   snapshot(): () => void {
-    const saved = [...this.rules()].map((x) => {
-      const r = x as OfRule;
+    const saved = this.allRules().map((r) => {
       return {
         r,
         cookie: r.cookie,
@@ -447,7 +471,7 @@ export class FlowTables implements ActionCheckers {
     });
     return () => {
       for (const cls of this.tables) {
-        for (const cr of [...cls]) {
+        for (const cr of cls.rules()) {
           cls.remove(cr);
           cr.data.cls = null;
           cr.data.removed = true;
@@ -455,6 +479,7 @@ export class FlowTables implements ActionCheckers {
       }
       this.nRules = 0;
       this.hiddenRules = 0;
+      this.nTimed = 0;
       for (const s of saved) {
         const r = s.r;
         Object.assign(r, {
@@ -476,9 +501,10 @@ export class FlowTables implements ActionCheckers {
           conjunctionsOf(r.ofpacts),
         );
         r.cls = res.rule;
+        r.match = res.rule.match;
         r.removed = false;
         this.nRules++;
-        if (r.priority > 0xffff) this.hiddenRules++;
+        this.track(r, 1);
       }
       this.changed();
     };
@@ -486,7 +512,7 @@ export class FlowTables implements ActionCheckers {
 
   /** Deletes every rule (OVS's ofproto_flush_flows). */
   flush(): void {
-    this.removeRules([...this.rules()], 'delete');
+    this.removeRules(this.allRules(), 'delete');
   }
 
   private changed(): void {
@@ -524,8 +550,8 @@ export class FlowTables implements ActionCheckers {
       idleAge: ageSecs(now - r.used),
       hardAge: ageSecs(now - r.modified),
       cookie: r.cookie,
-      packetCount: r.flags.noPacketCounts ? U64_MAX : BigInt(r.packetCount),
-      byteCount: r.flags.noByteCounts ? U64_MAX : BigInt(r.byteCount),
+      packetCount: r.flags.noPacketCounts ? U64_MAX : toU64(r.packetCount),
+      byteCount: r.flags.noByteCounts ? U64_MAX : toU64(r.byteCount),
       flags: r.flags,
       importance: r.importance,
       ofpacts: r.ofpacts,
@@ -590,10 +616,11 @@ export class FlowTables implements ActionCheckers {
 
   /** Removes rules whose hard or idle timeout passed (hard first, as OVS checks); returns how many. */
   expire(): number {
+    if (this.nTimed === 0) return 0;
     const now = this.now();
     const hard: Rule[] = [];
     const idle: Rule[] = [];
-    for (const r of this.rules()) {
+    for (const r of this.allRules()) {
       if (r.hardTimeout && now > r.modified + r.hardTimeout * 1000) hard.push(r);
       else if (r.idleTimeout && now > r.used + r.idleTimeout * 1000) idle.push(r);
     }
@@ -605,7 +632,8 @@ export class FlowTables implements ActionCheckers {
   /** The soonest time (ms) a rule can expire, or Infinity: when to call expire() next. */
   nextExpiry(): number {
     let t = Infinity;
-    for (const r of this.rules()) {
+    if (this.nTimed === 0) return t;
+    for (const r of this.allRules()) {
       if (r.hardTimeout) t = Math.min(t, r.modified + r.hardTimeout * 1000 + 1);
       if (r.idleTimeout) t = Math.min(t, r.used + r.idleTimeout * 1000 + 1);
     }
@@ -636,9 +664,9 @@ export class FlowTables implements ActionCheckers {
 }
 
 /* Rules of `cls` at least as specific as `target`; every rule when the target is catch-all. */
-function looseTargets(cls: Classifier<OfRule>, target: Match): Iterable<ClsRule<OfRule>> {
-  for (let i = 0; i < FLOW_WORDS; i++) if (target.mask[i] !== 0) return cls.loose(target);
-  return cls;
+function looseTargets(cls: Classifier<OfRule>, target: Match): ClsRule<OfRule>[] {
+  for (let i = 0; i < FLOW_WORDS; i++) if (target.mask[i] !== 0) return cls.looseRules(target);
+  return cls.rules();
 }
 
 function stateFlags(f: FlowModFlags): FlowModFlags {
@@ -650,6 +678,11 @@ function stateFlags(f: FlowModFlags): FlowModFlags {
     noByteCounts: f.noByteCounts,
     emerg: false,
   };
+}
+
+/* Counters as the wire wants them; most flows in a big dump never saw a packet. */
+function toU64(n: number): bigint {
+  return n === 0 ? 0n : BigInt(n);
 }
 
 function ageSecs(ms: number): number {

@@ -228,6 +228,83 @@ test('loose selection finds rules at least as specific as the target', () => {
   assert.deepEqual([...cls.loose(t.match)].map((r) => r.data).sort(), ['x', 'y']);
 });
 
+test('rules() and looseRules() list every live rule once, loose ones as a linear filter would', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(arbRule, fc.nat(3)), { maxLength: 40 }),
+      fc.array(fc.nat(), { maxLength: 10 }),
+      arbRule,
+      (specs, removals, target) => {
+        const cls = new Classifier<number>();
+        const live = new Map<number, ClsRule<number>>();
+        specs.forEach(([m, p], i) => {
+          const res = cls.replace(m, p, i);
+          if (res.displaced) live.delete(res.displaced.data);
+          live.set(i, res.rule);
+        });
+        for (const x of removals) {
+          const ids = [...live.keys()];
+          if (ids.length === 0) break;
+          const id = ids[x % ids.length];
+          cls.remove(live.get(id) as ClsRule<number>);
+          live.delete(id);
+        }
+        const all = cls.rules().map((r) => r.data);
+        assert.deepEqual(
+          [...all].sort((a, b) => a - b),
+          [...live.keys()].sort((a, b) => a - b),
+        );
+        assert.deepEqual(
+          [...cls].map((r) => r.data),
+          all,
+          'the iterator follows rules()',
+        );
+        // Stored keys are masked copies: the rule's match agrees with the key it was given.
+        for (const r of cls.rules()) {
+          const given = specs[r.data][0];
+          for (let w = 0; w < FLOW_WORDS; w++) {
+            assert.equal(r.match.mask[w], given.mask[w]);
+            assert.equal(r.match.key[w], (given.key[w] & given.mask[w]) >>> 0);
+          }
+        }
+        const specific = (r: ClsRule<number>) =>
+          r.match.mask.every(
+            (m, w) =>
+              (m & target.mask[w]) >>> 0 === target.mask[w] &&
+              ((r.match.key[w] ^ target.key[w]) & target.mask[w]) === 0,
+          );
+        assert.deepEqual(
+          cls.looseRules(target).map((r) => r.data),
+          cls
+            .rules()
+            .filter(specific)
+            .map((r) => r.data),
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('rules removed while iterating are not yielded', () => {
+  const cls = new Classifier<string>();
+  const a = newMatch();
+  a.mask[W_IN_PORT] = 0xffffffff;
+  a.key[W_IN_PORT] = 1;
+  const b = newMatch();
+  b.mask[W_IN_PORT] = 0xffffffff;
+  b.key[W_IN_PORT] = 2;
+  const ra = cls.insert(a, 1, 'a');
+  const rb = cls.insert(b, 1, 'b');
+  const seen: string[] = [];
+  for (const r of cls) {
+    seen.push(r.data);
+    cls.remove(r === ra ? rb : ra);
+  }
+  assert.equal(seen.length, 1);
+  assert.equal(cls.count, 1);
+});
+
 /* Documented conjunctive-match semantics (ovs-fields(7), "Conjunctive Match Fields"), scanned
  * linearly: the best ordinary rule, unless at some higher priority the matching
  * conjunction(id, k/n) rules cover all n clauses of an id and a rule matches conj_id=id.

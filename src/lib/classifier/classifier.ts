@@ -70,9 +70,29 @@ class Rule<T> implements ClsRule<T> {
     readonly conj: readonly Conjunction[] | null,
   ) {
     let min = 64;
-    for (const c of conj ?? []) min = Math.min(min, c.nClauses);
+    if (conj !== null) for (const c of conj) min = Math.min(min, c.nClauses);
     this.minClauses = min;
   }
+}
+
+/*
+ * Rule keys are carved out of shared slabs, as views on one ArrayBuffer. A 98-word typed array
+ * is too big for V8 to keep on its heap, so each `new Uint32Array(FLOW_WORDS)` is a backing
+ * store of its own (a malloc, and a record the garbage collector sweeps); at 100k rules that
+ * allocation and sweeping cost more than the insertion itself. A view is a small heap object.
+ * Slots are never reused, so a key a caller still holds never changes under it; a slab is
+ * freed once no view on it is left (so a long-lived rule can pin at most SLAB_KEYS keys' worth).
+ */
+const SLAB_KEYS = 16;
+let slab: ArrayBuffer | null = null;
+let slabNext = SLAB_KEYS;
+
+function allocKey(): Uint32Array {
+  if (slabNext === SLAB_KEYS) {
+    slab = new ArrayBuffer(SLAB_KEYS * FLOW_WORDS * 4);
+    slabNext = 0;
+  }
+  return new Uint32Array(slab as ArrayBuffer, slabNext++ * FLOW_WORDS * 4, FLOW_WORDS);
 }
 
 /* The trie-tracked fields: key word, width in bits, and the dl_type they need. */
@@ -332,8 +352,13 @@ export class Classifier<T> {
     }
     // Rules share their subtable's mask (rule matches are read-only).
     const mask = st.mask;
-    const key = new Uint32Array(FLOW_WORDS);
-    for (let i = 0; i < FLOW_WORDS; i++) key[i] = (match.key[i] & mask[i]) >>> 0;
+    // A fresh key is all zeros: only the words the mask touches need writing.
+    const key = allocKey();
+    const words = st.words;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      key[w] = (match.key[w] & mask[w]) >>> 0;
+    }
     const m: Match = { key, mask };
     const rule = new Rule(m, priority, data, conj !== null && conj.length > 0 ? conj : null);
     if (rule.conj !== null) this.nSoft++;
@@ -673,35 +698,74 @@ export class Classifier<T> {
     return null;
   }
 
-  /** All rules, highest-priority subtables first. */
-  *[Symbol.iterator](): IterableIterator<ClsRule<T>> {
-    for (const st of [...this.ordered]) {
-      for (const rules of [...st.nodeRules]) if (rules !== null) yield* [...rules];
+  /**
+   * All rules, highest-priority subtables first, as a new array (so the caller may change the
+   * classifier while going through it). One array rather than a generator per subtable and
+   * node: dumps and deletes of every rule go through here.
+   */
+  rules(): ClsRule<T>[] {
+    const out: ClsRule<T>[] = [];
+    const ordered = this.ordered;
+    for (let si = 0; si < ordered.length; si++) {
+      const nodes = ordered[si].nodeRules;
+      for (let n = 0; n < nodes.length; n++) {
+        const rules = nodes[n];
+        if (rules === null) continue;
+        for (let i = 0; i < rules.length; i++) out.push(rules[i]);
+      }
     }
+    return out;
+  }
+
+  /** All rules, highest-priority subtables first; rules removed meanwhile are skipped. */
+  *[Symbol.iterator](): IterableIterator<ClsRule<T>> {
+    for (const r of this.rules()) if ((r as Rule<T>).st !== null) yield r;
   }
 
   /**
    * Rules at least as specific as `target` that agree with it on its bits (OpenFlow's
-   * non-strict flow_mod/flow_stats selection).
+   * non-strict flow_mod/flow_stats selection), in rules() order.
    */
-  *loose(target: Match): IterableIterator<ClsRule<T>> {
-    for (const r of this) {
+  looseRules(target: Match): ClsRule<T>[] {
+    // Only the words the target matches on can disqualify a rule.
+    const ws: number[] = [];
+    for (let i = 0; i < FLOW_WORDS; i++) if (target.mask[i] !== 0) ws.push(i);
+    const out: ClsRule<T>[] = [];
+    for (const r of this.rules()) {
+      const m = r.match;
       let ok = true;
-      for (let i = 0; i < FLOW_WORDS && ok; i++) {
+      for (let j = 0; j < ws.length; j++) {
+        const i = ws[j];
         const tm = target.mask[i];
-        if ((r.match.mask[i] & tm) >>> 0 !== tm) ok = false;
-        else if (((r.match.key[i] ^ target.key[i]) & tm) !== 0) ok = false;
+        if ((m.mask[i] & tm) >>> 0 !== tm || ((m.key[i] ^ target.key[i]) & tm) !== 0) {
+          ok = false;
+          break;
+        }
       }
-      if (ok) yield r;
+      if (ok) out.push(r);
     }
+    return out;
+  }
+
+  /** looseRules() as an iterator; rules removed meanwhile are skipped. */
+  *loose(target: Match): IterableIterator<ClsRule<T>> {
+    for (const r of this.looseRules(target)) if ((r as Rule<T>).st !== null) yield r;
   }
 }
 
 /* A numeric hash of a whole mask, to find its subtable without building a string id. */
 function maskHash(mask: Uint32Array): number {
+  // Over the non-zero words and where they are: most of a mask is zero, and skipping those
+  // words is cheaper than mixing them in.
   let h = 0;
-  for (let i = 0; i < FLOW_WORDS; i++) h = hashAdd(h, mask[i]);
-  return hashFinish(h, FLOW_WORDS);
+  let n = 0;
+  for (let i = 0; i < FLOW_WORDS; i++) {
+    const m = mask[i];
+    if (m === 0) continue;
+    h = hashAdd(hashAdd(h, i), m);
+    n++;
+  }
+  return hashFinish(h, n);
 }
 
 function sameMask(a: Uint32Array, b: Uint32Array): boolean {
