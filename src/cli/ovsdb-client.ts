@@ -23,7 +23,7 @@ import {
   type PassiveStream,
   type Stream,
 } from '../lib/jsonrpc/stream.ts';
-import { defaultDbSocket, rundir } from '../lib/paths.ts';
+import { defaultDbSocket, logdir, rundir } from '../lib/paths.ts';
 import {
   applyTableOption,
   type Cell,
@@ -39,6 +39,8 @@ import {
   type TableStyle,
   tableUsage,
 } from '../lib/table-format.ts';
+import type { UnixctlCommands } from '../lib/unixctl/server.ts';
+import { versionString } from '../lib/unixctl/version.ts';
 import {
   OvsdbConnection,
   type OvsdbNotification,
@@ -106,14 +108,15 @@ const LONG_WITH_ARG = [
   'ssl-protocols',
   'ssl-ciphers',
   'log-file',
+  'syslog-method',
+  'syslog-target',
   'pidfile',
-  'unixctl',
   'user',
   'record',
   'replay',
   ...TABLE_OPTIONS_WITH_ARG,
 ];
-const LONG_OPTIONAL_ARG = ['verbose', 'log-file', 'pidfile'];
+const LONG_OPTIONAL_ARG = ['verbose', 'log-file', 'pidfile', 'record', 'replay'];
 const LONG_NO_ARG = [
   'help',
   'version',
@@ -128,8 +131,47 @@ const LONG_NO_ARG = [
   'monitor',
   'overwrite-pidfile',
   'no-self-confinement',
-  'peer-ca-cert',
   ...TABLE_OPTIONS_NO_ARG,
+];
+/**
+ * Real ovsdb-client's long options in its own order, which getopt follows when it lists the
+ * possibilities of an ambiguous prefix. (No --unixctl: real ovsdb-client has none.)
+ */
+const LONG_OPTION_ORDER = [
+  'help',
+  'version',
+  'timestamp',
+  'force',
+  'timeout',
+  'db-change-aware',
+  'no-db-change-aware',
+  'leader-only',
+  'no-leader-only',
+  'verbose',
+  'log-file',
+  'syslog-method',
+  'syslog-target',
+  'detach',
+  'no-self-confinement',
+  'no-chdir',
+  'pidfile',
+  'overwrite-pidfile',
+  'monitor',
+  'user',
+  'bootstrap-ca-cert',
+  'private-key',
+  'certificate',
+  'ca-cert',
+  'ssl-protocols',
+  'ssl-ciphers',
+  'format',
+  'data',
+  'no-headings',
+  'pretty',
+  'bare',
+  'max-column-width',
+  'record',
+  'replay',
 ];
 const SHORT_WITH_ARG = new Set(['t', 'f', 'd', 'p', 'c', 'C']);
 const SHORT_OPTIONAL_ARG = new Set(['v']);
@@ -145,7 +187,8 @@ function parseOptions(argv: string[]): Options {
     tls: {},
     args: [],
   };
-  const all = [...new Set([...LONG_WITH_ARG, ...LONG_OPTIONAL_ARG, ...LONG_NO_ARG])];
+  const known = new Set([...LONG_WITH_ARG, ...LONG_OPTIONAL_ARG, ...LONG_NO_ARG]);
+  const all = [...new Set([...LONG_OPTION_ORDER, ...known])].filter((n) => known.has(n));
   const handle = (name: string, value: string | undefined): void => {
     try {
       if (applyTableOption(o.style, name, value)) return;
@@ -160,7 +203,7 @@ function parseOptions(argv: string[]): Options {
         break;
       case 'V':
       case 'version':
-        process.stdout.write(`${PROGRAM} (TypeSwitch) 3.1.0\n`);
+        process.stdout.write(`${versionString(PROGRAM)}\n`);
         process.exit(0);
         break;
       case 'timestamp':
@@ -215,8 +258,11 @@ function parseOptions(argv: string[]): Options {
       if (!name) {
         const cands = all.filter((n) => n.startsWith(given));
         if (cands.length === 1) name = cands[0] as string;
-        else if (cands.length > 1) fatalUsage(`option '--${given}' is ambiguous`);
-        else fatalUsage(`unrecognized option '--${given}'`);
+        else if (cands.length > 1) {
+          // As glibc's getopt words it, the whole argument quoted.
+          const list = cands.map((c) => ` '--${c}'`).join('');
+          fatalUsage(`option '${a}' is ambiguous; possibilities:${list}`);
+        } else fatalUsage(`unrecognized option '${a}'`);
       }
       let value: string | undefined = eq < 0 ? undefined : a.slice(eq + 1);
       if (
@@ -286,6 +332,7 @@ function usage(): string {
     '\n  monitor [SERVER] [DATABASE] TABLE [COLUMN,...]...\n    monitor contents of COLUMNs in TABLE in DATABASE on SERVER.\n    COLUMNs may include !initial, !insert, !delete, !modify\n    to avoid seeing the specified kinds of changes.\n' +
     '\n  monitor-cond [SERVER] [DATABASE] CONDITION TABLE [COLUMN,...]...\n    monitor contents that match CONDITION of COLUMNs in TABLE in\n    DATABASE on SERVER.\n    COLUMNs may include !initial, !insert, !delete, !modify\n    to avoid seeing the specified kinds of changes.\n' +
     '\n  monitor-cond-since [SERVER] [DATABASE] [LASTID] CONDITION TABLE [COLUMN,...]...\n    monitor contents that match CONDITION of COLUMNs in TABLE in\n    DATABASE on SERVER, since change after LASTID.\n' +
+    '    LASTID specifies transaction ID after which the monitoring\n    starts, which works only for cluster mode. If ignored, it\n    defaults to an all-zero uuid.\n    Other arguments are the same as in monitor-cond.\n' +
     '\n  convert [SERVER] SCHEMA\n    convert database on SERVER named in SCHEMA to SCHEMA.\n' +
     "\n  needs-conversion [SERVER] SCHEMA\n    tests whether SCHEMA's db on SERVER needs conversion.\n" +
     '\n  monitor [SERVER] [DATABASE] ALL\n    monitor all changes to all columns in all tables\n' +
@@ -298,14 +345,44 @@ function usage(): string {
     '\n  unlock [SERVER] LOCK\n    unlock LOCK from SERVER\n' +
     `\nThe default SERVER is unix:${r}/db.sock.\n` +
     'The default DATABASE is Open_vSwitch.\n' +
-    '\nActive database connection methods:\n' +
+    '\nActive SERVER connection methods:\n' +
     '  tcp:HOST:PORT           PORT at remote HOST\n' +
     '  ssl:HOST:PORT           SSL PORT at remote HOST\n' +
     '  unix:FILE               Unix domain socket named FILE\n' +
+    'Passive SERVER connection methods:\n' +
+    '  ptcp:PORT[:IP]          listen to TCP PORT on IP\n' +
+    '  pssl:PORT[:IP]          listen for SSL on PORT on IP\n' +
+    '  punix:FILE              listen on Unix domain socket FILE\n' +
+    'PKI configuration (required to use SSL):\n' +
+    '  -p, --private-key=FILE  file with private key\n' +
+    '  -c, --certificate=FILE  file with certificate for private key\n' +
+    '  -C, --ca-cert=FILE      file with peer CA certificate\n' +
+    '  --bootstrap-ca-cert=FILE  file with peer CA certificate to read or create\n' +
+    'SSL options:\n' +
+    '  --ssl-protocols=PROTOS  list of SSL protocols to enable\n' +
+    '  --ssl-ciphers=CIPHERS   list of SSL ciphers to enable\n' +
     tableUsage() +
-    '  --timestamp                 timestamp "monitor" output' +
+    '  --timestamp                 timestamp "monitor" output\n' +
+    // As real ovsdb-client's help (which does not list -t/--timeout either).
+    'Daemon options:\n' +
+    '  --detach                run in background as daemon\n' +
+    '  --monitor               creates a process to monitor this daemon\n' +
+    '  --user=username[:group] changes the effective daemon user:group\n' +
+    "  --no-chdir              do not chdir to '/'\n" +
+    `  --pidfile[=FILE]        create pidfile (default: ${r}/${PROGRAM}.pid)\n` +
+    '  --overwrite-pidfile     with --pidfile, start even if already running\n' +
+    '\nLogging options:\n' +
+    '  -vSPEC, --verbose=SPEC   set logging levels\n' +
+    '  -v, --verbose            set maximum verbosity level\n' +
+    '  --log-file[=FILE]        enable logging to specified FILE\n' +
+    `                           (default: ${logdir()}/${PROGRAM}.log)\n` +
+    '  --syslog-method=(libc|unix:file|udp:ip:port)\n' +
+    '                           specify how to send messages to syslog daemon\n' +
+    '  --syslog-target=HOST:PORT  also send syslog msgs to HOST:PORT via UDP\n' +
+    '\nReplay options:\n' +
+    '  --record[=DIR]            turn on writing replay files\n' +
+    '  --replay[=DIR]            run from replay files\n' +
     '\nOther options:\n' +
-    '  -t, --timeout=SECS          wait at most SECS seconds\n' +
     '  -h, --help                  display this help message\n' +
     '  -V, --version               display version information\n'
   );
@@ -323,6 +400,8 @@ interface Ctx {
   database: string;
   /** Start-up is complete (a monitor printed its initial contents): detach now, if asked. */
   ready?: () => void;
+  /** With --detach: the background process, whose control socket takes the commands' extras. */
+  daemon?: Daemon;
 }
 
 function tlsOf(o: Options): TlsOptions | undefined {
@@ -567,6 +646,9 @@ async function transact(ctx: Ctx, args: string[], txn: Json): Promise<Json> {
   await openRpc(ctx, 1, 'database', args);
   const conn = ctx.conn as OvsdbConnection;
   if (ctx.opts.dbChangeAware === 1) await sendDbChangeAware(ctx);
+  // Real ovsdb-client detaches here, before sending: the caller gets status 0 whatever the
+  // transaction's fate, and the result lands on the caller's stdout later.
+  ctx.ready?.();
   return rpc(ctx, conn.request('transact', txn));
 }
 
@@ -908,6 +990,7 @@ async function doMonitorImpl(
       );
     }
   }
+  if (ctx.daemon?.unixctl) registerMonitorCommands(ctx.daemon.unixctl.commands, conn);
   await sendDbChangeAware(ctx);
   const method = version === 1 ? 'monitor' : version === 2 ? 'monitor_cond' : 'monitor_cond_since';
   const params: Json[] = [ctx.database, null, requests];
@@ -995,8 +1078,53 @@ async function doMonitorCondSince(ctx: Ctx, args: string[]): Promise<void> {
   await doMonitorCondImpl(ctx, 3, lastId, a);
 }
 
+/**
+ * The control commands real ovsdb-client serves while a detached monitor runs:
+ * ovsdb-client/block and /unblock stop and restart reading from the server (so the server sees
+ * a client that does not read), ovsdb-client/cond_change sends monitor_cond_change.
+ */
+function registerMonitorCommands(c: UnixctlCommands, conn: OvsdbConnection): void {
+  let blocked = false;
+  c.register('ovsdb-client/block', '', 0, 0, () => {
+    if (blocked) return 'already blocking';
+    blocked = true;
+    conn.pause();
+    return '';
+  });
+  c.register('ovsdb-client/unblock', '', 0, 0, () => {
+    if (!blocked) return 'already unblocked';
+    blocked = false;
+    conn.resume();
+    return '';
+  });
+  c.register('ovsdb-client/cond_change', 'TABLE COND', 2, 2, (args) => {
+    const [table, cond] = args as [string, string];
+    // As real ovsdb-client: the reply is not awaited and an error reply is ignored.
+    conn.requestWithCallback(
+      'monitor_cond_change',
+      [null, null, { [table]: [{ where: jsonFromStringLoose(cond) }] }],
+      () => {},
+    );
+    return 'condition changed';
+  });
+}
+
+/** OVS's json_from_string: text that does not parse becomes a string holding the error. */
+function jsonFromStringLoose(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /* locks */
 
+/**
+ * lock / steal / unlock: prints each reply and each notification (locked, stolen) as it comes.
+ * Detached, the control socket takes further lock, steal and unlock requests (one pending at
+ * a time, as real ovsdb-client keeps them), and the process detaches at the first reply.
+ */
 async function doLock(ctx: Ctx, method: string, lock: string): Promise<void> {
   const conn = ctx.conn as OvsdbConnection;
   conn.on('notification', (n: OvsdbNotification) => {
@@ -1004,7 +1132,24 @@ async function doLock(ctx: Ctx, method: string, lock: string): Promise<void> {
     printJson(ctx, n.params);
   });
   const closed = new Promise<Error | undefined>((r) => conn.once('close', r));
-  printJson(ctx, await rpc(ctx, conn.request(method, [lock])));
+  const send = (m: string, name: string): void => {
+    conn.requestWithCallback(m, [name], (result) => {
+      // An error reply (e.g. a second lock of the same name) prints nothing, as in OVS.
+      if (result === undefined) return;
+      printJson(ctx, result);
+      ctx.ready?.();
+    });
+  };
+  send(method, lock);
+  const commands = ctx.daemon?.unixctl?.commands;
+  if (commands) {
+    for (const m of ['unlock', 'steal', 'lock']) {
+      commands.register(m, 'LOCK', 1, 1, (args) => {
+        send(m, args[0] as string);
+        return '';
+      });
+    }
+  }
   const why = await closed;
   fatal(
     `${conn.name}: receive failed (${why instanceof Error && /closed by peer/.test(why.message) ? 'End of file' : errnoText(why)})`,
@@ -1356,7 +1501,16 @@ async function main(argv: string[]): Promise<number> {
     conn: null,
     database: '',
   };
-  if (DETACHING_COMMANDS.has(name) && argv.includes('--detach')) ctx.ready = await detach(argv);
+  if (DETACHING_COMMANDS.has(name) && argv.includes('--detach')) {
+    // Real ovsdb-client opens a control socket only for the commands that keep running.
+    const daemon = await detach(argv, name !== 'transact' && name !== 'query');
+    ctx.daemon = daemon;
+    ctx.ready = () => {
+      if (consoleDetached) return;
+      consoleDetached = true;
+      daemon.ready();
+    };
+  }
   let rest = args.slice(1);
   if (cmd.need !== 'none') rest = rest.slice(await openRpc(ctx, cmd.min, cmd.need, rest));
   if (rest.length < cmd.min || rest.length > cmd.max)
@@ -1386,20 +1540,29 @@ function consoleLog(module: string, level: string, msg: string): void {
  * OVS's fatal-signal handler logs the signal before the process dies of it; monitor and lock
  * users see that line when they stop the tool, so print it the same way.
  */
-/** The commands that honour --detach (as real ovsdb-client's monitors do). */
-const DETACHING_COMMANDS = new Set(['monitor', 'monitor-cond', 'monitor-cond-since']);
+/** The commands that honour --detach, as in real ovsdb-client; the others ignore it. */
+const DETACHING_COMMANDS = new Set([
+  'transact',
+  'query',
+  'monitor',
+  'monitor-cond',
+  'monitor-cond-since',
+  'lock',
+  'steal',
+  'unlock',
+]);
 
 /**
- * --detach, as real ovsdb-client does it for a monitor: the command runs in a background
- * process that keeps the caller's stdout and stderr (a monitor's output goes where the
- * caller redirected it); the foreground process exits 0 once the initial contents are
- * printed, or with the background process's status if that fails first. The background
- * process has OVS's daemon trimmings: --pidfile, --no-chdir, a control socket
- * (ovsdb-client.PID.ctl, or --unixctl) answering `exit`. Node cannot fork, so the
- * background process is this program run again with a stage marker in its environment.
- * Returns the function to call when start-up is complete (in the background process).
+ * --detach, as real ovsdb-client does it: the command runs in a background process that keeps
+ * the caller's stdout and stderr (output goes where the caller redirected it); the foreground
+ * process exits 0 once the background one says start-up is complete (a monitor's initial
+ * contents or a lock's first reply printed, a transaction's connection open), or with the
+ * background process's status if that fails first. The background process has OVS's daemon
+ * trimmings: --pidfile, --no-chdir and, for the commands that keep running, a control socket
+ * (ovsdb-client.PID.ctl, or --unixctl). Node cannot fork, so the background process is this
+ * program run again with a stage marker in its environment.
  */
-async function detach(argv: string[]): Promise<() => void> {
+async function detach(argv: string[], withUnixctl: boolean): Promise<Daemon> {
   let options: DaemonOptions;
   try {
     options = parseDaemonArgs(PROGRAM, argv).options;
@@ -1429,14 +1592,16 @@ async function detach(argv: string[]): Promise<() => void> {
   }
   let daemon: Daemon;
   try {
-    daemon = await startDaemon({ program: PROGRAM, options });
+    daemon = await startDaemon({
+      program: PROGRAM,
+      options: withUnixctl ? options : { ...options, unixctl: 'none' },
+    });
   } catch (e) {
     fatal((e as Error).message);
   }
-  return () => {
-    daemon.ready();
-    consoleDetached = true;
-  };
+  // Real ovsdb-client has no memory module: keep list-commands the same as its.
+  daemon.unixctl?.commands.commands.delete('memory/show');
+  return daemon;
 }
 
 function installFatalSignalLog(): void {

@@ -21,8 +21,11 @@ import { strerror } from '../lib/pidfile.ts';
 import { type UnixctlCommands, UnixctlError, versionString } from '../lib/unixctl/index.ts';
 import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
 import { installPidfileLocker } from '../native/pidfile-lock.ts';
+import { datumEquals, datumToString } from '../ovsdb/datum.ts';
 import { OvsdbError } from '../ovsdb/error.ts';
+import { shashOrder } from '../ovsdb/ovs-hash-order.ts';
 import { type RunningOvsdbServer, startOvsdbServer } from '../ovsdb/server/index.ts';
+import type { ColumnSchema, Datum, Row, TableSchema } from '../ovsdb/types.ts';
 
 const PROGRAM = 'ovsdb-server';
 const log = vlog('ovsdb_server');
@@ -214,6 +217,165 @@ function registerCommands(cmds: UnixctlCommands, srv: RunningOvsdbServer): void 
     srv.server.reconnectAll(true);
     return '';
   });
+  registerOvsCompatCommands(cmds, srv);
+}
+
+/**
+ * The rest of real ovsdb-server's control commands, for scripts and tests written against it.
+ * There is no active-backup replication here: this server is always "active", the
+ * replication settings are kept and reported but connecting to an active server is refused.
+ */
+function registerOvsCompatCommands(cmds: UnixctlCommands, srv: RunningOvsdbServer): void {
+  let trimMemory: boolean | null = null;
+  cmds.register('ovsdb-server/memory-trim-on-compaction', 'on|off', 1, 1, ([arg]) => {
+    if (arg !== 'on' && arg !== 'off') throw new UnixctlError('invalid argument');
+    const on = arg === 'on';
+    if (trimMemory !== on)
+      log.info(`memory trimming after compaction ${on ? 'enabled' : 'disabled'}.`);
+    trimMemory = on;
+    return '';
+  });
+  // OVS counts CPU cycles with perf events only on x86 Linux builds that enable them.
+  cmds.register('ovsdb-server/perf-counters-show', '', 0, 0, () => {
+    return 'performance counter is not supported on this platform';
+  });
+  cmds.register('ovsdb-server/perf-counters-clear', '', 0, 0, () => '');
+  let activeServer = '';
+  let excludeTables = '';
+  cmds.register('ovsdb-server/set-active-ovsdb-server', '', 1, 1, ([remote]) => {
+    activeServer = remote as string;
+    return '';
+  });
+  cmds.register('ovsdb-server/get-active-ovsdb-server', '', 0, 0, () => activeServer);
+  cmds.register('ovsdb-server/connect-active-ovsdb-server', '', 0, 0, () => {
+    throw new UnixctlError(
+      'active-backup replication is not supported by this ovsdb-server; it stays active',
+    );
+  });
+  cmds.register('ovsdb-server/disconnect-active-ovsdb-server', '', 0, 0, () => '');
+  cmds.register('ovsdb-server/set-active-ovsdb-server-probe-interval', '', 1, 1, ([ms]) => {
+    // OVS answers this one as text, not as an error.
+    return /^-?\d+$/.test(ms as string) ? '' : 'Invalid probe interval, integer value expected';
+  });
+  cmds.register('ovsdb-server/set-sync-exclude-tables', '', 0, 1, (args) => {
+    // "DB:TABLE" items separated by spaces or commas, reported back sorted and deduplicated.
+    const items = new Set<string>();
+    for (const it of (args[0] ?? '').split(/[ ,]+/)) {
+      if (!it) continue;
+      const colon = it.indexOf(':');
+      items.add(colon < 0 ? `${it}:` : it);
+    }
+    excludeTables = [...items].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',');
+    return '';
+  });
+  cmds.register('ovsdb-server/get-sync-exclude-tables', '', 0, 0, () => excludeTables);
+  cmds.register('ovsdb-server/sync-status', '', 0, 0, () => 'state: active\n');
+  cmds.register('ovsdb-server/get-db-storage-status', 'DB', 1, 1, ([name]) => {
+    if (!srv.server.dbs.has(name as string)) throw new UnixctlError('Failed to find the database.');
+    return 'status: ok';
+  });
+  registerTlogCommands(cmds, srv);
+  cmds.register('ovsdb-server/disable-monitor-cond', '', 0, 0, () => {
+    srv.server.monitorCondEnabled = false;
+    // Clients reconnect and, finding monitor_cond gone, fall back to monitor.
+    srv.server.reconnectAll(true, 'user ran ovsdb-server/disable-monitor-cond');
+    return '';
+  });
+}
+
+/**
+ * ovsdb-server/tlog-set DB:TABLE on|off and tlog-list: log every row a committed transaction
+ * inserts, updates or deletes in the chosen tables, at INFO in module "transaction", in
+ * OVS's words ("table:T,op:inserted,COLUMN:VALUE,..." with the columns in OVS's order).
+ */
+function registerTlogCommands(cmds: UnixctlCommands, srv: RunningOvsdbServer): void {
+  const tlog = vlog('transaction');
+  // db name -> logged tables, and the commit listener that logs them.
+  const logged = new Map<string, { tables: Set<string>; stop: () => void }>();
+  const logRow = (ts: TableSchema, op: string, row: Row): void => {
+    const parts = [`table:${ts.name}`, `op:${op}`];
+    for (const name of ovsTableColumnOrder(ts)) {
+      if (name === '_uuid') parts.push(`_uuid:${row.uuid}`);
+      else if (name === '_version') parts.push(`_version:${row.version}`);
+      else {
+        const c = ts.columns.get(name) as ColumnSchema;
+        parts.push(`${name}:${datumToString(c.type, row.fields[c.index] as Datum)}`);
+      }
+    }
+    tlog.info(parts.join(','));
+  };
+  cmds.register('ovsdb-server/tlog-set', 'DB:TABLE on|off', 2, 2, ([target, onOff]) => {
+    const mode = (onOff as string).toLowerCase();
+    if (mode !== 'on' && mode !== 'off') throw new UnixctlError('invalid command argument');
+    const parts = (target as string).split(':').filter((x) => x !== '');
+    if (parts.length !== 2) throw new UnixctlError('invalid DB:TABLE argument');
+    const [dbName, tableName] = parts as [string, string];
+    const db = srv.server.dbs.get(dbName);
+    if (!db) throw new UnixctlError('no such database');
+    const schema = db.access.schema;
+    if (!schema.tables.has(tableName)) throw new UnixctlError('no such table');
+    let entry = logged.get(dbName);
+    if (mode === 'on' && !entry) {
+      const tables = new Set<string>();
+      const stop = db.access.onCommit((changes) => {
+        for (const t of tables) {
+          const rows = changes.get(t);
+          const ts = schema.tables.get(t);
+          if (!rows || !ts) continue;
+          for (const ch of rows.values()) {
+            if (!ch.old && ch.new) logRow(ts, 'inserted', ch.new);
+            else if (ch.old && !ch.new) logRow(ts, 'deleted', ch.old);
+            else if (ch.old && ch.new && rowChanged(ts, ch.old, ch.new))
+              logRow(ts, 'updated', ch.new);
+          }
+        }
+      });
+      entry = { tables, stop };
+      logged.set(dbName, entry);
+    }
+    if (mode === 'on') entry?.tables.add(tableName);
+    else entry?.tables.delete(tableName);
+    return '';
+  });
+  cmds.register('ovsdb-server/tlog-list', '', 0, 0, () => {
+    let out =
+      'database        table                       logging\n' +
+      '--------        -----                       -------\n';
+    for (const name of [...srv.server.dbs.keys()].sort(compareBytes)) {
+      const db = srv.server.dbs.get(name);
+      if (!db) continue;
+      out += `${name.padEnd(16)} \n`;
+      for (const t of [...db.access.schema.tables.keys()].sort(compareBytes)) {
+        const on = logged.get(name)?.tables.has(t) ? 'ON' : 'OFF';
+        out += `                ${t.padEnd(27)} ${on}\n`;
+      }
+    }
+    return out;
+  });
+}
+
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function rowChanged(ts: TableSchema, old: Row, nu: Row): boolean {
+  for (const c of ts.columnList) {
+    if (!datumEquals(c.type, old.fields[c.index] as Datum, nu.fields[c.index] as Datum))
+      return true;
+  }
+  return false;
+}
+
+const columnOrders = new WeakMap<TableSchema, readonly string[]>();
+
+/** The order in which OVS walks a table's columns (its column hash, _uuid and _version too). */
+function ovsTableColumnOrder(ts: TableSchema): readonly string[] {
+  let order = columnOrders.get(ts);
+  if (!order) {
+    order = shashOrder(['_uuid', '_version', ...shashOrder(ts.columnList.map((c) => c.name))]);
+    columnOrders.set(ts, order);
+  }
+  return order;
 }
 
 /* ---------- main ---------- */

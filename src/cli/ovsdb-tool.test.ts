@@ -375,6 +375,21 @@ test('clustered database commands answer that clustered databases are not suppor
   }
 });
 
+test('check-cluster and cluster-to-standalone of a standalone or missing file fail as real ovsdb-tool does', async () => {
+  const standalone = copyOf(realDb);
+  await same(['check-cluster', standalone]);
+  await same(['check-cluster', join(dir, 'missing.db')]);
+  await same(['cluster-to-standalone', tmp(), join(dir, 'missing.db')]);
+  // The target is created first (and left behind), then the source is found not clustered.
+  const target = tmp('out');
+  const r = await ours('cluster-to-standalone', target, standalone);
+  assert.deepEqual(r, { out: '', err: 'ovsdb-tool: Database is not clustered db.\n\n', status: 1 });
+  assert.ok(existsSync(target));
+  await same(['cluster-to-standalone', target, standalone], 'target exists');
+  rmSync(target);
+  assert.deepEqual(real('cluster-to-standalone', target, standalone), r);
+});
+
 test('the module runs as a program (the bundle entry point)', () => {
   const r = spawnSync(
     process.execPath,

@@ -389,6 +389,35 @@ function fileMagic(file: string): string {
   });
 }
 
+/**
+ * check-cluster DB...: each file must open as a clustered log, as in OVS (a standalone one
+ * fails with "cannot identify file type"); checking clustered files themselves is not
+ * supported here.
+ */
+function doCheckCluster(args: string[]): void {
+  for (const file of args) {
+    check(() => {
+      OvsdbLog.open(file, 'read-only', { magic: RAFT_MAGIC }).close();
+    });
+    fatal(`${file}: clustered databases are not supported by this ovsdb-tool`);
+  }
+}
+
+/**
+ * cluster-to-standalone DB CLUSTERDB, in OVS's order: open CLUSTERDB, create DB (which must
+ * not exist: it is left behind, empty, if what follows fails), then refuse a CLUSTERDB that
+ * is not clustered (OVS's message, with its stray newline).
+ */
+function doClusterToStandalone(args: string[]): void {
+  const [dbFile, clusterFile] = args as [string, string];
+  const magic = fileMagic(clusterFile);
+  check(() => {
+    OvsdbLog.open(dbFile, 'create-excl', { magic: OVSDB_MAGIC }).close();
+  });
+  if (magic !== RAFT_MAGIC) fatal('Database is not clustered db.\n');
+  fatal(`${clusterFile}: clustered databases are not supported by this ovsdb-tool`);
+}
+
 function doClusterMetadata(args: string[]): void {
   const file = args[0] as string;
   if (fileMagic(file) !== RAFT_MAGIC) fatal(`${file}: not a clustered database`);
@@ -637,7 +666,7 @@ const COMMANDS: Command[] = [
     usage: 'db...',
     min: 1,
     max: Number.MAX_SAFE_INTEGER,
-    run: notSupported('check-cluster'),
+    run: doCheckCluster,
   },
   { name: 'compare-versions', usage: 'a op b', min: 3, max: 3, run: doCompareVersions },
   {
@@ -661,7 +690,7 @@ const COMMANDS: Command[] = [
     usage: 'db clusterdb',
     min: 2,
     max: 2,
-    run: notSupported('cluster-to-standalone'),
+    run: doClusterToStandalone,
   },
 ];
 

@@ -48,9 +48,12 @@ export class OvsdbError extends Error {
 
   /** The RFC 7047 <error> object, members in OVS's order. */
   toJson(): OvsdbErrorJson {
-    const out: OvsdbErrorJson = { error: this.tag };
-    if (this.details !== undefined) out.details = this.details;
+    // Members in the order real ovsdb-server prints them (its hash order for these names:
+    // syntax, details, error), so that replies are byte-identical, not just equal.
+    const out = {} as OvsdbErrorJson;
     if (this.syntax !== undefined) out.syntax = this.syntax;
+    if (this.details !== undefined) out.details = this.details;
+    out.error = this.tag;
     return out;
   }
 

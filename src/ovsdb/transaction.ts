@@ -22,6 +22,7 @@ import {
   syntaxError,
 } from './error.ts';
 import { applyMutations, compileMutationList, type Mutation } from './mutation.ts';
+import { shashOrder } from './ovs-hash-order.ts';
 import { columnSetFromJson, IMPLICIT_UUID_TYPE } from './schema.ts';
 import { precommit } from './txn-commit.ts';
 import type { Changes, Datum, Row, TableSchema } from './types.ts';
@@ -295,8 +296,28 @@ const opSelect: Executor = (x, p, result) => {
       return 0;
     });
   }
-  result.rows = rows.map((r) => rowToJson(table.schema, r, columns));
+  const order = selectMemberOrder(table.schema, columns);
+  result.rows = rows.map((r) => rowToJson(table.schema, r, order));
 };
+
+const allColumnsOrder = new WeakMap<TableSchema, readonly string[]>();
+
+/**
+ * The member order of a selected row as real ovsdb-server prints it: its column set is
+ * filled from the table's column hash (all columns) or in the order given, then each row's
+ * members go into a JSON object printed in hash order. Matching it makes select replies
+ * byte-identical, not just equal. Computed once per select (and once per table for all).
+ */
+function selectMemberOrder(schema: TableSchema, columns?: readonly string[]): readonly string[] {
+  if (columns) return shashOrder(columns);
+  let order = allColumnsOrder.get(schema);
+  if (!order) {
+    const parsed = shashOrder(schema.columnList.map((c) => c.name));
+    order = shashOrder(shashOrder(['_uuid', '_version', ...parsed]));
+    allColumnsOrder.set(schema, order);
+  }
+  return order;
+}
 
 const opUpdate: Executor = (x, p, result) => {
   const t = parseTable(x, p);

@@ -89,6 +89,12 @@ interface Pending {
 }
 
 /**
+ * Called as the reply is read, in order with the notifications around it (a promise would run
+ * it a microtask later, after any notification that came in the same read).
+ */
+export type ReplyCallback = (result: Json | undefined, error?: Json) => void;
+
+/**
  * Events: `notification` (OvsdbNotification), `close` (Error | undefined).
  * Typical `update` methods: "update" [monid, updates], "update2" [monid, updates2],
  * "update3" [monid, lastTxnId, updates2], "locked" [name], "stolen" [name].
@@ -204,6 +210,35 @@ export class OvsdbConnection extends EventEmitter {
       this.pending.set(id, { method, resolve, reject });
       this.send(makeRequest(method, params, id));
     });
+  }
+
+  /**
+   * Sends a request whose reply (or error reply) goes to `cb` as it is read, in order with
+   * notifications. Nothing is called if the connection closes first: `close` reports that.
+   */
+  requestWithCallback(method: string, params: Json[], cb: ReplyCallback): void {
+    if (this.isClosed) return;
+    const id = this.nextId++;
+    this.pending.set(id, {
+      method,
+      resolve: (v) => cb(v),
+      reject: (e) => {
+        if (e instanceof OvsdbRpcError) cb(undefined, e.error);
+      },
+    });
+    this.send(makeRequest(method, params, id));
+  }
+
+  /**
+   * Stops reading from the server (ovsdb-client/block): replies, notifications and echo
+   * requests wait in the socket until resume(), so the server sees a client that does not read.
+   */
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
   }
 
   /** The id the next request() will use (for `cancel`). */

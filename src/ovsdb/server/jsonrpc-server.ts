@@ -9,10 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Json } from '../../lib/json.ts';
+import type { Json, JsonObject } from '../../lib/json.ts';
 import type { JsonRpcMessage, JsonRpcRequest } from '../../lib/jsonrpc/message.ts';
 import { compileWhere } from '../condition.ts';
 import { isId, OvsdbError, syntaxError } from '../error.ts';
+import { schemaJsonInOvsOrder } from '../ovs-hash-order.ts';
 import { parseDatabaseSchema, schemaToJson } from '../schema.ts';
 import type { Changes, DatabaseSchema } from '../types.ts';
 import type { DbAccess, TxnContext } from './db-access.ts';
@@ -214,6 +215,12 @@ export interface OvsdbServerOptions {
 
 export class OvsdbServer {
   readonly uuid = randomUUID();
+  /**
+   * False after ovsdb-server/disable-monitor-cond: monitor_cond and monitor_cond_since are
+   * then unknown methods, as on servers older than OVS 2.5 (clients fall back to monitor).
+   * As in OVS, it cannot be turned back on.
+   */
+  monitorCondEnabled = true;
   readonly dbs = new Map<string, ServedDb>();
   readonly sessions = new Set<OvsdbSession>();
   readonly locks = new LockManager();
@@ -361,10 +368,9 @@ export class OvsdbSession implements LockHolder {
         this.monitor(req, 1);
         return;
       case 'monitor_cond':
-        this.monitor(req, 2);
-        return;
       case 'monitor_cond_since':
-        this.monitor(req, 3);
+        if (!this.server.monitorCondEnabled) this.conn.sendError(req.id, 'unknown method');
+        else this.monitor(req, req.method === 'monitor_cond' ? 2 : 3);
         return;
       case 'monitor_cond_change':
         this.condChange(req);
@@ -687,7 +693,8 @@ function schemaJson(db: ServedDb): Json {
   const schema = db.access.schema;
   let j = schemaCache.get(schema);
   if (j === undefined) {
-    j = schemaToJson(schema);
+    // Members in real ovsdb-server's print order, as in the database file's schema record.
+    j = schemaJsonInOvsOrder(schemaToJson(schema) as JsonObject);
     schemaCache.set(schema, j);
   }
   return j;

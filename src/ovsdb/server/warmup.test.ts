@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { warmUp } from './warmup.ts';
 
 test('warm-up runs its transactions successfully (it must warm the success paths)', async () => {
-  const s = await warmUp({ rounds: 20, maxMs: 10_000 });
+  const s = await warmUp({ rounds: 20, maxMs: 10_000, maxCpuMs: 60_000 });
   assert.equal(s.rounds, 20);
   assert.equal(s.failures, 0);
   // Per round: 3 transactions and an echo (4 replies), plus a delete from round 8 on; and
@@ -16,4 +16,21 @@ test('warm-up stops at its time bound', async () => {
   const s = await warmUp({ rounds: 1_000_000, maxMs: 50 });
   assert.ok(s.rounds < 1_000_000);
   assert.ok(Date.now() - t0 < 2000);
+});
+
+test('pipelined warm-up batches are answered in full and in order', async () => {
+  // 20 rounds one request at a time, then batches of 16, 16 and 8 rounds sent at once.
+  const s = await warmUp({ rounds: 60, maxMs: 20_000, maxCpuMs: 60_000 });
+  assert.equal(s.rounds, 60);
+  assert.equal(s.failures, 0);
+  assert.equal(s.replies, 60 * 4 + 52 + 1);
+});
+
+test('warm-up stops at its CPU-time bound', async () => {
+  const cpu0 = process.cpuUsage();
+  const s = await warmUp({ rounds: 1_000_000, maxMs: 20_000, maxCpuMs: 50 });
+  const used = process.cpuUsage(cpu0);
+  assert.ok(s.rounds < 1_000_000);
+  // One batch past the bound at most.
+  assert.ok(used.user + used.system < 2_000_000, `${used.user + used.system} us of CPU`);
 });
