@@ -202,6 +202,24 @@ export function lineCommand(line: string): { command: FlowModCommand; rest: stri
   return { command: 'add', rest: s };
 }
 
+/*
+ * Flow files run to 100,000 lines, all parsed before the first is sent: their matches are
+ * moved into one shared buffer, so that the collector is not left tracking two typed-array
+ * buffers per flow for the whole run.
+ */
+function pooled(fms: FlowMod[]): FlowMod[] {
+  if (fms.length < 1024) return fms;
+  const w = fms[0].match.key.length;
+  const pool = new Uint32Array(fms.length * 2 * w);
+  return fms.map((fm, i) => {
+    const key = pool.subarray(2 * i * w, (2 * i + 1) * w);
+    const mask = pool.subarray((2 * i + 1) * w, (2 * i + 2) * w);
+    key.set(fm.match.key);
+    mask.set(fm.match.mask);
+    return { ...fm, match: { key, mask } };
+  });
+}
+
 export async function parseFlowFile(
   ctx: Ctx,
   name: string,
@@ -225,7 +243,7 @@ export async function parseFlowFile(
     usable &= usableProtocols(p.value, { tableSpecified: tableSpecified(body) });
     fms.push(modifyCookie(p.value));
   }
-  return { fms, usable };
+  return { fms: pooled(fms), usable };
 }
 
 export async function sendFlowMods(
@@ -239,9 +257,15 @@ export async function sendFlowMods(
     return;
   }
   const { vc, protocol } = await ctx.openForFlowMod(name, usable);
-  for (const fm of fms) {
-    const rq = vc.request(flowModFrame(fm, protocol));
-    await ctx.transactNoreply(vc, [rq]);
+  let r: Received | null;
+  try {
+    r = await vc.transactEachNoreply(fms.length, (i) => vc.request(flowModFrame(fms[i], protocol)));
+  } catch (e) {
+    fatalErrno(e, `talking to ${vc.name}`);
+  }
+  if (r) {
+    ctx.err(formatReceived(r, { verbosity: ctx.o.verbosity + 2 }));
+    throw new OfctlFatal('', 1, true);
   }
   vc.close();
 }

@@ -9,6 +9,8 @@ export const MODULES = [
   'ofctl',
   'vconn',
   'ofp_table',
+  'ofp_match',
+  'pcap',
   'ofp_util',
   'stream',
   'stream_unix',

@@ -4,6 +4,7 @@
  */
 
 import { setProgramName, vlog } from '../../lib/vlog.ts';
+import { cmdBundle } from './bundle.ts';
 import { Ctx } from './ctx.ts';
 import {
   cmdDumpDesc,
@@ -32,7 +33,11 @@ import {
 } from './groups.ts';
 import { registerModules } from './log.ts';
 import { cmdMonitor, cmdPacketOut } from './monitor.ts';
+import { cmdCtFlush, cmdCtFlushZone, cmdDumpIpfix, cmdDumpTlvMap, cmdTlvMod } from './nx-tools.ts';
 import { parseOptions } from './options.ts';
+import { cmdOfpParsePcap } from './pcap.ts';
+import { cmdDumpTableFeatures } from './table-features.ts';
+import { cmdDumpTableDesc, cmdModTable, cmdQueueGetConfig } from './tables.ts';
 import { listCommandsText, optionListText, usageText, versionText } from './usage.ts';
 
 type Handler = (ctx: Ctx, args: string[]) => Promise<number | undefined> | Promise<void> | void;
@@ -58,12 +63,12 @@ const COMMANDS: Record<string, Command> = {
   snoop: { min: 1, max: 1, rw: false, run: (c, a) => cmdMonitor(c, a, true) },
   'dump-desc': { min: 1, max: 1, rw: false, run: cmdDumpDesc },
   'dump-tables': { min: 1, max: 1, rw: false, run: cmdDumpTables },
-  'dump-table-features': { min: 1, max: 1, rw: false, run: notImplemented('dump-table-features') },
-  'dump-table-desc': { min: 1, max: 1, rw: false, run: notImplemented('dump-table-desc') },
+  'dump-table-features': { min: 1, max: 1, rw: false, run: cmdDumpTableFeatures },
+  'dump-table-desc': { min: 1, max: 1, rw: false, run: cmdDumpTableDesc },
   'dump-flows': { min: 1, max: 2, rw: false, run: cmdDumpFlows },
   'dump-aggregate': { min: 1, max: 2, rw: false, run: cmdDumpAggregate },
   'queue-stats': { min: 1, max: 3, rw: false, run: cmdQueueStats },
-  'queue-get-config': { min: 1, max: 3, rw: false, run: notImplemented('queue-get-config') },
+  'queue-get-config': { min: 1, max: 3, rw: false, run: cmdQueueGetConfig },
   'add-flow': { min: 2, max: 2, rw: true, run: (c, a) => cmdFlowMod(c, a, 'add') },
   'add-flows': { min: 2, max: 2, rw: true, run: (c, a) => cmdFlowMod(c, a, 'file-add') },
   'mod-flows': {
@@ -102,18 +107,18 @@ const COMMANDS: Record<string, Command> = {
   'dump-ports': { min: 1, max: 2, rw: false, run: cmdDumpPorts },
   'dump-ports-desc': { min: 1, max: 2, rw: false, run: cmdDumpPortsDesc },
   'mod-port': { min: 3, max: 3, rw: true, run: cmdModPort },
-  'mod-table': { min: 3, max: 3, rw: true, run: notImplemented('mod-table') },
+  'mod-table': { min: 3, max: 3, rw: true, run: cmdModTable },
   'get-frags': { min: 1, max: 1, rw: false, run: cmdGetFrags },
   'set-frags': { min: 2, max: 2, rw: true, run: cmdSetFrags },
   probe: { min: 1, max: 1, rw: false, run: cmdProbe },
   ping: { min: 1, max: 2, rw: false, run: cmdPing },
   benchmark: { min: 3, max: 3, rw: false, run: notImplemented('benchmark') },
-  'dump-ipfix-bridge': { min: 1, max: 1, rw: false, run: notImplemented('dump-ipfix-bridge') },
-  'dump-ipfix-flow': { min: 1, max: 1, rw: false, run: notImplemented('dump-ipfix-flow') },
-  'ct-flush-zone': { min: 2, max: 2, rw: false, run: notImplemented('ct-flush-zone') },
-  'ct-flush': { min: 1, max: 4, rw: false, run: notImplemented('ct-flush') },
+  'dump-ipfix-bridge': { min: 1, max: 1, rw: false, run: (c, a) => cmdDumpIpfix(c, a, false) },
+  'dump-ipfix-flow': { min: 1, max: 1, rw: false, run: (c, a) => cmdDumpIpfix(c, a, true) },
+  'ct-flush-zone': { min: 2, max: 2, rw: false, run: cmdCtFlushZone },
+  'ct-flush': { min: 1, max: 4, rw: false, run: cmdCtFlush },
   'ofp-parse': { min: 1, max: 1, rw: true, run: cmdOfpParse },
-  'ofp-parse-pcap': { min: 1, max: INF, rw: true, run: notImplemented('ofp-parse-pcap') },
+  'ofp-parse-pcap': { min: 1, max: INF, rw: true, run: cmdOfpParsePcap },
   'add-group': { min: 1, max: 2, rw: true, run: (c, a) => cmdGroupMod(c, a, 'add') },
   'add-groups': { min: 2, max: 2, rw: true, run: (c, a) => cmdGroupMod(c, a, 'file-add') },
   'mod-group': { min: 1, max: 2, rw: true, run: (c, a) => cmdGroupMod(c, a, 'modify') },
@@ -123,10 +128,10 @@ const COMMANDS: Record<string, Command> = {
   'dump-groups': { min: 1, max: 2, rw: false, run: cmdDumpGroups },
   'dump-group-stats': { min: 1, max: 2, rw: false, run: cmdDumpGroupStats },
   'dump-group-features': { min: 1, max: 1, rw: false, run: cmdDumpGroupFeatures },
-  bundle: { min: 2, max: 2, rw: true, run: notImplemented('bundle') },
-  'add-tlv-map': { min: 2, max: 2, rw: false, run: notImplemented('add-tlv-map') },
-  'del-tlv-map': { min: 1, max: 2, rw: false, run: notImplemented('del-tlv-map') },
-  'dump-tlv-map': { min: 1, max: 1, rw: false, run: notImplemented('dump-tlv-map') },
+  bundle: { min: 2, max: 2, rw: true, run: cmdBundle },
+  'add-tlv-map': { min: 2, max: 2, rw: false, run: (c, a) => cmdTlvMod(c, a, true) },
+  'del-tlv-map': { min: 1, max: 2, rw: false, run: (c, a) => cmdTlvMod(c, a, false) },
+  'dump-tlv-map': { min: 1, max: 1, rw: false, run: cmdDumpTlvMap },
   'list-commands': {
     min: 0,
     max: INF,

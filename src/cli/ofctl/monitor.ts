@@ -7,11 +7,14 @@ import { fieldByName } from '../../lib/flow/fields.ts';
 import { splitActions, splitKeyValues } from '../../lib/flow/match-parse.ts';
 import { ofpPortFromString } from '../../lib/flow/ofp-port.ts';
 import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
+import { encodeFlowMonitorMessage } from '../../ofproto/openflow/flow-monitor.ts';
 import type { FlowMod } from '../../ofproto/openflow/messages.ts';
 import { P_ANY, usableProtocols } from '../../ofproto/openflow/protocols.ts';
 import { type Ctx, strToPortNo } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
-import { formatReceived } from './print.ts';
+import { parseWatch } from './flow-monitor-print.ts';
+import { formatReceived, ofpToString } from './print.ts';
+import { dumpRaw, rawRequest } from './raw-dump.ts';
 import { fatalErrno, type Received, type Vconn } from './vconn.ts';
 
 /* ---- packet-out ---- */
@@ -101,6 +104,57 @@ export function ethFromHex(hex: string): Uint8Array | string {
 
 /* ---- monitor / snoop ---- */
 
+const OFPC_INVALID_TTL_TO_CONTROLLER = 4;
+
+async function fetchConfigFlags(vc: Vconn): Promise<{ flags: number; missSendLen: number }> {
+  const rq = vc.request({ type: 'get_config_request' });
+  let r: Received;
+  try {
+    r = await vc.transact(rq.bytes, rq.xid);
+  } catch (e) {
+    fatalErrno(e, `talking to ${vc.name}`);
+  }
+  const m = r.frame?.msg;
+  if (m?.type !== 'get_config_reply')
+    throw new OfctlFatal(`${vc.name}: bad reply to config request`);
+  return { flags: m.flags, missSendLen: m.missSendLen };
+}
+
+/* OVS's monitor_set_invalid_ttl_to_controller(): set the flag, then check that it took. */
+async function setInvalidTtlToController(ctx: Ctx, vc: Vconn): Promise<void> {
+  let c = await fetchConfigFlags(vc);
+  if (c.flags & OFPC_INVALID_TTL_TO_CONTROLLER) return;
+  await ctx.transactNoreply(vc, [
+    vc.request({
+      type: 'set_config',
+      flags: c.flags | OFPC_INVALID_TTL_TO_CONTROLLER,
+      missSendLen: c.missSendLen,
+    }),
+  ]);
+  c = await fetchConfigFlags(vc);
+  if (!(c.flags & OFPC_INVALID_TTL_TO_CONTROLLER)) {
+    throw new OfctlFatal(
+      "setting invalid_ttl_to_controller failed (this switch probably doesn't support this flag)",
+    );
+  }
+}
+
+/* "watch:SPEC": one flow monitor, its initial reply dumped on stdout. */
+async function watchFlows(ctx: Ctx, vc: Vconn, name: string, spec: string): Promise<void> {
+  const accept = await ctx.namesForParse(name);
+  const rq = parseWatch(spec, accept);
+  if (typeof rq === 'string') throw new OfctlFatal(rq);
+  const req = rawRequest((xid) =>
+    encodeFlowMonitorMessage({
+      version: vc.version,
+      xid,
+      msg: { type: 'flow_monitor_request', flags: 0, requests: [rq] },
+    }),
+  );
+  if (ctx.o.verbosity) ctx.out(ofpToString(req.bytes, { verbosity: ctx.o.verbosity + 2 }));
+  await dumpRaw(ctx, vc, req, vc.name);
+}
+
 /** OVS's fetch_switch_config() then set_switch_config() with a new miss_send_len. */
 export async function setMissSendLen(ctx: Ctx, vc: Vconn, missSendLen: number): Promise<void> {
   const rq = vc.request({ type: 'get_config_request' });
@@ -149,13 +203,9 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
     vc = await ctx.open(name);
     for (const arg of args.slice(1)) {
       if (/^\d/.test(arg)) await setMissSendLen(ctx, vc, Number.parseInt(arg, 10));
-      else if (arg === 'invalid_ttl') {
-        throw new OfctlFatal(
-          "monitor invalid_ttl is not implemented in TypeSwitch's ovs-ofctl yet",
-        );
-      } else if (arg.startsWith('watch:')) {
-        throw new OfctlFatal("monitor watch: is not implemented in TypeSwitch's ovs-ofctl yet");
-      } else throw new OfctlFatal(`${arg}: unsupported "monitor" argument`);
+      else if (arg === 'invalid_ttl') await setInvalidTtlToController(ctx, vc);
+      else if (arg.startsWith('watch:')) await watchFlows(ctx, vc, name, arg.slice(6));
+      else throw new OfctlFatal(`${arg}: unsupported "monitor" argument`);
     }
     const pif = ctx.o.packetInFormat;
     if (pif !== null) {

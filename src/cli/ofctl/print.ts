@@ -26,6 +26,8 @@ import { formatMeterConfig, formatMeterId, formatMeterMod } from '../../ofproto/
 import { formatHexArg, formatOfpacts } from '../../ofproto/openflow/ofpact-format.ts';
 import { headerByWire } from '../../ofproto/openflow/oxm-fields.ts';
 import type { PortStats, TableStats } from '../../ofproto/openflow/stats.ts';
+import { flowMonitorText } from './flow-monitor-print.ts';
+import { rawMessageText } from './print-raw.ts';
 import type { Received } from './vconn.ts';
 
 export interface PrintOptions {
@@ -534,11 +536,25 @@ export function ofpToString(
     const r = decodeMessage(bytes);
     f = r.ok ? r.frame : null;
   }
+  if (!f || rawCandidate(f)) {
+    const raw = rawMessageText(bytes, opts) ?? flowMonitorText(bytes, opts);
+    if (raw !== null) return raw;
+  }
   if (!f) return `${hexDump(bytes)}`;
   const h = header(messageName(f), f.version, f.xid);
   const body = messageBody(f, opts, bytes);
   const text = h + body;
   return text.endsWith('\n') ? text : `${text.replace(/ +$/, '')}\n`;
+}
+
+/* Messages our union keeps as bytes, or decodes only in part (table-mod properties). */
+function rawCandidate(f: OfpFrame): boolean {
+  const m = f.msg;
+  return (
+    m.type === 'opaque' ||
+    m.type === 'table_mod' ||
+    ((m.type === 'stats_request' || m.type === 'stats_reply') && m.body.stat === 'raw')
+  );
 }
 
 /** The text after the header line's colon. */

@@ -263,6 +263,46 @@ export class Vconn {
     }
   }
 
+  /**
+   * OVS's transact_noreply() once per request, in order: each request goes out with its own
+   * barrier and the next goes out only once the switch has answered that barrier, so a
+   * failure stops the run exactly where OVS's stops. The next request is encoded while the
+   * switch works on the current one. Resolves to the first error reply, or null.
+   */
+  async transactEachNoreply(
+    count: number,
+    build: (i: number) => { xid: number; bytes: Uint8Array },
+  ): Promise<Received | null> {
+    const barrierType = this.version === 1 ? 18 : 20;
+    const prepare = (i: number): { xid: number; barrierXid: number; buf: Uint8Array } => {
+      const rq = build(i);
+      const barrierXid = allocXid();
+      const buf = new Uint8Array(rq.bytes.length + 8);
+      buf.set(rq.bytes, 0);
+      const b = rq.bytes.length;
+      buf[b] = this.version;
+      buf[b + 1] = barrierType;
+      buf[b + 3] = 8;
+      buf[b + 4] = barrierXid >>> 24;
+      buf[b + 5] = (barrierXid >>> 16) & 0xff;
+      buf[b + 6] = (barrierXid >>> 8) & 0xff;
+      buf[b + 7] = barrierXid & 0xff;
+      return { xid: rq.xid, barrierXid, buf };
+    };
+    let cur = count > 0 ? prepare(0) : null;
+    for (let i = 0; cur; i++) {
+      this.send(cur.buf);
+      const next = i + 1 < count ? prepare(i + 1) : null;
+      for (;;) {
+        const r = await this.recv();
+        if (r.xid === cur.barrierXid) break;
+        if (r.xid === cur.xid && r.type !== 2) return r;
+      }
+      cur = next;
+    }
+    return null;
+  }
+
   close(): void {
     this.sock.end();
     this.sock.destroy();

@@ -390,7 +390,7 @@ export const FIXTURES: Fixture[] = [
         cookie: 0x10n,
         priority: 100,
         reason: 'idle',
-        tableId: 0,
+        tableId: 255, // OpenFlow 1.0 carries no table (OVS reads 255)
         durationSec: 5,
         durationNsec: 500000000,
         idleTimeout: 5,
@@ -441,7 +441,7 @@ export const FIXTURES: Fixture[] = [
         cookie: 0n,
         priority: 0x8000,
         reason: 'hard',
-        tableId: 1,
+        tableId: 0, // on the wire as 1: Nicira's table_id is the table plus one
         durationSec: 2,
         durationNsec: 0,
         idleTimeout: 0,

@@ -57,6 +57,7 @@ import {
   putActions,
   putOfpactsForVersion,
 } from './ofpact-wire.ts';
+import { pullOxsStats } from './oxs-stats.ts';
 import {
   pullGroupFeatures,
   pullGroupStats,
@@ -627,7 +628,8 @@ function decodeFlowRemoved(r: Reader, version: number): OfpMessage {
       cookie,
       priority,
       reason: FLOW_REMOVED_REASONS[reason] ?? 'delete',
-      tableId: 0,
+      // OpenFlow 1.0 carries no table; OVS reads it as 255 (none).
+      tableId: 255,
       durationSec,
       durationNsec,
       idleTimeout,
@@ -636,6 +638,7 @@ function decodeFlowRemoved(r: Reader, version: number): OfpMessage {
       byteCount: r.u64(),
     };
   }
+  if (version >= OFP15_VERSION) return decodeFlowRemoved15(r);
   const cookie = r.u64();
   const priority = r.u16();
   const reason = r.u8();
@@ -664,11 +667,40 @@ function decodeFlowRemoved(r: Reader, version: number): OfpMessage {
   };
 }
 
+/* OF1.5 reorders the fixed part and carries the counters as OXS fields. */
+function decodeFlowRemoved15(r: Reader): OfpMessage {
+  const tableId = r.u8();
+  const reason = r.u8();
+  const priority = r.u16();
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const cookie = r.u64();
+  const match = pullOxmMatch(r);
+  const st = pullOxsStats(r);
+  return {
+    type: 'flow_removed',
+    format: 'standard',
+    match,
+    cookie,
+    priority,
+    reason: FLOW_REMOVED_REASONS[reason] ?? 'delete',
+    tableId,
+    durationSec: st.durationSec,
+    durationNsec: st.durationNsec,
+    idleTimeout,
+    hardTimeout,
+    packetCount: st.packetCount,
+    byteCount: st.byteCount,
+  };
+}
+
 function decodeNxtFlowRemoved(r: Reader): OfpMessage {
   const cookie = r.u64();
   const priority = r.u16();
   const reason = r.u8();
-  const tableId = r.u8();
+  // Nicira's table_id is the table plus one, zero meaning none.
+  const rawTable = r.u8();
+  const tableId = rawTable ? rawTable - 1 : 255;
   const durationSec = r.u32();
   const durationNsec = r.u32();
   const idleTimeout = r.u16();
@@ -1983,7 +2015,7 @@ export function encodeMessage(frame: OfpFrame): Uint8Array {
         w.u64(msg.cookie)
           .u16(msg.priority)
           .u8(FLOW_REMOVED_REASONS.indexOf(msg.reason))
-          .u8(msg.tableId);
+          .u8((msg.tableId + 1) & 0xff);
         w.u32(msg.durationSec).u32(msg.durationNsec).u16(msg.idleTimeout);
         const lenAt = w.pos;
         w.u16(0).u64(msg.packetCount).u64(msg.byteCount);

@@ -4,6 +4,8 @@
  * text syntax of ovs-ofctl(8) and OVS's printed form (`group_id=1,type=all,bucket=...`).
  */
 
+import { fieldByName } from '../../lib/flow/fields.ts';
+import { splitKeyValues } from '../../lib/flow/match-parse.ts';
 import { ofpPortFromString, ofpPortToString } from '../../lib/flow/ofp-port.ts';
 import type { Reader, Writer } from './bytes.ts';
 import { OfpError } from './errors.ts';
@@ -12,6 +14,7 @@ import type { Ofpact } from './ofpact.ts';
 import { formatOfpacts } from './ofpact-format.ts';
 import { type ParseResult, parseOfpacts } from './ofpact-parse.ts';
 import { decodeActions, putActions } from './ofpact-wire.ts';
+import { headerByWire, headerFor, headerWord, wireHeadersInFieldOrder } from './oxm-fields.ts';
 
 export type GroupType = 'all' | 'select' | 'indirect' | 'ff';
 export const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
@@ -40,6 +43,18 @@ export interface Bucket {
   ofpacts: Ofpact[];
 }
 
+/**
+ * OVS's selection-method group property (Netronome's experimenter, OF1.5 and OVS's OF1.0
+ * extension): how a select group picks a bucket, and the fields it hashes.
+ */
+export interface GroupProps {
+  /** "hash" or "dp_hash"; empty: none. */
+  method: string;
+  param: bigint;
+  /** Field names in OVS's field order, each hashed whole. */
+  fields: string[];
+}
+
 export interface GroupMod {
   command: GroupCommand;
   groupType: GroupType;
@@ -47,6 +62,7 @@ export interface GroupMod {
   /** OF1.5 command_bucket_id (insert/remove position); OFPG15_BUCKET_ALL otherwise. */
   commandBucketId: number;
   buckets: Bucket[];
+  props?: GroupProps;
 }
 
 export interface GroupDesc {
@@ -162,6 +178,64 @@ export function putGroupMod(w: Writer, g: GroupMod, version: number): void {
   const s = w.pos;
   putBuckets(w, g.buckets, g.groupType, 6, version);
   w.setU16(lenAt, w.pos - s);
+  if (g.props?.method) putSelectionMethod(w, g.props, version);
+}
+
+const NTR_VENDOR_ID = 0x0000154d;
+const NTRT_SELECTION_METHOD = 1;
+
+/* The selection-method property: experimenter header, method name (16 bytes), parameter, then
+ * the hashed fields as OXM headers with all-ones values. */
+function putSelectionMethod(w: Writer, p: GroupProps, version: number): void {
+  const at = w.pos;
+  w.u16(0xffff).u16(0).u32(NTR_VENDOR_ID).u32(NTRT_SELECTION_METHOD).zeros(4);
+  w.str(p.method, 16).u64(p.param);
+  for (const f of p.fields) {
+    const h = headerFor(f, true, version === 1 ? 6 : version);
+    if (!h) continue;
+    w.u32(headerWord(h, false));
+    if (h.experimenter) w.u32(h.experimenter);
+    w.zeros(h.nBytes);
+    for (let i = 0; i < h.nBytes; i++) w.buf[w.pos - h.nBytes + i] = 0xff;
+  }
+  w.setU16(at + 2, w.pos - at);
+  w.pad(8, at);
+}
+
+function pullGroupProps(r: Reader, end: number): GroupProps | undefined {
+  let props: GroupProps | undefined;
+  while (r.pos + 4 <= end) {
+    const at = r.pos;
+    const type = r.u16();
+    const len = r.u16();
+    if (len < 4 || at + len > end) throw new OfpError('OFPBPC_BAD_LEN', 'group property');
+    if (
+      type === 0xffff &&
+      len >= 40 &&
+      r.u32() === NTR_VENDOR_ID &&
+      r.u32() === NTRT_SELECTION_METHOD
+    ) {
+      r.skip(4);
+      const method = r.str(16);
+      const param = r.u64();
+      const fields: string[] = [];
+      while (r.pos + 4 <= at + len) {
+        const hw = r.u32();
+        const cls = hw >>> 16;
+        const exp = cls === 0xffff ? r.u32() : 0;
+        const h = headerByWire(cls, (hw >> 9) & 0x7f, exp);
+        const vlen = (hw & 0xff) - (exp ? 4 : 0);
+        if (vlen < 0 || r.pos + vlen > at + len)
+          throw new OfpError('OFPBPC_BAD_LEN', 'group field');
+        r.skip(vlen);
+        if (h) fields.push(h.field.name);
+      }
+      props = { method, param, fields };
+    }
+    r.pos = at + ((len + 7) & ~7);
+  }
+  r.pos = Math.max(r.pos, end);
+  return props;
 }
 
 export function pullGroupMod(r: Reader, version: number): GroupMod {
@@ -188,7 +262,10 @@ export function pullGroupMod(r: Reader, version: number): GroupMod {
   r.skip(2);
   const commandBucketId = r.u32();
   const buckets = pullBuckets(r, blen, groupType, 6, version);
-  return { command, groupType, groupId, commandBucketId, buckets };
+  const g: GroupMod = { command, groupType, groupId, commandBucketId, buckets };
+  const props = r.remaining > 0 ? pullGroupProps(r, r.end) : undefined;
+  if (props) g.props = props;
+  return g;
 }
 
 /** One OFPST_GROUP_DESC entry. */
@@ -239,8 +316,15 @@ function fmtBucketId(id: number): string {
 }
 
 /** OVS's ofp_print_group(): `group_id=1,type=select,bucket=weight:100,actions=output:1`. */
-export function formatGroup(g: GroupDesc, version: number): string {
+export function formatGroup(g: GroupDesc & { props?: GroupProps }, version: number): string {
   let s = `group_id=${g.groupId},type=${g.groupType}`;
+  if (g.props?.method) {
+    s += `,selection_method=${g.props.method}`;
+    if (g.props.param) s += `,selection_method_param=${g.props.param}`;
+    const f = g.props.fields;
+    if (f.length === 1) s += `,fields=${f[0]}`;
+    else if (f.length > 1) s += `,fields(${f.join(',')})`;
+  }
   if (g.buckets.length) s += ',';
   const parts: string[] = [];
   for (const b of g.buckets) {
@@ -332,6 +416,33 @@ function parseBucket(s: string, t: GroupType, index: number): Bucket {
   return b;
 }
 
+const FIELD_ORDER = new Map<string, number>();
+for (const h of wireHeadersInFieldOrder()) {
+  if (!FIELD_ORDER.has(h.field)) FIELD_ORDER.set(h.field, FIELD_ORDER.size);
+}
+
+/* "fields=ip_src" or "fields(ip_src,nw_proto)": fields hashed whole (masks are not supported
+ * here yet), kept in OVS's field order. */
+function parseSelectFields(s: string, props: GroupProps): string | null {
+  const kvs = splitKeyValues(s);
+  for (let i = 0; i < kvs.length; i++) {
+    const [name, value] = kvs[i];
+    const f = fieldByName(name);
+    const canon = f?.name ?? name;
+    // OVS names what is left of the list after the unknown field.
+    const rest = kvs
+      .slice(i + 1)
+      .map(([k, v]) => (v ? `${k}=${v}` : k))
+      .join(',');
+    if (!FIELD_ORDER.has(canon)) return `${rest}: unknown field ${name}`;
+    if (props.fields.includes(canon)) return `${name}: duplicate field`;
+    if (value) return `${name}=${value}: masked selection fields are not supported`;
+    props.fields.push(canon);
+  }
+  props.fields.sort((a, b) => (FIELD_ORDER.get(a) ?? 0) - (FIELD_ORDER.get(b) ?? 0));
+  return null;
+}
+
 /** Parses the add-group / mod-group / del-groups syntax of ovs-ofctl(8). */
 export function parseGroupMod(text: string, command: GroupCommand): ParseResult<GroupMod> {
   try {
@@ -345,8 +456,31 @@ export function parseGroupMod(text: string, command: GroupCommand): ParseResult<
     };
     let haveId = false;
     let haveType = false;
-    for (const kv of head.split(',').filter((x) => x)) {
-      const [k, v = ''] = kv.split('=');
+    const typed = command === 'add' || command === 'modify';
+    const props: GroupProps = { method: '', param: 0n, fields: [] };
+    for (const [k, v] of splitKeyValues(head)) {
+      if (k === 'selection_method') {
+        if (!typed) return { ok: false, error: 'selection method is not needed' };
+        if (v.length >= 16) {
+          return { ok: false, error: 'selection method is longer than 15 bytes long' };
+        }
+        props.method = v;
+        continue;
+      }
+      if (k === 'selection_method_param') {
+        if (!typed) return { ok: false, error: 'selection method param is not needed' };
+        if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || BigInt(v) > 0xffffffffffffffffn) {
+          return { ok: false, error: `invalid selection_method_param "${v}"` };
+        }
+        props.param = BigInt(v);
+        continue;
+      }
+      if (k === 'fields') {
+        if (!typed) return { ok: false, error: 'fields are not needed' };
+        const err = parseSelectFields(v, props);
+        if (err) return { ok: false, error: err };
+        continue;
+      }
       if (k === 'group_id') {
         g.groupId = v === 'all' ? OFPG_ALL : v === 'any' ? OFPG_ANY : parseU32(v, 'group_id');
         haveId = true;
@@ -373,6 +507,16 @@ export function parseGroupMod(text: string, command: GroupCommand): ParseResult<
     if (!haveType && (command === 'add' || command === 'modify')) {
       return { ok: false, error: 'must specify a type' };
     }
+    if (props.method !== 'hash' && props.fields.length) {
+      return { ok: false, error: 'fields may only be specified with "selection_method=hash"' };
+    }
+    if (!props.method && props.param) {
+      return {
+        ok: false,
+        error: 'selection_method_param is only allowed with "selection_method"',
+      };
+    }
+    if (props.method || props.param || props.fields.length) g.props = props;
     g.buckets = buckets.map((b, i) => parseBucket(b, g.groupType, i));
     if (command === 'delete' && g.buckets.length) return { ok: false, error: 'bucket not allowed' };
     return { ok: true, value: g };

@@ -398,3 +398,42 @@ export function headerWord(h: MfHeader, masked: boolean): number {
   const len = (h.experimenter ? 4 : 0) + h.nBytes * (masked ? 2 : 1);
   return ((h.cls << 16) | (h.num << 9) | (masked ? 0x100 : 0) | len) >>> 0;
 }
+
+export interface WireHeaderId {
+  /** OVS's field name (tun_metadata7, reg3, nsh_c1... included). */
+  readonly field: string;
+  readonly cls: number;
+  readonly num: number;
+  readonly experimenter: number;
+}
+
+let fieldOrder: WireHeaderId[] | null = null;
+
+function wireId(field: string, name: string, num: number): WireHeaderId {
+  const p = PREFIXES.find(([pre]) => name.startsWith(pre));
+  if (!p) throw new Error(`no OXM class for ${name}`);
+  return { field, cls: p[1], num, experimenter: p[2] };
+}
+
+/**
+ * Every header OVS numbers, in OVS's field order (its mf_field ids), including the fields our
+ * flow key does not hold: table-features replies list fields as bitmaps in this order.
+ */
+export function wireHeadersInFieldOrder(): readonly WireHeaderId[] {
+  if (fieldOrder) return fieldOrder;
+  const out: WireHeaderId[] = [];
+  for (const [fname, list] of ASSIGNMENTS) {
+    for (const [name, num] of list) out.push(wireId(fname, name, num));
+    if (fname === 'tun_gtpu_msgtype') {
+      for (let i = 0; i < 64; i++) out.push(wireId(`tun_metadata${i}`, 'NXM_NX_', 40 + i));
+    } else if (fname === 'ct_tp_dst') {
+      for (let i = 0; i < 16; i++) out.push(wireId(`reg${i}`, 'NXM_NX_', i));
+      for (let i = 0; i < 8; i++) out.push(wireId(`xreg${i}`, 'OXM_OF_PKT_REG', i));
+      for (let i = 0; i < 4; i++) out.push(wireId(`xxreg${i}`, 'NXM_NX_', 111 + i));
+    } else if (fname === 'nsh_si') {
+      for (let i = 1; i <= 4; i++) out.push(wireId(`nsh_c${i}`, 'NXOXM_NSH_', 5 + i));
+    }
+  }
+  fieldOrder = out;
+  return out;
+}

@@ -1,6 +1,7 @@
 /*
  * tshark's OpenFlow dissector must read our message fixtures and flow-mods with many kinds of
- * actions without a malformed-packet mark (OF1.0, 1.3, 1.4; its OF1.5 dissector fails on real
+ * actions, and the table, queue, TLV and conntrack messages, without a malformed-packet mark
+ * (OF1.0, 1.3, 1.4; its OF1.5 dissector fails on real
  * OVS's own OF1.5 matches, which a test below pins down).
  */
 
@@ -14,8 +15,20 @@ import { parseMatch } from '../../lib/flow/match-parse.ts';
 import { unhex } from './bytes.ts';
 import { encodeMessage } from './codec.ts';
 import { FIXTURES } from './codec-fixtures.ts';
+import { emptyCtMatch, encodeCtFlush, encodeCtFlushZone } from './ct-flush.ts';
+import { encodeIpfixRequest } from './ipfix-stats.ts';
 import { noFlowModFlags } from './messages.ts';
 import { parseOfpacts } from './ofpact-parse.ts';
+import { encodeQueueGetConfigRequest, OFPQ_ALL } from './queue-config.ts';
+import {
+  defaultTableMod,
+  encodeTableDescReply,
+  encodeTableDescRequest,
+  encodeTableMod,
+} from './table-config.ts';
+import { encodeTlvTableMod, encodeTlvTableRequest } from './tlv-table.ts';
+
+const TLV_MAP = { optionClass: 0xffff, optionType: 1, optionLen: 8, index: 3 };
 
 /* text2pcap's input: one hexdump per packet, blank line between packets. */
 function hexdump(packets: Uint8Array[]): string {
@@ -91,6 +104,42 @@ const OVS_OF15_FLOW_MOD =
   '000000000001000c800000040000000100000000000400180000000000000010000000020000000000000000';
 
 describe('tshark reads what we send', () => {
+  it('table-mod, table and queue descriptions, queue config, TLV tables, conntrack flushes', () => {
+    const m = emptyCtMatch();
+    m.ipProto = 6;
+    m.l3 = 4;
+    m.orig.src.set([0xff, 0xff, 10, 0, 0, 1], 10);
+    m.orig.srcPort = 80;
+    const tm = { ...defaultTableMod(1), eviction: 'on' as const, evictionFlags: 3 };
+    const vac = {
+      ...defaultTableMod(2),
+      vacancy: 'on' as const,
+      tableVacancy: { down: 10, up: 90, vacancy: 0 },
+    };
+    const desc = {
+      tableId: 3,
+      eviction: 'off' as const,
+      evictionFlags: 7,
+      vacancy: 'on' as const,
+      tableVacancy: { down: 1, up: 2, vacancy: 3 },
+    };
+    const pkts: Uint8Array[] = [];
+    for (const v of [4, 5]) {
+      pkts.push(encodeTableMod(v === 4 ? defaultTableMod(1) : tm, v, 1));
+      pkts.push(encodeQueueGetConfigRequest(v, 1, 7, 2));
+      pkts.push(encodeTlvTableMod({ command: 'add', mappings: [TLV_MAP] }, v, 3));
+      pkts.push(encodeTlvTableRequest(v, 4));
+      pkts.push(encodeCtFlushZone(5, v, 5));
+      pkts.push(encodeCtFlush(m, 3, v, 6));
+      pkts.push(encodeIpfixRequest(v, true, 7));
+    }
+    pkts.push(encodeTableMod(vac, 5, 8));
+    pkts.push(encodeTableDescRequest(5, 9));
+    pkts.push(encodeTableDescReply([desc], 5, 9));
+    pkts.push(encodeQueueGetConfigRequest(1, 1, OFPQ_ALL, 10));
+    assert.deepEqual(malformed(pkts), []);
+  });
+
   it('every message fixture dissects without a malformed mark', () => {
     // tshark has no OF1.1/1.2 dissector, and wants an error's data (the offending request,
     // which encodeErrorReply always includes); OF1.5 matches: see below.

@@ -1,0 +1,176 @@
+/*
+ * ofp_to_string() for the messages our message union leaves as bytes: table-mod with its
+ * OF1.4 properties, table and queue descriptions, queue config, TLV tables, conntrack flushes
+ * and IPFIX statistics. Null when the bytes are none of these (the caller hex-dumps them).
+ */
+
+import {
+  decodeCtFlush,
+  formatCtFlush,
+  NXT_CT_FLUSH,
+  NXT_CT_FLUSH_ZONE,
+} from '../../ofproto/openflow/ct-flush.ts';
+import {
+  decodeIpfixReply,
+  formatIpfixBridgeReply,
+  formatIpfixFlowReply,
+  NXST_IPFIX_BRIDGE,
+  NXST_IPFIX_FLOW,
+} from '../../ofproto/openflow/ipfix-stats.ts';
+import {
+  decodeQueueGetConfigReply,
+  decodeQueueGetConfigRequest,
+  formatQueueGetConfigReply,
+  formatQueueGetConfigRequest,
+  OFPMP14_QUEUE_DESC,
+} from '../../ofproto/openflow/queue-config.ts';
+import { parseRaw, type RawMessage } from '../../ofproto/openflow/raw-msg.ts';
+import {
+  decodeTableDescReply,
+  decodeTableMod,
+  formatTableDesc,
+  formatTableMod,
+  OFPMP14_TABLE_DESC,
+} from '../../ofproto/openflow/table-config.ts';
+import {
+  decodeTlvTableMod,
+  decodeTlvTableReply,
+  formatTlvTableMod,
+  formatTlvTableReply,
+  NXT_TLV_TABLE_MOD,
+  NXT_TLV_TABLE_REPLY,
+  NXT_TLV_TABLE_REQUEST,
+} from '../../ofproto/openflow/tlv-table.ts';
+import { vlogWarn } from './log.ts';
+import { formatPort, header, hexDump, type PrintOptions } from './print.ts';
+
+const warnMatch = (msg: string): void => vlogWarn('ofp_match', msg);
+
+interface Known {
+  name: string;
+  body: (m: RawMessage, opts?: PrintOptions) => string;
+}
+
+const empty = (): string => '';
+
+function statsFlags(m: RawMessage): string {
+  const k = m.kind;
+  const flags = 'flags' in k ? k.flags : 0;
+  if (!flags) return '';
+  let s = ' flags=';
+  if (flags & 1) s += '[more]';
+  if (flags & ~1) s += `[***unknown flags 0x${(flags & ~1).toString(16).padStart(4, '0')}***]`;
+  return s;
+}
+
+function identify(m: RawMessage): Known | null {
+  const k = m.kind;
+  const v = m.version;
+  const port = (opts?: PrintOptions) => (p: number) => formatPort(p, opts);
+  switch (k.cls) {
+    case 'ofpt':
+      if (v >= 2 && k.type === 17) {
+        return { name: 'OFPT_TABLE_MOD', body: (x) => formatTableMod(decodeTableMod(x)) };
+      }
+      if ((v === 1 && k.type === 20) || (v >= 2 && v <= 4 && k.type === 22)) {
+        return {
+          name: 'OFPT_QUEUE_GET_CONFIG_REQUEST',
+          body: (x, o) => formatQueueGetConfigRequest(decodeQueueGetConfigRequest(x), port(o)),
+        };
+      }
+      if ((v === 1 && k.type === 21) || (v >= 2 && v <= 4 && k.type === 23)) {
+        return {
+          name: 'OFPT_QUEUE_GET_CONFIG_REPLY',
+          body: (x, o) => formatQueueGetConfigReply(decodeQueueGetConfigReply(x), port(o)),
+        };
+      }
+      return null;
+    case 'ofpst': {
+      const dir = k.reply ? 'reply' : 'request';
+      if (v < 5) return null;
+      if (k.stat === OFPMP14_TABLE_DESC) {
+        return {
+          name: `OFPST_TABLE_DESC ${dir}`,
+          body: k.reply
+            ? (x) => statsFlags(x) + decodeTableDescReply(x).map(formatTableDesc).join('')
+            : (x) => statsFlags(x),
+        };
+      }
+      if (k.stat === OFPMP14_QUEUE_DESC) {
+        return {
+          name: `OFPST_QUEUE_DESC ${dir}`,
+          body: k.reply
+            ? (x, o) =>
+                statsFlags(x) + formatQueueGetConfigReply(decodeQueueGetConfigReply(x), port(o))
+            : (x, o) =>
+                statsFlags(x) +
+                formatQueueGetConfigRequest(decodeQueueGetConfigRequest(x), port(o)),
+        };
+      }
+      return null;
+    }
+    case 'nxt':
+      switch (k.subtype) {
+        case NXT_TLV_TABLE_MOD:
+          return {
+            name: 'NXT_TLV_TABLE_MOD',
+            body: (x) => formatTlvTableMod(decodeTlvTableMod(x, warnMatch)),
+          };
+        case NXT_TLV_TABLE_REQUEST:
+          return { name: 'NXT_TLV_TABLE_REQUEST', body: empty };
+        case NXT_TLV_TABLE_REPLY:
+          return {
+            name: 'NXT_TLV_TABLE_REPLY',
+            body: (x) => formatTlvTableReply(decodeTlvTableReply(x, warnMatch)),
+          };
+        case NXT_CT_FLUSH_ZONE:
+          return {
+            name: 'NXT_CT_FLUSH_ZONE',
+            body: (x) => ` zone_id=${(x.bytes[22] << 8) | x.bytes[23]}`,
+          };
+        case NXT_CT_FLUSH:
+          return { name: 'NXT_CT_FLUSH', body: (x) => formatCtFlush(decodeCtFlush(x)) };
+      }
+      return null;
+    case 'nxst': {
+      const dir = k.reply ? 'reply' : 'request';
+      if (k.subtype === NXST_IPFIX_BRIDGE) {
+        return {
+          name: `NXST_IPFIX_BRIDGE ${dir}`,
+          body: k.reply
+            ? (x) => statsFlags(x) + formatIpfixBridgeReply(decodeIpfixReply(x))
+            : statsFlags,
+        };
+      }
+      if (k.subtype === NXST_IPFIX_FLOW) {
+        return {
+          name: `NXST_IPFIX_FLOW ${dir}`,
+          body: k.reply
+            ? (x) =>
+                statsFlags(x) + formatIpfixFlowReply(decodeIpfixReply(x), x.bytes.length - x.bodyAt)
+            : statsFlags,
+        };
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The whole text OVS prints for `bytes`, or null when it is not one of ours. */
+export function rawMessageText(bytes: Uint8Array, opts?: PrintOptions): string | null {
+  const m = parseRaw(bytes);
+  if (!m) return null;
+  const known = identify(m);
+  if (!known) return null;
+  let body: string;
+  try {
+    body = known.body(m, opts);
+  } catch (e) {
+    const name = (e as { code?: string }).code ?? 'OFPBRC_BAD_LEN';
+    body = ` ***decode error: ${name}***\n${hexDump(m.bytes)}`;
+  }
+  const text = header(known.name, m.version, m.xid) + body;
+  return text.endsWith('\n') ? text : `${text.replace(/ +$/, '')}\n`;
+}
