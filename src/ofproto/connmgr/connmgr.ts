@@ -680,6 +680,8 @@ export class Connmgr implements HandlerContext {
     }
   }
 
+  fragHandling = 0;
+
   /** The vacancy settings of an OF1.4+ table-mod (OVS's table_mod__ for vacancy). */
   tableMod(tableId: number, v: TableModVacancy): void {
     if (v.vacancy === 'default') return;

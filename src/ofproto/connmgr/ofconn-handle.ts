@@ -27,7 +27,7 @@ import type {
 } from '../openflow/messages.ts';
 import type { TableFeatures } from '../openflow/table-features.ts';
 import { OFPP_ANY, type OfSwitch } from './of-switch.ts';
-import type { BundledMessage, Ofconn } from './ofconn.ts';
+import { type BundledMessage, type Ofconn, PIN_REASON_BITS } from './ofconn.ts';
 import type { Ofmonitors } from './ofmonitor.ts';
 import { bridgeTableFeatures } from './table-features.ts';
 
@@ -59,7 +59,14 @@ export interface HandlerContext {
   tableMod(tableId: number, vacancy: TableModVacancy): void;
   /** Every visible table's description (OF1.4 table-desc). */
   tableDescs(): TableDesc[];
+  /** The bridge's fragment handling (OFPC_FRAG_*), shared by all its connections as in OVS. */
+  fragHandling: number;
 }
+
+/* OFPC_INVALID_TTL_TO_CONTROLLER: an OF1.0-1.2 config flag that OVS keeps as the invalid_ttl
+ * bit of the connection's packet-in async mask (OF1.3 dropped the flag). */
+const OFPC_INVALID_TTL_TO_CONTROLLER = 1 << 2;
+const OFPC_FRAG_MASK = 0x3;
 
 /* The OF1.0 switch-features action bitmap OVS advertises: every OF1.0 action. */
 const OF10_ACTIONS = 0xfff;
@@ -142,16 +149,28 @@ function handle(
         xid,
       );
       return null;
-    case 'get_config_request':
-      conn.send(
-        { type: 'get_config_reply', flags: conn.configFlags, missSendLen: conn.missSendLen },
-        xid,
-      );
+    case 'get_config_request': {
+      const ttlBit = 1 << PIN_REASON_BITS.invalid_ttl;
+      const ttl = conn.version < 4 && ((conn.asyncConfig.master.packetIn ?? 0) & ttlBit) !== 0;
+      const flags = ctx.fragHandling | (ttl ? OFPC_INVALID_TTL_TO_CONTROLLER : 0);
+      conn.send({ type: 'get_config_reply', flags, missSendLen: conn.missSendLen }, xid);
       return null;
-    case 'set_config':
-      conn.configFlags = msg.flags & 0x3;
+    }
+    case 'set_config': {
+      // A slave controller may not change the bridge-wide fragment handling (OVS).
+      if (conn.type !== 'primary' || conn.role !== 'slave') {
+        ctx.fragHandling = msg.flags & OFPC_FRAG_MASK;
+      }
+      if (conn.version < 4) {
+        const ttlBit = 1 << PIN_REASON_BITS.invalid_ttl;
+        const m = conn.asyncConfig.master;
+        const cur = m.packetIn ?? 0;
+        const packetIn = msg.flags & OFPC_INVALID_TTL_TO_CONTROLLER ? cur | ttlBit : cur & ~ttlBit;
+        conn.asyncConfig = { ...conn.asyncConfig, master: { ...m, packetIn } };
+      }
       conn.missSendLen = msg.missSendLen;
       return null;
+    }
     case 'barrier_request':
       conn.send({ type: 'barrier_reply' }, xid);
       return null;

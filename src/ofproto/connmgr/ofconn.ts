@@ -95,8 +95,6 @@ export class Ofconn {
   tableIdExt = false;
   packetInFormat: PacketInFormat = 'standard';
   missSendLen: number;
-  /** OFPC_FRAG_* and other get/set_config flags. */
-  configFlags = 0;
   asyncConfig: AsyncConfig = defaultAsyncConfig(4);
   controllerId: number;
   /** Packet-in rate limiter (controller_rate_limit), if configured. */

@@ -337,13 +337,14 @@ export const FIXTURES: Fixture[] = [
         totalLen: 14,
         reason: 'action',
         tableId: 0,
-        cookie: 0n,
+        // No cookie property: sent by no rule (table and reason are always there, as OVS sends).
+        cookie: 0xffffffffffffffffn,
         metadata: m([['in_port', 3]]),
         data: new Uint8Array([1, 2, 3, 4, 5, 6, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x88, 0xb5]),
         userdata: new Uint8Array([0xaa, 0xbb]),
       },
     },
-    hex: '0104004800000000000023200000001e000000120102030405060a0b0c0d0e0f88b500000000000000050005010000000006000a00000002000300000000000000070006aabb0000',
+    hex: '0104005000000000000023200000001e000000120102030405060a0b0c0d0e0f88b5000000000000000300050000000000050005010000000006000a00000002000300000000000000070006aabb0000',
     text: 'NXT_PACKET_IN2 (xid=0x0): total_len=14 in_port=3 (via action) data_len=14 (unbuffered)\n userdata=aa.bb\nvlan_tci=0x0000,dl_src=0a:0b:0c:0d:0e:0f,dl_dst=01:02:03:04:05:06,dl_type=0x88b5',
   },
   {

@@ -537,7 +537,8 @@ function decodeNxtPacketIn2(r: Reader): OfpMessage {
     totalLen: 0,
     reason: 'no_match',
     tableId: 0,
-    cookie: 0n,
+    // Without a cookie property the packet-in came from no rule (OVS's OVS_BE64_MAX).
+    cookie: 0xffffffffffffffffn,
     metadata: newMatch(),
     data: new Uint8Array(0),
   };
@@ -1609,9 +1610,10 @@ function encodePacketIn(
     prop(0, (x) => x.bytes(p.data));
     if (p.totalLen !== p.data.length) prop(1, (x) => x.u32(p.totalLen));
     if (p.bufferId !== 0xffffffff) prop(2, (x) => x.u32(p.bufferId));
-    if (p.tableId) prop(3, (x) => x.u8(p.tableId));
-    if (p.cookie) prop(4, (x) => x.zeros(4).u64(p.cookie));
-    if (reason) prop(5, (x) => x.u8(reason));
+    // As OVS: table and reason always; the cookie unless no rule sent it (all ones).
+    prop(3, (x) => x.u8(p.tableId));
+    if (p.cookie !== 0xffffffffffffffffn) prop(4, (x) => x.zeros(4).u64(p.cookie));
+    prop(5, (x) => x.u8(reason));
     prop(6, (x) => putPacketInMetadataNxm(x, p.metadata));
     if (p.userdata) prop(7, (x) => x.bytes(p.userdata!));
     if (p.continuation) prop(8, (x) => x.bytes(p.continuation!));

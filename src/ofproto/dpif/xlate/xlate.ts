@@ -288,7 +288,8 @@ class Ctx {
   exit = false;
   error = false;
   tableId = 0;
-  ruleCookie = 0n;
+  // No rule yet (a packet-out's actions): OVS's OVS_BE64_MAX.
+  ruleCookie = 0xffffffffffffffffn;
   actionSet: Ofpact[] = [];
   inActionSet = false;
   inPacketOut = false;
