@@ -10,6 +10,7 @@ import {
   type Bucket,
   type GroupDesc,
   type GroupMod,
+  type GroupProps,
   type GroupType,
   OFPG_ALL,
   OFPG_MAX,
@@ -42,6 +43,8 @@ export interface Group {
   /** Same as `type`, in the codec's GroupDesc naming. */
   readonly groupType: GroupType;
   readonly buckets: readonly Bucket[];
+  /** The selection-method property, kept and reported as given. */
+  readonly props?: GroupProps;
   /** ms */
   readonly created: number;
   modified: number;
@@ -124,6 +127,10 @@ export class GroupTable {
       type,
       groupType: type,
       buckets,
+      // Bucket commands keep the group's property; add and modify set it.
+      ...(old && gm.command !== 'modify' && gm.command !== 'add'
+        ? old.props && { props: old.props }
+        : gm.props?.method && { props: gm.props }),
       created: old ? old.created : now,
       modified: now,
       packetCount: old ? old.packetCount : 0,
@@ -173,6 +180,7 @@ export class GroupTable {
       groupType: g.type,
       groupId: g.groupId,
       buckets: g.buckets.map((b) => ({ ...b })),
+      ...(g.props && { props: g.props }),
     }));
   }
 

@@ -727,7 +727,8 @@ function statsReplyBody(
       const props = v >= 6 && raw ? groupProps15(raw) : null;
       for (const g of b.groups) {
         let line = formatGroup(g, v);
-        const extra = props?.get(g.groupId);
+        // The codec decodes the property now; the raw scan covers what it leaves out.
+        const extra = g.props ? undefined : props?.get(g.groupId);
         if (extra) {
           const head = `group_id=${g.groupId},type=${g.groupType}`;
           line = head + extra + line.slice(head.length);

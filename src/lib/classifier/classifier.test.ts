@@ -14,7 +14,7 @@ import {
   W_REG0,
   W_TP,
 } from '../flow/layout.ts';
-import { type Match, matchHits, newMatch } from '../flow/match.ts';
+import { isMaskShared, type Match, matchHits, newMatch } from '../flow/match.ts';
 import { parseMatch } from '../flow/match-parse.ts';
 import { Classifier, type ClsRule } from './classifier.ts';
 
@@ -420,4 +420,22 @@ test('a conjunctive flow fires only when every dimension matches', () => {
   assert.equal(cls.lookup(key)?.data, 'conj-action');
   key[W_NW_DST] = 0xc6120003;
   assert.equal(cls.lookup(key)?.data, 'default');
+});
+
+test('rules of a subtable share one mask, marked read-only for encoders to cache by', () => {
+  const cls = new Classifier<number>();
+  const parse = (s: string): Match => {
+    const r = parseMatch(s);
+    if (!r.ok) throw new Error(r.error);
+    return r.match;
+  };
+  const a = cls.replace(parse('ip,nw_dst=198.18.0.1'), 10, 1);
+  const b = cls.replace(parse('ip,nw_dst=198.18.0.2'), 10, 2);
+  const c = cls.replace(parse('arp,nw_dst=198.18.0.3'), 10, 3);
+  const d = cls.replace(parse('tcp,tp_dst=80'), 10, 4);
+  assert.equal(a.rule.match.mask, b.rule.match.mask);
+  assert.equal(a.rule.match.mask, c.rule.match.mask);
+  assert.notEqual(a.rule.match.mask, d.rule.match.mask);
+  for (const r of [a, b, c, d]) assert.equal(isMaskShared(r.rule.match.mask), true);
+  assert.equal(isMaskShared(parse('ip').mask), false);
 });

@@ -38,7 +38,7 @@ import {
   W_NW_DST,
   W_NW_SRC,
 } from '../flow/layout.ts';
-import type { Match } from '../flow/match.ts';
+import { type Match, markMaskShared } from '../flow/match.ts';
 import { HashCount } from './hash-count.ts';
 import { PrefixTrie, plenIsSet } from './trie.ts';
 
@@ -345,6 +345,7 @@ export class Classifier<T> {
     let st = this.subtableFor(match.mask, mh);
     if (st === undefined) {
       st = new Subtable<T>(match.mask.slice(0, FLOW_WORDS), mh, this.token);
+      markMaskShared(st.mask);
       const list = this.subtables.get(mh);
       if (list === undefined) this.subtables.set(mh, [st]);
       else list.push(st);

@@ -7,8 +7,17 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { prefixMaskWords } from '../packet/addr.ts';
 import { field, fieldExactMask } from './fields.ts';
-import { W_DL_TYPE, W_IN_PORT, W_NW_SRC, W_VLAN0 } from './layout.ts';
-import { type Match, matchCheckPrereqs, matchEquals, matchSetField, newMatch } from './match.ts';
+import { FLOW_WORDS, W_DL_TYPE, W_IN_PORT, W_NW_SRC, W_VLAN0 } from './layout.ts';
+import {
+  isMaskShared,
+  type Match,
+  markMaskShared,
+  matchCheckPrereqs,
+  matchEquals,
+  matchFromFlowAndMask,
+  matchSetField,
+  newMatch,
+} from './match.ts';
 import { flowToString, matchToString } from './match-format.ts';
 import { parseExactFlow, parseFieldValue, parseMatch, splitActions } from './match-parse.ts';
 
@@ -134,8 +143,7 @@ const CASES = [
   'ip,nw_tos=4',
 ];
 
-test('matchToString(parseMatch(s)) prints what real ovs-ofctl parse-flows prints', {
-}, () => {
+test('matchToString(parseMatch(s)) prints what real ovs-ofctl parse-flows prints', {}, () => {
   const want = ofctlMatches(CASES);
   assert.equal(want.length, CASES.length);
   const bad: string[] = [];
@@ -397,4 +405,46 @@ test('parseExactFlow follows parse_ofp_exact_flow, errors included', {}, () => {
     flowToString(dflt.key),
     'ip,in_port=ANY,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no',
   );
+});
+
+test('matches carved from a shared slab stay independent of each other', () => {
+  // Enough to cross a slab boundary (64 matches per slab).
+  const ms = Array.from({ length: 150 }, () => newMatch());
+  ms.forEach((m, i) => {
+    m.key.fill(i + 1);
+    m.mask.fill(0x1000 + i);
+  });
+  ms.forEach((m, i) => {
+    assert.equal(m.key.length, FLOW_WORDS);
+    assert.equal(m.mask.length, FLOW_WORDS);
+    assert.ok(
+      m.key.every((w) => w === i + 1),
+      `key ${i}`,
+    );
+    assert.ok(
+      m.mask.every((w) => w === 0x1000 + i),
+      `mask ${i}`,
+    );
+  });
+  // A fresh match is all zeros even though its slab neighbours were written.
+  const m = newMatch();
+  assert.ok(m.key.every((w) => w === 0) && m.mask.every((w) => w === 0));
+});
+
+test('megaflow matches own their buffers (they may be cloned to the datapath worker)', () => {
+  const key = new Uint32Array(FLOW_WORDS).fill(0xabcd);
+  const mask = new Uint32Array(FLOW_WORDS).fill(0xff);
+  const m = matchFromFlowAndMask(key, mask);
+  assert.equal(m.key.buffer.byteLength, FLOW_WORDS * 4);
+  assert.equal(m.mask.buffer.byteLength, FLOW_WORDS * 4);
+  assert.equal(m.key[0], 0xcd);
+});
+
+test('only masks their owner marks are shared', () => {
+  const a = newMatch();
+  const b = newMatch();
+  markMaskShared(a.mask);
+  assert.equal(isMaskShared(a.mask), true);
+  assert.equal(isMaskShared(b.mask), false);
+  assert.equal(isMaskShared(a.key), false);
 });

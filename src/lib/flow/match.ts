@@ -73,7 +73,48 @@ export interface Match {
   readonly mask: FlowKey;
 }
 
+/*
+ * Matches are carved out of shared slabs: a 392-byte typed array is too big for V8's on-heap
+ * storage, so each `new Uint32Array(FLOW_WORDS)` is a malloc'd backing store the garbage
+ * collector tracks one by one, which dominated decoding a flow_mod. Slots are never reused
+ * (a match a caller holds never changes under it); a slab lives as long as any of its matches.
+ * Matches that may cross a thread (megaflows) get buffers of their own: structured cloning a
+ * view copies its whole buffer.
+ */
+const SLAB_MATCHES = 64;
+const MATCH_BYTES = FLOW_WORDS * 4;
+let slab: ArrayBuffer = new ArrayBuffer(0);
+let slabNext = SLAB_MATCHES;
+
 export function newMatch(): Match {
+  if (slabNext === SLAB_MATCHES) {
+    slab = new ArrayBuffer(SLAB_MATCHES * 2 * MATCH_BYTES);
+    slabNext = 0;
+  }
+  const at = slabNext++ * 2 * MATCH_BYTES;
+  return {
+    key: new Uint32Array(slab, at, FLOW_WORDS),
+    mask: new Uint32Array(slab, at + MATCH_BYTES, FLOW_WORDS),
+  };
+}
+
+/*
+ * Masks that nobody writes any more (a classifier subtable's, which all its rules share), so
+ * that encoders may cache what they derive from one (the fields it sets) by identity.
+ */
+const sharedMasks = new WeakSet<FlowKey>();
+
+/** Declares `mask` read-only from now on; only its owner may call this. */
+export function markMaskShared(mask: FlowKey): void {
+  sharedMasks.add(mask);
+}
+
+export function isMaskShared(mask: FlowKey): boolean {
+  return sharedMasks.has(mask);
+}
+
+/** A match whose key and mask own their buffers (safe to transfer or clone to a worker). */
+function newOwnedMatch(): Match {
   return { key: new Uint32Array(FLOW_WORDS), mask: new Uint32Array(FLOW_WORDS) };
 }
 
@@ -90,7 +131,7 @@ export function matchEquals(a: Match, b: Match): boolean {
 
 /** An exact match on every bit of a packet's key (no OVS semantics, all words). */
 export function matchFromKeyExact(key: FlowKey): Match {
-  const m = newMatch();
+  const m = newOwnedMatch();
   m.key.set(key.subarray(0, FLOW_WORDS));
   m.mask.fill(0xffffffff);
   return m;
@@ -340,7 +381,7 @@ export function packetWildcards(key: FlowKey, mask: FlowKey): void {
 
 /** The match a megaflow installs: the packet's key under the wildcard mask from a lookup. */
 export function matchFromFlowAndMask(key: FlowKey, mask: FlowKey): Match {
-  const m = newMatch();
+  const m = newOwnedMatch();
   for (let i = 0; i < FLOW_WORDS; i++) {
     m.mask[i] = mask[i];
     m.key[i] = (key[i] & mask[i]) >>> 0;

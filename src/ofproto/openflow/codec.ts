@@ -161,6 +161,17 @@ export const OFPST = {
 } as const;
 const NXST_FLOW = 0;
 const NXST_AGGREGATE = 1;
+/* OVS's OpenFlow 1.0 (and, for features, 1.1) group statistics extensions. */
+const NXST_GROUP = 7;
+const NXST_GROUP_DESC = 8;
+const NXST_GROUP_FEATURES = 9;
+const NXST_KINDS = new Map<number, number>([
+  [NXST_FLOW, OFPST.FLOW],
+  [NXST_AGGREGATE, OFPST.AGGREGATE],
+  [NXST_GROUP, OFPST.GROUP],
+  [NXST_GROUP_DESC, OFPST.GROUP_DESC],
+  [NXST_GROUP_FEATURES, OFPST.GROUP_FEATURES],
+]);
 
 export type DecodeResult =
   | { ok: true; frame: OfpFrame }
@@ -1048,10 +1059,10 @@ function decodeStats(r: Reader, version: number, isReply: boolean): OfpMessage {
     sub = r.u32();
     r.skip(4);
     nx = true;
-    if (sub !== NXST_FLOW && sub !== NXST_AGGREGATE) throw new OfpError('OFPBRC_BAD_SUBTYPE');
+    if (!NXST_KINDS.has(sub)) throw new OfpError('OFPBRC_BAD_SUBTYPE');
   }
   const format = nx ? 'nxt' : 'standard';
-  const kind = nx ? (sub === NXST_FLOW ? OFPST.FLOW : OFPST.AGGREGATE) : statType;
+  const kind = nx ? (NXST_KINDS.get(sub) as number) : statType;
   if (!isReply) {
     let body: StatsRequest;
     switch (kind) {
@@ -1081,7 +1092,10 @@ function decodeStats(r: Reader, version: number, isReply: boolean): OfpMessage {
         body = { stat: 'group_features' };
         break;
       case OFPST.GROUP_DESC:
-        body = { stat: 'group_desc', groupId: version >= OFP15_VERSION ? r.u32() : 0xfffffffc };
+        body = {
+          stat: 'group_desc',
+          groupId: version >= OFP15_VERSION || nx ? r.u32() : 0xfffffffc,
+        };
         break;
       case OFPST.METER_CONFIG:
       case OFPST.METER: {
@@ -1834,7 +1848,8 @@ function encodeStatsReply(
       for (const p of b.ports) putPort(w, p, version);
       return;
     case 'group_desc':
-      statsHeader(w, version, xid, true, OFPST.GROUP_DESC, flags);
+      if (format === 'nxt') nxStatsHeader(w, version, xid, true, NXST_GROUP_DESC, flags);
+      else statsHeader(w, version, xid, true, OFPST.GROUP_DESC, flags);
       for (const g of b.groups) putGroupDesc(w, g, version);
       return;
     case 'meter_config':
@@ -1854,8 +1869,10 @@ function encodeStatsReply(
       for (const q of b.stats) putQueueStats(w, q, version);
       return;
     case 'group':
-      statsHeader(w, version, xid, true, OFPST.GROUP, flags);
-      for (const g of b.stats) putGroupStats(w, g, version);
+      // OVS's OF1.0 extension replies in OF1.3's layout (with durations).
+      if (format === 'nxt') nxStatsHeader(w, version, xid, true, NXST_GROUP, flags);
+      else statsHeader(w, version, xid, true, OFPST.GROUP, flags);
+      for (const g of b.stats) putGroupStats(w, g, format === 'nxt' ? OFP13_VERSION : version);
       return;
     case 'meter':
       statsHeader(w, version, xid, true, OFPST.METER, flags);
@@ -1866,7 +1883,8 @@ function encodeStatsReply(
       for (const t of b.tables) putTableFeatures(w, t, version);
       return;
     case 'group_features': {
-      statsHeader(w, version, xid, true, OFPST.GROUP_FEATURES, flags);
+      if (format === 'nxt') nxStatsHeader(w, version, xid, true, NXST_GROUP_FEATURES, flags);
+      else statsHeader(w, version, xid, true, OFPST.GROUP_FEATURES, flags);
       const { stat: _s, ...f } = b;
       putGroupFeatures(w, f);
       return;

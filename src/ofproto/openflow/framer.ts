@@ -9,6 +9,8 @@ export type FrameEvent =
   | { kind: 'message'; bytes: Uint8Array }
   | { kind: 'fatal'; reason: string; header: Uint8Array };
 
+const EMPTY = new Uint8Array(0);
+
 export class OfpFramer {
   private buf: Uint8Array = new Uint8Array(0);
   private dead = false;
@@ -38,10 +40,12 @@ export class OfpFramer {
         return out;
       }
       if (this.buf.length - pos < len) break;
-      out.push({ kind: 'message', bytes: this.buf.slice(pos, pos + len) });
+      // A view, not a copy: every chunk a socket delivers is a buffer of its own, never
+      // reused, and a copy per message was a malloc per flow_mod.
+      out.push({ kind: 'message', bytes: this.buf.subarray(pos, pos + len) });
       pos += len;
     }
-    this.buf = pos === 0 ? this.buf : this.buf.slice(pos);
+    this.buf = pos === 0 ? this.buf : pos === this.buf.length ? EMPTY : this.buf.subarray(pos);
     return out;
   }
 

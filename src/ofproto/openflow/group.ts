@@ -69,6 +69,7 @@ export interface GroupDesc {
   groupType: GroupType;
   groupId: number;
   buckets: Bucket[];
+  props?: GroupProps;
 }
 
 function defaultWeight(t: GroupType): number {
@@ -272,14 +273,16 @@ export function pullGroupMod(r: Reader, version: number): GroupMod {
 export function putGroupDesc(w: Writer, g: GroupDesc, version: number): void {
   const at = w.pos;
   w.u16(0).u8(GROUP_TYPES.indexOf(g.groupType)).u8(0).u32(g.groupId);
-  if (version < 6) {
+  // OVS's OF1.0 extension (NXST_GROUP_DESC) uses OF1.5's layout with OF1.0 actions.
+  if (version < 6 && version !== 1) {
     putBuckets(w, g.buckets, g.groupType, version);
   } else {
     const lenAt = w.pos;
     w.u16(0).zeros(6);
     const s = w.pos;
-    putBuckets(w, g.buckets, g.groupType, version);
+    putBuckets(w, g.buckets, g.groupType, 6, version);
     w.setU16(lenAt, w.pos - s);
+    if (g.props?.method) putSelectionMethod(w, g.props, version);
   }
   w.setU16(at, w.pos - at);
 }
@@ -300,6 +303,12 @@ export function pullGroupDesc(r: Reader, version: number): GroupDesc {
     const blen = r.u16();
     r.skip(6);
     buckets = pullBuckets(r, blen, groupType, 6, version);
+    const end = start + len;
+    if (r.pos < end) {
+      const props = pullGroupProps(r, end);
+      r.pos = start + len;
+      return props ? { groupType, groupId, buckets, props } : { groupType, groupId, buckets };
+    }
   }
   r.pos = start + len;
   return { groupType, groupId, buckets };

@@ -26,7 +26,13 @@ import {
   W_NW,
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
-import { type Match, matchSetField, newMatch, prereqOk } from '../../lib/flow/match.ts';
+import {
+  isMaskShared,
+  type Match,
+  matchSetField,
+  newMatch,
+  prereqOk,
+} from '../../lib/flow/match.ts';
 import { DecodeError, Reader, type Writer } from './bytes.ts';
 import { OfpError } from './errors.ts';
 import {
@@ -66,16 +72,14 @@ function fieldBytes(words: Uint32Array, f: Field, nBytes: number, out: Uint8Arra
     }
     return;
   }
-  // Most significant word first; the first word holds only nBits % 32 bits.
-  const tmp = new Uint8Array(f.nWords * 4);
-  for (let i = 0; i < f.nWords; i++) {
+  // Most significant word first; the first word holds only nBits % 32 bits. The field's
+  // bytes are the last nBytes of its words (a MAC skips 2 of its 8).
+  const first = f.nWords * 4 - nBytes;
+  for (let k = first; k < f.nWords * 4; k++) {
+    const i = k >> 2;
     const w = words[f.word + i] & (i === 0 ? f.wordMask : 0xffffffff);
-    tmp[i * 4] = w >>> 24;
-    tmp[i * 4 + 1] = (w >>> 16) & 0xff;
-    tmp[i * 4 + 2] = (w >>> 8) & 0xff;
-    tmp[i * 4 + 3] = w & 0xff;
+    out[at + k - first] = (w >>> (8 * (3 - (k & 3)))) & 0xff;
   }
-  out.set(tmp.subarray(tmp.length - nBytes), at);
 }
 
 /** Bytes (big-endian, nBytes) to the registry's words-most-significant-first form. */
@@ -160,8 +164,48 @@ export interface MatchEncodeOptions {
   version: number;
 }
 
+/*
+ * The field list depends on the mask and, through prerequisites, on dl_type, nw_proto and the
+ * VLAN bits of the key; rules of one classifier subtable share a read-only mask, so a dump of
+ * many flows derives each list once per mask and key shape.
+ */
+const fieldsByMask = new WeakMap<Uint32Array, Map<number, readonly Field[]>>();
+/* Only ever a shared mask (so holding it past its subtable costs one mask, no more). */
+let lastMask: Uint32Array | null = null;
+let lastShape = -1;
+let lastFields: readonly Field[] = [];
+/* The OXM/NXM headers of lastFields for one version (oxm is part of the field list's key). */
+let hdrFields: readonly Field[] | null = null;
+let hdrVersion = -1;
+let hdrList: Array<MfHeader | undefined> = [];
+
 /** The registry fields that together express `m`, in the order OVS-like encoders write them. */
-export function matchFields(m: Match, oxm: boolean): Field[] {
+export function matchFields(m: Match, oxm: boolean): readonly Field[] {
+  const shape =
+    (m.key[W_DL_TYPE] & 0xffff) * 1024 +
+    (m.key[W_NW] & 0xff) * 4 +
+    (m.key[W_VLAN0] & 0x1fff ? 2 : 0) +
+    (oxm ? 1 : 0);
+  // A dump walks a subtable's rules in a row: the last answer usually holds.
+  if (m.mask === lastMask && shape === lastShape) return lastFields;
+  if (!isMaskShared(m.mask)) return matchFieldsOf(m, oxm);
+  let byShape = fieldsByMask.get(m.mask);
+  if (byShape === undefined) {
+    byShape = new Map();
+    fieldsByMask.set(m.mask, byShape);
+  }
+  let fields = byShape.get(shape);
+  if (fields === undefined) {
+    fields = matchFieldsOf(m, oxm);
+    byShape.set(shape, fields);
+  }
+  lastMask = m.mask;
+  lastShape = shape;
+  lastFields = fields;
+  return fields;
+}
+
+function matchFieldsOf(m: Match, oxm: boolean): Field[] {
   const out: Field[] = [];
   const add = (n: string) => {
     const f = F(n);
@@ -295,21 +339,24 @@ export function entryWords(e: PulledEntry): { value: number[]; mask: number[] | 
 
 /** Writes one TLV for `f` taken from `m` (the mask is written when it is not exact). */
 export function putEntry(w: Writer, m: Match, f: Field, h: MfHeader): void {
-  let key = m.key;
-  let mask = m.mask;
-  if (f.name === 'in_port_oxm') {
-    key = m.key.slice();
-    key[W_IN_PORT] = portToOfp11(m.key[W_IN_PORT]);
-    mask = m.mask.slice();
-    mask[W_IN_PORT] = 0xffffffff;
-  }
   const masked = f.maskable && !fieldMaskIsExact(m, f);
   w.u32(headerWord(h, masked));
   if (h.experimenter) w.u32(h.experimenter);
-  const b = new Uint8Array(h.nBytes * (masked ? 2 : 1));
-  fieldBytes(key, f, h.nBytes, b, 0);
-  if (masked) fieldBytes(mask, f, h.nBytes, b, h.nBytes);
-  w.bytes(b);
+  // Written in place: this runs for every field of every flow in a dump and every packet-in.
+  const n = h.nBytes;
+  w.zeros(masked ? 2 * n : n);
+  const at = w.pos - (masked ? 2 * n : n);
+  if (f.name === 'in_port_oxm') {
+    // OF1.1+ ports are 32 bits; the key holds OpenFlow 1.0's 16-bit numbers.
+    let v = portToOfp11(m.key[W_IN_PORT]);
+    for (let i = n - 1; i >= 0; i--) {
+      w.buf[at + i] = v & 0xff;
+      v = Math.floor(v / 256);
+    }
+  } else {
+    fieldBytes(m.key, f, n, w.buf, at);
+  }
+  if (masked) fieldBytes(m.mask, f, n, w.buf, at + n);
 }
 
 /** Writes the raw TLVs of `m` (no ofp_match header, no padding); returns their length. */
@@ -320,9 +367,23 @@ export function putMatchRaw(
   cookie?: { value: bigint; mask: bigint },
 ): number {
   const start = w.pos;
-  for (const f of matchFields(m, opts.oxm)) {
-    const h = headerFor(f.name, opts.oxm, opts.version);
-    if (h) putEntry(w, m, f, h);
+  const fields = matchFields(m, opts.oxm);
+  if (fields === lastFields) {
+    // A cached field list: its headers for this version are worth keeping beside it.
+    if (fields !== hdrFields || opts.version !== hdrVersion) {
+      hdrFields = fields;
+      hdrVersion = opts.version;
+      hdrList = fields.map((f) => headerFor(f.name, opts.oxm, opts.version));
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const h = hdrList[i];
+      if (h) putEntry(w, m, fields[i], h);
+    }
+  } else {
+    for (const f of fields) {
+      const h = headerFor(f.name, opts.oxm, opts.version);
+      if (h) putEntry(w, m, f, h);
+    }
   }
   if (cookie && cookie.mask !== 0n) {
     const exact = cookie.mask === 0xffffffffffffffffn;

@@ -192,17 +192,22 @@ function wordsToBig(w: readonly number[]): bigint {
 /** Splits a set_field mask into contiguous runs (for NXAST_REG_LOAD, at most 64 bits each). */
 function loadSegments(a: Extract<Ofpact, { type: 'set_field' }>): Array<[Subfield, bigint]> {
   const v = wordsToBig(a.value);
-  const m = wordsToBig(a.mask);
+  // Mask bits read from the words (least significant bit 0 in the last word): a BigInt shift
+  // per bit made this the costliest part of encoding a dump's load actions.
+  const mw = a.mask;
+  const nw = mw.length;
+  const maskBit = (i: number): number =>
+    i < nw * 32 ? (mw[nw - 1 - (i >>> 5)] >>> (i & 31)) & 1 : 0;
   const out: Array<[Subfield, bigint]> = [];
   let bit = 0;
   const total = fieldBits(fieldByName(a.field)!) + 32;
   while (bit < total) {
-    if (((m >> BigInt(bit)) & 1n) === 0n) {
+    if (maskBit(bit) === 0) {
       bit++;
       continue;
     }
     let n = 0;
-    while (n < 64 && ((m >> BigInt(bit + n)) & 1n) === 1n) n++;
+    while (n < 64 && maskBit(bit + n) === 1) n++;
     out.push([
       { field: a.field, ofs: bit, nBits: n },
       (v >> BigInt(bit)) & ((1n << BigInt(n)) - 1n),

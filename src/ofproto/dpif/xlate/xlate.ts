@@ -298,8 +298,13 @@ class Ctx {
   stack: number[][] = [];
 
   constructor(readonly xin: XlateInput) {
-    this.flow = Uint32Array.from(xin.flow);
-    this.base = Uint32Array.from(xin.flow);
+    // One backing store for both (each 392-byte typed array is a malloc of its own), filled
+    // with set(): Uint32Array.from() walks an iterator.
+    const both = new Uint32Array(2 * FLOW_WORDS);
+    both.set(xin.flow.subarray(0, FLOW_WORDS));
+    both.set(xin.flow.subarray(0, FLOW_WORDS), FLOW_WORDS);
+    this.flow = both.subarray(0, FLOW_WORDS);
+    this.base = both.subarray(FLOW_WORDS);
     this.bridge = xin.bridge;
     this.trace = xin.trace;
   }
@@ -682,7 +687,7 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       ctx.exit = true;
       break;
     case 'clone': {
-      const savedFlow = Uint32Array.from(flow);
+      const savedFlow = flow.slice();
       const savedSet = ctx.actionSet;
       ctx.actionSet = [];
       doActions(ctx, a.actions);
@@ -939,7 +944,7 @@ function patchOutput(ctx: Ctx, port: XPort): void {
     return;
   }
   const flow = ctx.flow;
-  const saved = Uint32Array.from(flow);
+  const saved = flow.slice();
   const savedBridge = ctx.bridge;
   const savedTrace = ctx.trace;
   const savedSet = ctx.actionSet;
@@ -1216,7 +1221,7 @@ const OFPP_ANY_WATCH = 0xffff;
 function groupBucket(ctx: Ctx, b: XBucket): void {
   const oldTrace = ctx.trace;
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bucket', `bucket ${b.bucketId}`);
-  const saved = Uint32Array.from(ctx.flow);
+  const saved = ctx.flow.slice();
   const sorted = [...b.ofpacts].sort((x, y) => actionSetRank(x) - actionSetRank(y));
   ctx.depth++;
   doActions(ctx, sorted);
