@@ -14,7 +14,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { decodePcapFile } from '../src/lib/pcap.ts';
 import { OSKEN_LEARNER_APP as APP } from './osken-learner.ts';
-import { appctl, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import {
+  appctl,
+  dummyBridge,
+  type Stack,
+  startStack,
+  stopStack,
+  vsctl,
+} from './vswitchd-harness.ts';
 
 const MAC1 = '02:00:00:00:00:01';
 const MAC2 = '02:00:00:00:00:02';
@@ -94,16 +101,7 @@ async function scenario(failMode: 'standalone' | 'secure'): Promise<void> {
   });
   const pcap = (p: string): string => `options:tx_pcap=${join(s.dir, `${p}.pcap`)}`;
   const r = vsctl(s, [
-    ...[
-      'add-br',
-      'br0',
-      '--',
-      'set',
-      'bridge',
-      'br0',
-      'datapath_type=dummy',
-      `fail_mode=${failMode}`,
-    ],
+    ...[...dummyBridge('br0'), `fail_mode=${failMode}`],
     ...[
       '--',
       'add-port',

@@ -19,7 +19,14 @@ import { extractFlow } from '../src/lib/flow/extract.ts';
 import { FLOW_WORDS } from '../src/lib/flow/layout.ts';
 import { flowToString } from '../src/lib/flow/match-format.ts';
 import { decodePcapFile } from '../src/lib/pcap.ts';
-import { appctl, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import {
+  appctl,
+  dummyBridge,
+  type Stack,
+  startStack,
+  stopStack,
+  vsctl,
+} from './vswitchd-harness.ts';
 
 const PORTS = ['vm1', 'vm2', 'vm3', 'vm4', 'eth0'] as const;
 const MAC = {
@@ -33,22 +40,8 @@ const MAC = {
 function configure(s: Stack): void {
   const pcap = (p: string): string => `options:tx_pcap=${join(s.dir, `${p}.pcap`)}`;
   const r = vsctl(s, [
-    '--',
-    'add-br',
-    'host1',
-    '--',
-    'set',
-    'bridge',
-    'host1',
-    'datapath_type=dummy',
-    '--',
-    'add-br',
-    'host2',
-    '--',
-    'set',
-    'bridge',
-    'host2',
-    'datapath_type=dummy',
+    ...dummyBridge('host1'),
+    ...dummyBridge('host2'),
     '--',
     'add-port',
     'host1',

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Connmgr } from '../src/ofproto/connmgr/connmgr.ts';
 import { TestSwitch } from '../src/ofproto/connmgr/test-switch.ts';
-import { type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import { dummyBridge, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
 
 interface Out {
   status: number | null;
@@ -68,13 +68,7 @@ describe('ovs-ofctl against our connmgr and real ovs-vswitchd, side by side', ()
   before(async () => {
     real = await startStack({ which: 'real', ovsdb: 'real' });
     const r = vsctl(real, [
-      'add-br',
-      'br0',
-      '--',
-      'set',
-      'bridge',
-      'br0',
-      'datapath_type=dummy',
+      ...dummyBridge('br0'),
       'other-config:datapath-id=0000000000000001',
       `other-config:hwaddr=${LOCAL_MAC}`,
       '--',

@@ -12,7 +12,7 @@ import { decodeMessage, encodeMessage } from '../src/ofproto/openflow/codec.ts';
 import { OfpFramer } from '../src/ofproto/openflow/framer.ts';
 import type { OfpFrame, OfpMessage } from '../src/ofproto/openflow/messages.ts';
 import type { TableFeatures } from '../src/ofproto/openflow/table-features.ts';
-import { type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import { dummyBridge, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
 
 const V = 4;
 
@@ -81,16 +81,7 @@ class Client {
 async function run(which: 'real' | 'ours') {
   const s: Stack = await startStack({ which });
   try {
-    vsctl(s, [
-      'add-br',
-      'br0',
-      '--',
-      'set',
-      'bridge',
-      'br0',
-      'datapath_type=dummy',
-      'fail_mode=secure',
-    ]);
+    vsctl(s, [...dummyBridge('br0'), 'fail_mode=secure']);
     const sock = createConnection(join(s.dir, 'br0.mgmt'));
     sock.on('error', () => {});
     const c = new Client(sock);

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { ourCli } from './ovs-vsctl-harness.ts';
-import { type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import { dummyBridge, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
 
 /* By name, as a user types it: getopt's messages start with argv[0]. */
 export const REAL_OFCTL = 'ovs-ofctl';
@@ -26,35 +26,7 @@ export interface Run {
 export async function startSwitch(): Promise<Switch> {
   const ours = ourCli('ovs-ofctl');
   const stack = await startStack({ which: 'real', ovsdb: 'real' });
-  const r = vsctl(stack, [
-    'add-br',
-    'br0',
-    '--',
-    'set',
-    'bridge',
-    'br0',
-    'datapath_type=dummy',
-    '--',
-    'add-port',
-    'br0',
-    'p1',
-    '--',
-    'set',
-    'interface',
-    'p1',
-    'type=dummy',
-    'ofport_request=1',
-    '--',
-    'add-port',
-    'br0',
-    'p2',
-    '--',
-    'set',
-    'interface',
-    'p2',
-    'type=dummy',
-    'ofport_request=2',
-  ]);
+  const r = vsctl(stack, [...dummyBridge('br0', [1, 2])]);
   if (r.status !== 0) {
     stopStack(stack);
     throw new Error(`add-br: ${r.stderr}`);

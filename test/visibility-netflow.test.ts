@@ -25,7 +25,14 @@ import {
 import { DecodeError } from '../src/lib/proto/codec.ts';
 import { decodeNetflowV5, type NetflowV5Record } from '../src/lib/proto/netflow.ts';
 import { NetflowAgent, NF_OUT_FLOOD } from '../src/ofproto/dpif/netflow-agent.ts';
-import { appctl, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import {
+  appctl,
+  dummyBridge,
+  type Stack,
+  startStack,
+  stopStack,
+  vsctl,
+} from './vswitchd-harness.ts';
 
 const PAD = 'ab'.repeat(56);
 // 192.168.0.1 (p1) -> 192.168.0.2 (p2) echo request, and the reply; 98 bytes each, by hand.
@@ -93,34 +100,7 @@ describe('NetFlow: real ovs-vswitchd and our agent side by side', () => {
         'Open_vSwitch',
         '.',
         'other_config:max-idle=500',
-        '--',
-        'add-br',
-        'br0',
-        '--',
-        'set',
-        'bridge',
-        'br0',
-        'datapath_type=dummy',
-        '--',
-        'add-port',
-        'br0',
-        'p1',
-        '--',
-        'set',
-        'interface',
-        'p1',
-        'type=dummy',
-        'ofport_request=1',
-        '--',
-        'add-port',
-        'br0',
-        'p2',
-        '--',
-        'set',
-        'interface',
-        'p2',
-        'type=dummy',
-        'ofport_request=2',
+        ...dummyBridge('br0', [1, 2]),
         '--',
         '--id=@n',
         'create',

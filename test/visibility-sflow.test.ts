@@ -24,7 +24,14 @@ import {
 } from '../src/lib/proto/sflow.ts';
 import { problems, tsharkFields, udpFrame } from '../src/lib/proto/test-support.ts';
 import { SflowAgent, type SflowPort } from '../src/ofproto/dpif/sflow-agent.ts';
-import { appctl, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import {
+  appctl,
+  dummyBridge,
+  type Stack,
+  startStack,
+  stopStack,
+  vsctl,
+} from './vswitchd-harness.ts';
 
 // ICMP echo 192.168.0.2 -> 192.168.0.3 from 50:54:00:00:00:02 (built by hand, 98 bytes).
 const FRAME_HEX = `505400000003505400000002080045000054000100004001f7a6c0a80002c0a800030800f7ff00010001${'ab'.repeat(56)}`;
@@ -103,14 +110,7 @@ describe('sFlow: real ovs-vswitchd and our agent side by side', () => {
       stack = await startStack({ which: 'real', ovsdb: 'real', ownNetns: false });
       const port = rx.address().port;
       const r = vsctl(stack, [
-        '--',
-        'add-br',
-        'br0',
-        '--',
-        'set',
-        'bridge',
-        'br0',
-        'datapath_type=dummy',
+        ...dummyBridge('br0'),
         'other-config:datapath-id=0000aabbccddeeff',
         '--',
         'add-port',

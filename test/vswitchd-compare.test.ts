@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   appctl,
+  dummyBridge,
   listByName,
   type Stack,
   startStack,
@@ -51,26 +52,8 @@ const SEQUENCE: string[][] = [
     'type=dummy',
   ],
   ['set', 'interface', 'i1', 'type=dummy'],
-  [
-    'add-br',
-    'br2',
-    '--',
-    'set',
-    'bridge',
-    'br2',
-    'datapath_type=dummy',
-    'other_config:hwaddr=00:11:22:33:44:55',
-  ],
-  [
-    'add-br',
-    'br3',
-    '--',
-    'set',
-    'bridge',
-    'br3',
-    'datapath_type=dummy',
-    'other_config:datapath-id=0000000000000abc',
-  ],
+  [...dummyBridge('br2'), 'other_config:hwaddr=00:11:22:33:44:55'],
+  [...dummyBridge('br3'), 'other_config:datapath-id=0000000000000abc'],
   ['add-port', 'br3', 'q12', '--', 'set', 'interface', 'q12', 'type=dummy', 'mtu_request=9000'],
   ['del-br', 'br2'],
   // An internal port takes Interface.mac; a port's universal address becomes the bridge's.

@@ -220,3 +220,16 @@ function parseCsvLine(line: string): string[] {
   cells.push(cur);
   return cells;
 }
+
+/**
+ * ovs-vsctl arguments (each command after a `--`) that add a dummy bridge and a dummy port
+ * `p<N>` on OpenFlow port N for each of `ports`.
+ */
+export function dummyBridge(bridge: string, ports: readonly number[] = []): string[] {
+  const args = ['--', 'add-br', bridge, '--', 'set', 'bridge', bridge, 'datapath_type=dummy'];
+  for (const n of ports) {
+    args.push('--', 'add-port', bridge, `p${n}`, '--', 'set', 'interface', `p${n}`);
+    args.push('type=dummy', `ofport_request=${n}`);
+  }
+  return args;
+}
