@@ -67,6 +67,19 @@ interface Sample {
   machineBusy: number;
   /** sFlow flow samples that reached the collector during the measured window. */
   flowSamples: number;
+  /** Datapath lookups that missed (upcalls) during the window, per second (dpctl/show): not
+   * 0 while the flows of a case are still being set up. */
+  missPps?: number;
+}
+
+/** The datapath's "missed" lookup count (dpctl/show, either implementation). */
+function dpMissed(t: Topology): number | undefined {
+  try {
+    const m = /lookups: hit:\d+ missed:(\d+)/.exec(t.host?.appctl('dpctl/show') ?? '');
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface CollectorCounts {
@@ -191,6 +204,7 @@ async function runCase(t: Topology, mode: Mode, flows: number): Promise<Sample> 
   try {
     await sleep(WARM_S * 1000);
     if (!gen.running) throw new Error(`trafgen exited: ${gen.stderr.slice(0, 300)}`);
+    const miss0 = dpMissed(t);
     const rx0 = counters(t.rx, 'eth0').rxPackets;
     const fs0 = collector.latest.sflow.flowSamples;
     const cpu0 = cpuSeconds(pid);
@@ -217,6 +231,7 @@ async function runCase(t: Topology, mode: Mode, flows: number): Promise<Sample> 
     const cpu1 = cpuSeconds(pid);
     const m1 = machineCpu();
     const secs = (performance.now() - w0) / 1000;
+    const miss1 = dpMissed(t);
     const s: Sample = {
       mode,
       flows,
@@ -225,6 +240,7 @@ async function runCase(t: Topology, mode: Mode, flows: number): Promise<Sample> 
       flowSamples: fs1 - fs0,
     };
     if (cpu0 !== undefined && cpu1 !== undefined) s.switchCpu = (cpu1 - cpu0) / secs;
+    if (miss0 !== undefined && miss1 !== undefined) s.missPps = (miss1 - miss0) / secs;
     return s;
   } finally {
     await gen.stop();
@@ -375,8 +391,12 @@ if (asJson) {
           mode === 'sflow'
             ? `1 in ${xs.map((s) => (s.flowSamples ? (s.rxPps * MEASURE_S) / s.flowSamples : 0).toFixed(0)).join(' / ')} sampled`
             : '';
+        // Upcalls during the window: a case whose flows were still being set up measured that.
+        const misses = xs.some((s) => (s.missPps ?? 0) >= 100)
+          ? `  misses/s ${xs.map((s) => (s.missPps ?? 0).toFixed(0)).join(' / ')}`
+          : '';
         console.log(
-          `    ${LABEL[kind as 'ours' | 'real'].padEnd(15)} ${mode.padEnd(8)} ${xs.map((s) => `${(s.rxPps / 1000).toFixed(0)} (${s.switchCpu?.toFixed(2) ?? '-'}) [${((perCpu(s) ?? 0) / 1000).toFixed(0)}]`).join(' / ')}  ${frac}${got ? `  ${got}` : ''}`,
+          `    ${LABEL[kind as 'ours' | 'real'].padEnd(15)} ${mode.padEnd(8)} ${xs.map((s) => `${(s.rxPps / 1000).toFixed(0)} (${s.switchCpu?.toFixed(2) ?? '-'}) [${((perCpu(s) ?? 0) / 1000).toFixed(0)}]`).join(' / ')}  ${frac}${got ? `  ${got}` : ''}${misses}`,
         );
       }
     }

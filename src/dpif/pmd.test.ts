@@ -13,7 +13,8 @@ import { createTestNetns, netnsUnavailable, type TestNetns } from '../native/net
 import { NetdevRegistry } from '../netdev/registry.ts';
 import type { OdpPort } from './dpif.ts';
 import { DpifNetdev } from './dpif-netdev.ts';
-import type { MissUpcall, UpcallResult } from './netdev/dp-netdev.ts';
+import type { ActionUpcall, MissUpcall, UpcallResult } from './netdev/dp-netdev.ts';
+import type { OdpAction } from './netdev/odp-actions.ts';
 
 const PY = '/usr/bin/python3';
 /* send DEV SECONDS: one 0x88b5 frame a millisecond, prints how many; recv DEV SECONDS: prints
@@ -108,8 +109,9 @@ describe('PMD worker thread', { skip: skip || false }, () => {
   let p2: OdpPort;
   const registry = new NetdevRegistry({ enableDummy: true, override: false, linux: true });
   /** What the fake upcall layer answers: output to the other veth, or drop. */
-  let mode: 'forward' | 'drop' | 'uncached' = 'forward';
+  let mode: 'forward' | 'drop' | 'uncached' | 'sample' = 'forward';
   let misses = 0;
+  const sampled: ActionUpcall[] = [];
   /** Where a port's packets go when not to the default (p2, or p1 for p2's). */
   const routes = new Map<number, number>();
 
@@ -119,10 +121,28 @@ describe('PMD worker thread', { skip: skip || false }, () => {
       const inPort = up.key[W_IN_PORT];
       const mask = new Uint32Array(up.key.length);
       const out = routes.get(inPort) ?? (inPort === p2 ? p1 : p2);
+      const output: OdpAction = { type: 'output', port: out };
+      // As xlate samples for sFlow: every packet here, so that each one must come up.
+      const sample: OdpAction = {
+        type: 'sample',
+        probability: 0xffffffff,
+        actions: [
+          {
+            type: 'userspace',
+            pid: 0,
+            cookie: { kind: 'sflow', vid: 0, pcp: 0, output: out },
+            actions: false,
+            tunnelOutPort: null,
+          },
+        ],
+      };
       return {
-        actions: mode === 'drop' ? [] : [{ type: 'output', port: out }],
+        actions: mode === 'drop' ? [] : mode === 'sample' ? [sample, output] : [output],
         mask: mode === 'uncached' ? null : mask,
       };
+    },
+    action(up: ActionUpcall): void {
+      sampled.push(up);
     },
   };
 
@@ -285,6 +305,38 @@ describe('PMD worker thread', { skip: skip || false }, () => {
       for (const x of dpif.dp.flowDump()) dpif.dp.flowDel(x);
       dpif.portDel(d);
       nd.close();
+    }
+  });
+
+  it('brings every sampled packet up in batches of userspace() upcalls', async () => {
+    mode = 'sample';
+    sampled.length = 0;
+    const batches = coverage('pmd_userspace_batch');
+    const before = batches.total;
+    try {
+      const rx = await receiver(ns, 'h2', 1.5);
+      const tx = run(ns, 'send', 'h1', 1);
+      const sent = Number((await tx.out).trim());
+      const times = await arrivals(rx);
+      for (let i = 0; i < 20 && sampled.length < times.length; i++) await sleep(50);
+      assert.ok(sent > 300, `sender sent ${sent}`);
+      // The first packet ran its actions on this thread (the upcall); the rest in the worker.
+      assert.ok(
+        Math.abs(sampled.length - times.length) <= 1,
+        `${sampled.length} samples for ${times.length} forwarded`,
+      );
+      const up = sampled[sampled.length - 1];
+      assert.equal(up.action.type, 'userspace');
+      assert.deepEqual(up.action.cookie, { kind: 'sflow', vid: 0, pcp: 0, output: p2 });
+      assert.equal(up.key[W_IN_PORT], p1);
+      assert.equal(up.packet.length, 72);
+      assert.deepEqual([...up.packet.subarray(12, 14)], [0x88, 0xb5]);
+      // A frame a millisecond, samples held up to 5 ms: several to a message.
+      const messages = batches.total - before;
+      assert.ok(messages > 0 && messages * 2 < sampled.length, `${messages} messages`);
+    } finally {
+      mode = 'forward';
+      for (const x of dpif.dp.flowDump()) dpif.dp.flowDel(x);
     }
   });
 

@@ -91,6 +91,18 @@ export interface UpcallHandler {
   miss(up: MissUpcall): UpcallResult | null;
   /** A userspace() action ran. */
   action?(up: ActionUpcall): void;
+  /**
+   * A userspace() action ran, the packet and key handed over in place (valid only during the
+   * call): for a handler that copies them into batches of its own (the PMD worker), which
+   * saves the two copies action() gets. Used instead of action() when present.
+   */
+  actionInPlace?(
+    action: Extract<OdpAction, { type: 'userspace' }>,
+    frame: Uint8Array,
+    off: number,
+    len: number,
+    key: FlowKey,
+  ): void;
   /** The megaflow for the last miss was installed. */
   installed?(flow: DpFlow): void;
   /** tnl_pop / lb_output / push_eth / pop_eth, if the port layer handles them. */
@@ -110,6 +122,9 @@ export class DpFlow implements DpclsRule, EmcFlow {
   used = 0;
   tcpFlags = 0;
   dead = false;
+  /** The upcall layer's record of what this flow's translation did (its xlate cache), kept
+   * on the flow so the revalidator finds it without a look-up; opaque to the datapath. */
+  xcache: unknown = undefined;
   /** Datapath-internal: the batch generation and per-flow group this flow was last put in
    * (OVS's flow->batch), so grouping a batch by flow is O(n). */
   batchGen = 0;
@@ -283,6 +298,7 @@ export class DpNetdev {
   private lastPort = -1;
   private lastPortStats: PortStats | null = null;
   private lastTx: PacketBatch | null = null;
+  private executeBatch: PacketBatch | null = null;
   private lastTxPort = -1;
   private busy = false;
   private lastResort = 0;
@@ -314,9 +330,14 @@ export class DpNetdev {
       output: (port, frame, off, len, _key, final) =>
         this.queueOutput(port, frame, off, len, final),
       userspace: (action, frame, off, len, key) => {
-        this.handler.action?.({
+        const h = this.handler;
+        if (h.actionInPlace !== undefined) {
+          h.actionInPlace(action, frame, off, len, key);
+          return;
+        }
+        h.action?.({
           action,
-          key: Uint32Array.from(key),
+          key: key.slice(),
           packet: frame.slice(off, off + len),
         });
       },
@@ -504,14 +525,21 @@ export class DpNetdev {
    * packet-outs and userspace-handled packets reach the wire). Not counted as received.
    */
   execute(packet: Uint8Array, inPort: number, actions: OdpActions): void {
-    const b = new PacketBatch(1, Math.max(this.slotSize, packet.length + 64));
-    if (b.add(packet, 0, packet.length, inPort) < 0) return;
     if (this.busy) {
       // From inside a batch (an upcall): queue it as an input the loop runs next would
       // re-translate it, so run it on a private executor path instead, after the batch.
       queueMicrotask(() => this.execute(packet, inPort, actions));
       return;
     }
+    // One batch serves every packet-out that fits a slot (a controller may send tens of
+    // thousands a second); execute() never re-enters while it is in use (busy above).
+    let b: PacketBatch;
+    if (packet.length + 64 > this.slotSize) b = new PacketBatch(1, packet.length + 64);
+    else {
+      b = this.executeBatch ??= new PacketBatch(1, this.slotSize);
+      b.clear();
+    }
+    if (b.add(packet, 0, packet.length, inPort) < 0) return;
     this.busy = true;
     try {
       const key = this.keys[0];
@@ -736,6 +764,11 @@ export class DpNetdev {
     return [...this.cls.all()];
   }
 
+  /** Every flow, without a copy: the table must not change while this is iterated. */
+  flows(): IterableIterator<DpFlow> {
+    return this.byUfid.values();
+  }
+
   flowFlush(): void {
     for (const f of this.byUfid.values()) f.dead = true;
     this.byUfid.clear();
@@ -748,7 +781,8 @@ export class DpNetdev {
   expireIdle(maxIdleMs: number): DpFlow[] {
     const now = this.now();
     const out: DpFlow[] = [];
-    for (const f of [...this.byUfid.values()]) {
+    // Deleting from a Map while iterating it is well defined (deleted entries are skipped).
+    for (const f of this.byUfid.values()) {
       const last = f.used || f.created;
       if (now - last > maxIdleMs) {
         this.flowDel(f);

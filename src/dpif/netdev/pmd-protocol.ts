@@ -74,18 +74,41 @@ export const FLOW_STAT_WORDS = 5;
  * device txDropped, ring drops. */
 export const PORT_STAT_WORDS = 8;
 
+export type UserspaceAction = Extract<OdpAction, { type: 'userspace' }>;
+/** A userspace() action's number in 'actions' messages, and the action. */
+export type UserspaceDef = readonly [number, UserspaceAction];
+/** Numbers the worker hands out before it starts over (a bound on both sides' tables). */
+export const PMD_MAX_ACTION_IDS = 1 << 16;
+/** userspace() upcalls of sampling actions (sFlow, IPFIX) staged before a message goes; a
+ * packet-in's goes at the end of its burst, as misses do. */
+export const PMD_ACTION_BATCH = 64;
+/** How long a staged sample may wait for more (ms): collectors hear from agents once a second. */
+export const PMD_ACTION_DELAY_MS = 5;
+/** With more flows than PMD_FLOW_STATS_FEW, the periodic push carries flow statistics only
+ * every this many pushes: the revalidator reads them every 500 ms, a sync before dumps brings
+ * them in at once, and 10,000 flows pushed ten times a second cost both threads. */
+export const PMD_FLOW_STATS_EVERY = 5;
+export const PMD_FLOW_STATS_FEW = 1000;
+
 export type PmdEvent =
   | { readonly t: 'ready' }
   /** Packets no worker flow covers (or whose flow needs the main thread), with metadata. */
   | ({ readonly t: 'upcall'; readonly md: Uint32Array } & PackedFrames)
   /** Output to a port the worker does not drive. */
   | ({ readonly t: 'out'; readonly port: number } & PackedFrames)
-  | {
-      readonly t: 'action';
-      readonly action: Extract<OdpAction, { type: 'userspace' }>;
-      readonly key: Uint32Array;
-      readonly packet: Uint8Array;
-    }
+  /**
+   * userspace() actions that ran (sFlow/IPFIX samples, packet-ins), packed: packet i, its flow
+   * key at keys[i * FLOW_WORDS ...], and the action numbered acts[i]. Actions are numbered by
+   * the worker once and defined in the first message that uses them (`defs`), so a sample
+   * costs no object to clone; `reset` forgets every earlier number first.
+   */
+  | ({
+      readonly t: 'actions';
+      readonly keys: Uint32Array;
+      readonly acts: Int32Array;
+      readonly defs: readonly UserspaceDef[] | null;
+      readonly reset: boolean;
+    } & PackedFrames)
   | {
       readonly t: 'other';
       readonly action: OdpAction;

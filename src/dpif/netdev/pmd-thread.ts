@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { coverage } from '../../lib/coverage.ts';
+import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { LEVELS, type VlogLevel, vlog } from '../../lib/vlog.ts';
 import type { PmdPortSpec } from '../../netdev/linux/netdev-linux.ts';
 import type { TxBatch } from '../../netdev/netdev.ts';
@@ -31,12 +32,14 @@ import {
   TX_DONE,
   TX_POSTED,
   UP_DONE,
+  type UserspaceAction,
 } from './pmd-protocol.ts';
 
 const log = vlog('dpif_netdev');
 const covUpcallDrop = coverage('pmd_upcall_drop');
 const covTxDrop = coverage('pmd_tx_drop');
 const covReplicaError = coverage('pmd_flow_replica_error');
+const covUserspaceBatch = coverage('pmd_userspace_batch');
 
 /** How long syncStats() and close() wait for the worker before giving up (ms). */
 const REPLY_TIMEOUT_MS = 2000;
@@ -112,6 +115,8 @@ export class PmdThread implements DpFlowListener {
   private nextFlowId = 1;
   private readonly flowIds = new Map<DpFlow, number>();
   private readonly flowsById = new Map<number, DpFlow>();
+  /* userspace() actions by the number the worker gave them ('actions' messages). */
+  private readonly actions = new Map<number, UserspaceAction>();
   /** Commands for the worker could not be applied there (its table out of step). */
   replicaErrors = 0;
 
@@ -315,9 +320,9 @@ export class PmdThread implements DpFlowListener {
           Atomics.add(this.counters, UP_DONE, 1);
         }
         return;
-      case 'action':
+      case 'actions':
         try {
-          this.host.action({ action: ev.action, key: ev.key, packet: ev.packet });
+          this.runActions(ev);
         } finally {
           Atomics.add(this.counters, UP_DONE, 1);
         }
@@ -357,6 +362,28 @@ export class PmdThread implements DpFlowListener {
         }
         return;
       }
+    }
+  }
+
+  private runActions(ev: Extract<PmdEvent, { t: 'actions' }>): void {
+    covUserspaceBatch.inc();
+    const table = this.actions;
+    if (ev.reset) table.clear();
+    if (ev.defs !== null) for (const [id, a] of ev.defs) table.set(id, a);
+    // The message's buffers are this thread's now: each upcall gets views of them, no copies.
+    let o = 0;
+    for (let i = 0; i < ev.n; i++) {
+      const l = ev.len[i];
+      const action = table.get(ev.acts[i]);
+      if (action !== undefined) {
+        const k = i * FLOW_WORDS;
+        this.host.action({
+          action,
+          key: ev.keys.subarray(k, k + FLOW_WORDS),
+          packet: ev.data.subarray(o, o + l),
+        });
+      }
+      o += l;
     }
   }
 

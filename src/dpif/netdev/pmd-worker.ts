@@ -9,6 +9,7 @@
  * Entry point of a worker started by pmd-thread.ts; bundled as dist/cli/pmd-worker.js.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { setConsoleWriter, setLevels, setPattern, vlog } from '../../lib/vlog.ts';
 import { PmdPort } from '../../netdev/linux/pmd-port.ts';
 import type { NetdevRxSink, TxBatch } from '../../netdev/netdev.ts';
@@ -17,7 +18,13 @@ import type { OdpActions } from './odp-actions.ts';
 import { MD_WORDS, NETDEV_MAX_BURST, PacketBatch } from './packet-batch.ts';
 import {
   DP_STAT_NAMES,
+  FLOW_STAT_WORDS,
   type PackedFrames,
+  PMD_ACTION_BATCH,
+  PMD_ACTION_DELAY_MS,
+  PMD_FLOW_STATS_EVERY,
+  PMD_FLOW_STATS_FEW,
+  PMD_MAX_ACTION_IDS,
   PMD_MAX_INFLIGHT,
   PMD_STATS_INTERVAL_MS,
   type PmdCommand,
@@ -26,6 +33,8 @@ import {
   TX_DONE,
   UP_DONE,
   UP_POSTED,
+  type UserspaceAction,
+  type UserspaceDef,
 } from './pmd-protocol.ts';
 
 const port0 = parentPort;
@@ -114,6 +123,96 @@ function flushUpcalls(): void {
   post(ev, [ev.data.buffer, ev.len.buffer, ev.md.buffer] as ArrayBuffer[]);
 }
 
+/* userspace() upcalls, staged like misses: sampling ones wait (up to PMD_ACTION_DELAY_MS) for
+ * more, since at 1-in-64 a burst rarely holds two; any other kind (a packet-in) goes at the end
+ * of its burst. */
+let actData = new Uint8Array(PMD_ACTION_BATCH * 2048);
+const actLen = new Int32Array(PMD_ACTION_BATCH);
+const actKeys = new Uint32Array(PMD_ACTION_BATCH * FLOW_WORDS);
+const actIds = new Int32Array(PMD_ACTION_BATCH);
+let actN = 0;
+let actBytes = 0;
+let actUrgent = false;
+let actTimer: NodeJS.Timeout | null = null;
+let actIdOf = new WeakMap<UserspaceAction, number>();
+let nextActId = 1;
+let actDefs: UserspaceDef[] | null = null;
+let actReset = false;
+
+/** Forgets every action number; the next message tells the main thread to do the same. */
+function resetActionIds(): void {
+  actIdOf = new WeakMap();
+  nextActId = 1;
+  actDefs = null;
+  actReset = true;
+}
+
+function stageAction(
+  action: UserspaceAction,
+  frame: Uint8Array,
+  off: number,
+  len: number,
+  key: Uint32Array,
+): void {
+  if (actN === PMD_ACTION_BATCH) flushActions();
+  let id = actIdOf.get(action);
+  if (id === undefined) {
+    if (nextActId > PMD_MAX_ACTION_IDS) {
+      flushActions();
+      resetActionIds();
+    }
+    id = nextActId++;
+    actIdOf.set(action, id);
+    if (actDefs === null) actDefs = [];
+    actDefs.push([id, action]);
+  }
+  if (actBytes + len > actData.length) {
+    const bigger = new Uint8Array(Math.max(actData.length * 2, actBytes + len));
+    bigger.set(actData.subarray(0, actBytes));
+    actData = bigger;
+  }
+  actData.set(frame.subarray(off, off + len), actBytes);
+  actBytes += len;
+  actLen[actN] = len;
+  actIds[actN] = id;
+  actKeys.set(key.subarray(0, FLOW_WORDS), actN * FLOW_WORDS);
+  actN++;
+  const kind = action.cookie?.kind;
+  if (kind !== 'sflow' && kind !== 'ipfix' && kind !== 'flow_sample') actUrgent = true;
+  else if (actTimer === null) actTimer = setTimeout(flushActions, PMD_ACTION_DELAY_MS);
+}
+
+function flushActions(): void {
+  if (actTimer !== null) {
+    clearTimeout(actTimer);
+    actTimer = null;
+  }
+  actUrgent = false;
+  if (actN === 0) return;
+  const n = actN;
+  actN = 0;
+  const bytes = actBytes;
+  actBytes = 0;
+  if (!upRoom(n)) {
+    // The numbers this message would have defined are lost with it: start over.
+    resetActionIds();
+    return;
+  }
+  const ev = {
+    t: 'actions' as const,
+    n,
+    data: actData.slice(0, bytes),
+    len: actLen.slice(0, n),
+    keys: actKeys.slice(0, n * FLOW_WORDS),
+    acts: actIds.slice(0, n),
+    defs: actDefs,
+    reset: actReset,
+  };
+  actDefs = null;
+  actReset = false;
+  post(ev, [ev.data.buffer, ev.len.buffer, ev.keys.buffer, ev.acts.buffer] as ArrayBuffer[]);
+}
+
 function pack(batch: TxBatch): PackedFrames {
   let bytes = 0;
   for (let i = 0; i < batch.count; i++) bytes += batch.len[i];
@@ -148,13 +247,7 @@ const dp = new DpNetdev({
       stageUpcall(up.key, up.packet);
       return PUNT;
     },
-    action(up) {
-      if (!upRoom(1)) return;
-      post({ t: 'action', action: up.action, key: up.key, packet: up.packet }, [
-        up.key.buffer as ArrayBuffer,
-        up.packet.buffer as ArrayBuffer,
-      ]);
-    },
+    actionInPlace: stageAction,
     other(action, packet, key) {
       if (!upRoom(1)) return;
       post({ t: 'other', action, key: Uint32Array.from(key), packet });
@@ -177,6 +270,7 @@ function rxFlush(): void {
   }
   rxBatch.clear();
   flushUpcalls();
+  if (actUrgent) flushActions();
 }
 
 function sinkFor(portNo: number): NetdevRxSink {
@@ -199,17 +293,43 @@ function openPort(port: number, cmd: Extract<PmdCommand, { op: 'port-add' }>['sp
 
 const lastPort = new Map<number, Float64Array>();
 
-function statsEvent(seq: number): PmdEvent {
-  const vals: number[] = [];
+/* Flow deltas are written here, then copied out at their size (the message takes a copy). */
+let flowVals = new Float64Array(1024 * FLOW_STAT_WORDS);
+
+/** Deltas of every flow whose counters moved since the last call. */
+function flowDeltas(): Float64Array {
+  let o = 0;
   for (const [id, t] of tracked) {
     const f = t.flow;
     if (f.packets === t.packets && f.used === t.used && f.tcpFlags === t.tcpFlags) continue;
-    vals.push(id, f.packets - t.packets, f.bytes - t.bytes, f.used, f.tcpFlags);
+    if (o + FLOW_STAT_WORDS > flowVals.length) {
+      const bigger = new Float64Array(flowVals.length * 2);
+      bigger.set(flowVals);
+      flowVals = bigger;
+    }
+    flowVals[o] = id;
+    flowVals[o + 1] = f.packets - t.packets;
+    flowVals[o + 2] = f.bytes - t.bytes;
+    flowVals[o + 3] = f.used;
+    flowVals[o + 4] = f.tcpFlags;
+    o += FLOW_STAT_WORDS;
     t.packets = f.packets;
     t.bytes = f.bytes;
     t.used = f.used;
     t.tcpFlags = f.tcpFlags;
   }
+  return flowVals.slice(0, o);
+}
+
+const NO_FLOWS = new Float64Array(0);
+let pushes = 0;
+
+/** Statistics since the last event; with many flows, theirs only when asked (seq) or every few
+ * periodic pushes. */
+function statsEvent(seq: number): PmdEvent {
+  const withFlows =
+    seq !== 0 || tracked.size <= PMD_FLOW_STATS_FEW || ++pushes % PMD_FLOW_STATS_EVERY === 0;
+  const flows = withFlows ? flowDeltas() : NO_FLOWS;
   const dpDelta = new Float64Array(DP_STAT_NAMES.length);
   for (let i = 0; i < DP_STAT_NAMES.length; i++) {
     const k = DP_STAT_NAMES[i];
@@ -241,7 +361,7 @@ function statsEvent(seq: number): PmdEvent {
   const ev: PmdEvent = {
     t: 'stats',
     seq,
-    flows: Float64Array.from(vals),
+    flows,
     dp: dpDelta,
     ports: Float64Array.from(pv),
     upcallDrops,
@@ -349,6 +469,8 @@ function apply(cmd: PmdCommand): void {
       return;
     }
     case 'stats':
+      // A sync brings in the samples held back too (they are older than its answer).
+      flushActions();
       pushStats(cmd.seq);
       return;
     case 'emc':

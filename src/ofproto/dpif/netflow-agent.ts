@@ -117,7 +117,8 @@ function flowHash(inPort: number, src: number, dst: number, nw: number, tp: numb
   h = Math.imul(h ^ dst, 0x85ebca6b);
   h = Math.imul(h ^ nw, 0xc2b2ae35);
   h = Math.imul(h ^ tp, 0x85ebca6b);
-  return (h ^ (h >>> 15)) >>> 0;
+  // 30 bits keep it a small integer, which Map hashes and compares fastest.
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 export class NetflowAgent {
@@ -211,15 +212,23 @@ export class NetflowAgent {
     const tp = key[W_TP] >>> 0;
     const h = flowHash(inPort, src, dst, (proto << 8) | tos, tp);
     let bucket = this.flows.get(h);
-    let f = bucket?.find(
-      (x) =>
-        x.inPort === inPort &&
-        x.nwSrc === src &&
-        x.nwDst === dst &&
-        x.nwProto === proto &&
-        x.nwTos === tos &&
-        ((x.tpSrc << 16) | x.tpDst) >>> 0 === tp,
-    );
+    let f: NfFlow | undefined;
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) {
+        const x = bucket[i];
+        if (
+          x.inPort === inPort &&
+          x.nwSrc === src &&
+          x.nwDst === dst &&
+          x.nwProto === proto &&
+          x.nwTos === tos &&
+          ((x.tpSrc << 16) | x.tpDst) >>> 0 === tp
+        ) {
+          f = x;
+          break;
+        }
+      }
+    }
     if (!f) {
       if (packets === 0 && final) return;
       f = {
@@ -273,7 +282,9 @@ export class NetflowAgent {
     if (this.activeTimeoutMs > 0 && now >= this.nextTimeout) {
       this.nextTimeout = now + 1000;
       for (const [h, bucket] of this.flows) {
-        for (const f of [...bucket]) {
+        // Backwards: remove() may take the flow out of the bucket.
+        for (let i = bucket.length - 1; i >= 0; i--) {
+          const f = bucket[i];
           if (now > f.lastExpired + this.activeTimeoutMs) {
             const idle = f.used < f.lastExpired;
             this.expire(f);

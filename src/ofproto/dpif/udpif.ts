@@ -114,9 +114,9 @@ export class Udpif implements UpcallHandler {
   private readonly bridges = new Map<string, UdpifBridge>();
   /** Datapath port -> the bridge and OpenFlow port it belongs to. */
   private odpToOfp = new Map<number, { bridge: UdpifBridge; ofpPort: number }>();
-  private readonly xcache = new Map<string, XCache>();
   private readonly calls = new Map<string, number>();
   private readonly callById = new Map<number, ControllerCall>();
+  private lastCall: { call: ControllerCall; id: number } | null = null;
   private nextCallId = 1;
   private dirty = false;
   private mapDirty = true;
@@ -204,7 +204,7 @@ export class Udpif implements UpcallHandler {
     this.refresh();
     const where = this.odpToOfp.get(up.key[W_IN_PORT]);
     if (!where) return null;
-    const flow = Uint32Array.from(up.key);
+    const flow = up.key.slice();
     flow[W_IN_PORT] = where.ofpPort;
     const r = this.translate(where.bridge, flow, true, null);
     this.applySideEffects(r);
@@ -291,12 +291,33 @@ export class Udpif implements UpcallHandler {
     const b = this.bridges.get(call.bridge);
     if (!b) return;
     const where = this.odpToOfp.get(up.key[W_IN_PORT]);
-    const flow = Uint32Array.from(up.key);
+    const flow = up.key.slice();
     if (where) flow[W_IN_PORT] = where.ofpPort;
     b.packetIn(call, up.packet, flow);
   }
 
   private registerCall(call: ControllerCall): number {
+    // A packet-out or flow sending to the controller repeats the same call packet after
+    // packet: skip building the string key when nothing changed since the last one.
+    const last = this.lastCall;
+    if (
+      last !== null &&
+      last.call.bridge === call.bridge &&
+      last.call.reason === call.reason &&
+      last.call.tableId === call.tableId &&
+      last.call.cookie === call.cookie &&
+      last.call.maxLen === call.maxLen &&
+      last.call.controllerId === call.controllerId &&
+      last.call.userdata === undefined &&
+      call.userdata === undefined
+    )
+      return last.id;
+    const id = this.registerCall__(call);
+    this.lastCall = { call, id };
+    return id;
+  }
+
+  private registerCall__(call: ControllerCall): number {
     const k = `${call.bridge}|${call.reason}|${call.tableId}|${call.cookie}|${call.maxLen}|${call.controllerId}|${call.userdata ? Buffer.from(call.userdata).toString('hex') : ''}`;
     let id = this.calls.get(k);
     if (id === undefined) {
@@ -347,7 +368,7 @@ export class Udpif implements UpcallHandler {
 
   /** Called by the datapath right after it installed a flow for the last miss. */
   installed(flow: DpFlow): void {
-    if (this.pendingCache) this.xcache.set(flow.ufid, this.pendingCache);
+    if (this.pendingCache) flow.xcache = this.pendingCache;
     this.pendingCache = null;
   }
 
@@ -379,7 +400,7 @@ export class Udpif implements UpcallHandler {
         dp.flowModify(f.ufid, r.actions);
         log.dbg(`revalidated flow ${f.ufid}: ${formatOdpActions(r.actions)}`);
       }
-      const xc = this.xcache.get(f.ufid);
+      const xc = xcacheOf(f);
       if (xc) {
         xc.nfOut = this.nfOutput(r.actions);
         xc.rules = r.rules;
@@ -399,8 +420,8 @@ export class Udpif implements UpcallHandler {
 
   /** A megaflow left the datapath: NetFlow ends its record, the cache entry goes. */
   private flowGone(f: DpFlow): void {
-    const xc = this.xcache.get(f.ufid);
-    this.xcache.delete(f.ufid);
+    const xc = xcacheOf(f);
+    f.xcache = undefined;
     if (!xc) return;
     const where = this.odpToOfp.get(f.key[W_IN_PORT]);
     where?.bridge.netflowStats?.(f.key, 0, 0, 0, f.used, where.ofpPort, xc.nfOut, true);
@@ -408,36 +429,65 @@ export class Udpif implements UpcallHandler {
 
   /** Credits a megaflow's new packets to its rules and refreshes its MAC entries. */
   private pushStats(f: DpFlow): void {
-    const xc = this.xcache.get(f.ufid);
+    const xc = xcacheOf(f);
     if (!xc) return;
     const dp = f.packets - xc.packets;
-    const db = f.bytes - xc.bytes;
     if (dp <= 0) return;
+    const db = f.bytes - xc.bytes;
     xc.packets = f.packets;
     xc.bytes = f.bytes;
-    this.credit(xc.rules, dp, db, f.used);
-    this.creditMirrors(xc.mirrored, dp, db);
+    if (xc.rules.length !== 0) this.credit(xc.rules, dp, db, f.used);
+    if (xc.mirrored.size !== 0) this.creditMirrors(xc.mirrored, dp, db);
     const where = this.odpToOfp.get(f.key[W_IN_PORT]);
     where?.bridge.netflowStats?.(f.key, dp, db, f.tcpFlags, f.used, where.ofpPort, xc.nfOut, false);
     // Hits keep their MAC entries fresh. They never move one back: a packet handled since
     // (by an upcall) may have learned the address somewhere else, and the newer news wins.
     for (const l of xc.learns) {
+      // Many flows learn the same thing (one host talking to many): once per pass will do.
+      const m = this.learnMemo;
+      if (
+        m !== null &&
+        m.bridge === l.bridge &&
+        m.learn.mac === l.learn.mac &&
+        m.learn.vlan === l.learn.vlan &&
+        m.learn.port === l.learn.port &&
+        m.learn.isGratArp === l.learn.isGratArp
+      )
+        continue;
       const macs = this.bridges.get(l.bridge)?.dpif.macs;
       if (!macs) continue;
+      if (this.inPass) this.learnMemo = l;
       const e = macs.lookup(l.learn.mac, l.learn.vlan);
       if (e && e.port !== l.learn.port) continue;
       if (macs.update(l.learn.mac, l.learn.vlan, l.learn.port, l.learn.isGratArp)) this.changed();
     }
   }
 
+  /* The MAC learning a statistics pass refreshed last (passes run without interruption, so
+   * repeating it in the same pass changes nothing). */
+  private learnMemo: XlateLearn | null = null;
+  private inPass = false;
+
+  /** pushStats() of every flow whose counters moved since the last pass. */
+  private statsPass(): void {
+    this.inPass = true;
+    this.learnMemo = null;
+    try {
+      for (const f of this.dpif.dp.flows()) this.pushStats(f);
+    } finally {
+      this.inPass = false;
+      this.learnMemo = null;
+    }
+  }
+
   /** Pushes every megaflow's statistics to OpenFlow (before a flow stats reply). */
   pushAllStats(): void {
-    for (const f of this.dpif.dp.flowDump()) this.pushStats(f);
+    this.statsPass();
   }
 
   private periodic(): void {
     try {
-      for (const f of this.dpif.dp.flowDump()) this.pushStats(f);
+      this.statsPass();
       for (const f of this.dpif.dp.expireIdle(this.maxIdleMs)) this.flowGone(f);
       for (const b of this.bridges.values()) if (b.dpif.macs.run()) this.changed();
       this.revalidateIfNeeded();
@@ -464,7 +514,6 @@ export class Udpif implements UpcallHandler {
     this.pushAllStats();
     for (const f of this.dpif.dp.flowDump()) this.flowGone(f);
     this.dpif.dp.flowFlush();
-    this.xcache.clear();
   }
 
   close(): void {
@@ -484,6 +533,12 @@ function maskCovers(have: Uint32Array, need: Uint32Array): boolean {
 function sameActions(a: readonly OdpAction[], b: readonly OdpAction[]): boolean {
   if (a.length !== b.length) return false;
   return formatOdpActions(a) === formatOdpActions(b);
+}
+
+/** The xlate cache the upcall layer keeps on a datapath flow (none for flows it did not
+ * install, e.g. ones put with ovs-dpctl). */
+function xcacheOf(f: DpFlow): XCache | undefined {
+  return f.xcache as XCache | undefined;
 }
 
 const udpifs = new WeakMap<DpifNetdev, Udpif>();
