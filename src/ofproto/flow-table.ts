@@ -105,6 +105,18 @@ export interface FlowModOptions {
   version?: number;
 }
 
+/**
+ * A table's settings from its Flow_Table row (OVS's ofproto_table_settings): a name, a flow
+ * limit, and whether a full table evicts (overflow_policy=evict) or refuses new flows.
+ */
+export interface TableSettings {
+  readonly name: string | null;
+  readonly maxFlows: number;
+  readonly evict: boolean;
+}
+
+const DEFAULT_TABLE_SETTINGS: TableSettings = { name: null, maxFlows: Infinity, evict: false };
+
 /** Flow-mod checks outside the flow tables (groups and meters exist). */
 export interface ActionCheckers {
   groupExists: ((groupId: number) => boolean) | null;
@@ -122,6 +134,7 @@ export class FlowTables implements ActionCheckers {
   private hiddenRules = 0;
   /* Rules with an idle or hard timeout: while there are none, expiry has nothing to scan. */
   private nTimed = 0;
+  private readonly settings: TableSettings[] = [];
   private version_ = 0;
   onChange: (() => void) | null = null;
   onRemoved: ((rule: Rule, reason: FlowRemovedReason) => void) | null = null;
@@ -153,6 +166,53 @@ export class FlowTables implements ActionCheckers {
   /** Rules of one table (for tests and dumps). */
   tableCount(tableId: number): number {
     return this.tables[tableId]?.count ?? 0;
+  }
+
+  tableSettings(tableId: number): TableSettings {
+    return this.settings[tableId] ?? DEFAULT_TABLE_SETTINGS;
+  }
+
+  /**
+   * Applies a table's Flow_Table settings. A table over its new limit evicts down to it when
+   * it may (and keeps what it cannot evict), as OVS's evict_rules_from_table.
+   */
+  configureTable(tableId: number, s: TableSettings | null): void {
+    if (tableId >= this.nTables) return;
+    const next = s ?? DEFAULT_TABLE_SETTINGS;
+    const cur = this.tableSettings(tableId);
+    if (cur.name === next.name && cur.maxFlows === next.maxFlows && cur.evict === next.evict) return;
+    this.settings[tableId] = next;
+    const victims: Rule[] = [];
+    for (let n = this.tableCount(tableId); n > next.maxFlows; n--) {
+      const v = this.evictionVictim(tableId, victims);
+      if (v === null) break;
+      victims.push(v);
+    }
+    if (victims.length) this.removeRules(victims, 'eviction');
+  }
+
+  /*
+   * The rule a full table gives up (OVS's choose_rule_to_evict): only with eviction on, only
+   * rules that expire on their own; the least important first, then the soonest to expire.
+   */
+  private evictionVictim(tableId: number, skip: readonly Rule[] = []): OfRule | null {
+    if (!this.tableSettings(tableId).evict) return null;
+    let best: OfRule | null = null;
+    let bestPrio = Infinity;
+    for (const r of this.tables[tableId].rules()) {
+      const rule = r.data;
+      let expiry = Infinity;
+      if (rule.hardTimeout) expiry = rule.modified + rule.hardTimeout * 1000;
+      if (rule.idleTimeout) expiry = Math.min(expiry, rule.used + rule.idleTimeout * 1000);
+      if (expiry === Infinity || skip.includes(rule)) continue;
+      // OVS ranks expiry in units of 1024 ms below the importance.
+      const prio = rule.importance * 2 ** 32 + Math.floor(expiry / 1024);
+      if (prio < bestPrio) {
+        best = rule;
+        bestPrio = prio;
+      }
+    }
+    return best;
   }
 
   lookup(tableId: number, key: FlowKey, wc: FlowKey | null): Rule | null {
@@ -256,6 +316,15 @@ export class FlowTables implements ActionCheckers {
     ) {
       return new OfpError('OFPFMFC_OVERLAP');
     }
+    // A new flow in a full table takes an evicted flow's place, or is refused.
+    let evicted: OfRule | null = null;
+    if (cls.count >= this.tableSettings(tableId).maxFlows) {
+      if (cls.findExactly(fm.match, fm.priority) === null) {
+        evicted = this.evictionVictim(tableId);
+        if (evicted === null) return new OfpError('OFPFMFC_TABLE_FULL');
+      }
+    }
+    if (evicted) this.removeRules([evicted], 'eviction');
     const now = this.now();
     const rule = new OfRule(
       tableId,
@@ -589,9 +658,9 @@ export class FlowTables implements ActionCheckers {
     for (let t = 0; t < this.nTables; t++) {
       out.push({
         tableId: t,
-        name: '',
+        name: this.tableSettings(t).name ?? '',
         wildcards: OFPFW10_ALL,
-        maxEntries: TABLE_MAX_ENTRIES,
+        maxEntries: Math.min(TABLE_MAX_ENTRIES, this.tableSettings(t).maxFlows),
         activeCount: this.tables[t].count - (t === 0 ? this.hiddenRules : 0),
         lookupCount: BigInt(this.lookups[t]),
         matchedCount: BigInt(this.matches[t]),

@@ -49,6 +49,7 @@ function bridge(name: string, ifaces: IfaceConfig[], o: Partial<BridgeConfig> = 
     floodVlans: [],
     controllers: [],
     mirrors: [],
+    flowTables: new Map(),
     sflow: null,
     netflow: null,
     ...o,

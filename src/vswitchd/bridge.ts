@@ -371,6 +371,13 @@ export class VSwitch {
     ofproto.setSflow(br.cfg.sflow, this.sflowSubId(br.name));
     ofproto.setNetflow(br.cfg.netflow);
     ofproto.setIpfix(br.cfg.ipfix ?? null, br.cfg.collectorSets ?? []);
+    for (let t = 0; t < ofproto.flowTables.nTables; t++) {
+      const ft = br.cfg.flowTables.get(t);
+      ofproto.flowTables.configureTable(
+        t,
+        ft ? { name: ft.name, maxFlows: ft.flowLimit, evict: ft.overflowPolicy === 'evict' } : null,
+      );
+    }
 
     // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
     let minMtu: number | undefined;

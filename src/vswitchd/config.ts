@@ -79,6 +79,8 @@ export interface BridgeConfig {
   /** The IPFIX row (null: none) and the Flow_Sample_Collector_Set rows naming the bridge. */
   readonly ipfix?: IpfixSettings | null;
   readonly collectorSets?: readonly FlowSampleCollectorSet[];
+  /** Flow_Table rows by OpenFlow table number (Bridge.flow_tables). */
+  readonly flowTables: ReadonlyMap<number, FlowTableConfig>;
   /** In OVS's iteration order of its port-name hash table. */
   readonly ports: readonly PortConfig[];
   /** Ports that are some mirror's output (they do not lend the bridge their address). */
@@ -93,6 +95,14 @@ export interface OvsConfig {
   readonly bridges: readonly BridgeConfig[];
   /** The SSL row's key, certificate and CA certificate files (null: no SSL row). */
   readonly ssl: SslConfig | null;
+}
+
+/** A Flow_Table row (OVS's bridge_configure_tables). */
+export interface FlowTableConfig {
+  readonly name: string | null;
+  /** flow_limit; Infinity without one. */
+  readonly flowLimit: number;
+  readonly overflowPolicy: 'refuse' | 'evict';
 }
 
 export interface SslConfig {
@@ -114,6 +124,7 @@ export const VSWITCHD_TABLES = {
   IPFIX: true,
   Flow_Sample_Collector_Set: true,
   SSL: true,
+  Flow_Table: true,
 } as const;
 
 /**
@@ -239,6 +250,7 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
     otherConfig: row.map('other_config'),
     floodVlans: row.set<number>('flood_vlans'),
     mirrors,
+    flowTables: flowTableConfigs(idl, row),
     sflow: readSflowSettings(idl, row),
     netflow: readNetflowSettings(idl, row),
     ipfix: readIpfixSettings(idl, row),
@@ -281,6 +293,21 @@ export function readOvsConfig(idl: Idl): OvsConfig | undefined {
     bridges: order.map((n) => bridges.get(n) as BridgeConfig),
     ssl: sslConfig(idl, ovs),
   };
+}
+
+function flowTableConfigs(idl: Idl, bridge: IdlRow): Map<number, FlowTableConfig> {
+  const out = new Map<number, FlowTableConfig>();
+  for (const [table, uuid] of bridge.map<number, string>('flow_tables')) {
+    const r = idl.getRow('Flow_Table', uuid);
+    if (!r) continue;
+    const limit = r.integer('flow_limit');
+    out.set(table, {
+      name: r.string('name') ?? null,
+      flowLimit: limit === undefined || limit >= 0xffffffff ? Infinity : limit,
+      overflowPolicy: r.string('overflow_policy') === 'evict' ? 'evict' : 'refuse',
+    });
+  }
+  return out;
 }
 
 function sslConfig(idl: Idl, ovs: IdlRow): SslConfig | null {

@@ -720,8 +720,9 @@ export class Connmgr implements HandlerContext {
 
   private vacancy(tableId: number): number {
     const n = this.sw.flowTables.tableCount(tableId);
-    if (n >= TABLE_MAX_FLOWS) return 0;
-    return Math.floor(((TABLE_MAX_FLOWS - n) * 100) / TABLE_MAX_FLOWS);
+    const max = Math.min(TABLE_MAX_FLOWS, this.sw.flowTables.tableSettings(tableId).maxFlows);
+    if (n >= max) return 0;
+    return Math.floor(((max - n) * 100) / max);
   }
 
   /* OVS's send_table_status(): an event when the vacancy crossed the threshold armed. */

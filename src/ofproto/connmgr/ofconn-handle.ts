@@ -394,7 +394,13 @@ function statsRequest(
         conn,
         format,
         xid,
-        bridgeTableFeatures(v, N_VISIBLE_TABLES, TABLE_MAX_ENTRIES),
+        // Flow_Table rows name tables and limit them (OVS's query_tables).
+        bridgeTableFeatures(v, N_VISIBLE_TABLES, TABLE_MAX_ENTRIES).map((f) => {
+          const t = sw.flowTables.tableSettings(f.tableId);
+          return t.name === null && t.maxFlows >= f.maxEntries
+            ? f
+            : { ...f, name: t.name ?? f.name, maxEntries: Math.min(f.maxEntries, t.maxFlows) };
+        }),
         (ts) => ({
           stat: 'table_features',
           tables: ts,
