@@ -151,8 +151,25 @@ export class DpifNetdev implements Dpif {
    * thread afterwards. Resolves when the thread has exited. */
   close(): Promise<void> {
     const pmd = this.pmd;
-    if (pmd === null) return Promise.resolve();
-    return pmd.close().then(() => this.pmdLost(pmd));
+    if (pmd === null) {
+      this.closeLocal();
+      return Promise.resolve();
+    }
+    return pmd.close().then(() => {
+      this.pmdLost(pmd);
+      this.closeLocal();
+    });
+  }
+
+  /* The datapath's own port goes with it (OVS's dpif_netdev_close), after the PMD thread let go
+   * of it: its device is closed, so nothing keeps this engine reachable. */
+  private closeLocal(): void {
+    const local = this.byNumber.get(ODPP_LOCAL);
+    if (!local) return;
+    local.netdev.setRxSink(null);
+    this.byNumber.delete(ODPP_LOCAL);
+    this.byName.delete(local.name);
+    local.netdev.close();
   }
 
   private pmdThread(): PmdThread {

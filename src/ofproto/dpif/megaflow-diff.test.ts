@@ -117,17 +117,23 @@ const macArb = fc.constantFrom(
   '50:54:00:00:00:03',
   'ff:ff:ff:ff:ff:ff',
 );
-const packetArb = fc.record({
-  inPort: fc.integer({ min: 1, max: N_PORTS }),
-  src: fc.constantFrom('50:54:00:00:00:01', '50:54:00:00:00:02', '50:54:00:00:00:03'),
-  dst: macArb,
-  vlan: fc.constantFrom(0, 0, 5, 7),
-  kind: fc.constantFrom('arp', 'tcp', 'udp', 'icmp'),
-  nwSrc: fc.constantFrom(0xc6120001, 0xc6120102, 0xc6130001),
-  nwDst: fc.constantFrom(0xc6120101, 0xc6120002, 0x0a000001),
-  port: fc.constantFrom(53, 80, 1234),
-  ttl: fc.constantFrom(1, 64),
-});
+const packetArb = fc
+  .record({
+    inPort: fc.integer({ min: 1, max: N_PORTS }),
+    src: fc.constantFrom('50:54:00:00:00:01', '50:54:00:00:00:02', '50:54:00:00:00:03'),
+    dst: macArb,
+    vlan: fc.constantFrom(0, 0, 5, 7),
+    kind: fc.constantFrom('arp', 'tcp', 'udp', 'icmp'),
+    nwSrc: fc.constantFrom(0xc6120001, 0xc6120102, 0xc6130001),
+    nwDst: fc.constantFrom(0xc6120101, 0xc6120002, 0x0a000001),
+    port: fc.constantFrom(53, 80, 1234),
+    ttl: fc.constantFrom(1, 64),
+  })
+  .filter((p) => p.src !== p.dst);
+/* A frame addressed to its own sender is left out: NORMAL learns its source before it looks up
+ * its destination, so in full translation it re-learns its own address and is dropped, while
+ * a megaflow revalidated after that address moved forwards it (OVS's caches do the same: a
+ * cached flow's learning is applied after its actions). */
 
 type Packet = typeof packetArb extends fc.Arbitrary<infer T> ? T : never;
 type RuleSpec = typeof ruleArb extends fc.Arbitrary<infer T> ? T : never;
