@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,6 +39,17 @@ interface Server {
   remote: string;
 }
 
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 async function startServer(): Promise<Server> {
   const d = join(dir, `srv${++n}`);
   mkdirSync(d);
@@ -49,7 +61,9 @@ async function startServer(): Promise<Server> {
     [db, `--remote=punix:${sock}`, `--unixctl=${join(d, 'ctl')}`, '--no-chdir', '-vconsole:off'],
     { stdio: 'ignore' },
   );
+  // The socket file appears at bind(), a moment before the server listens on it.
   await waitFor(() => existsSync(sock), 5000, 'server socket');
+  for (let i = 0; i < 250 && !(await accepts(sock)); i++) await sleep(20);
   return { child, remote: `unix:${sock}` };
 }
 
