@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OVSDB_CLIENT, OVSDB_SERVER, OVSDB_TOOL } from './ovsdb-client-harness.ts';
+import { waitAccepting } from './socket-wait.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const OURS = join(ROOT, 'bin', 'ovsdb-client');
@@ -39,17 +39,6 @@ interface Server {
   remote: string;
 }
 
-function accepts(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(path);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-}
-
 async function startServer(): Promise<Server> {
   const d = join(dir, `srv${++n}`);
   mkdirSync(d);
@@ -61,9 +50,7 @@ async function startServer(): Promise<Server> {
     [db, `--remote=punix:${sock}`, `--unixctl=${join(d, 'ctl')}`, '--no-chdir', '-vconsole:off'],
     { stdio: 'ignore' },
   );
-  // The socket file appears at bind(), a moment before the server listens on it.
-  await waitFor(() => existsSync(sock), 5000, 'server socket');
-  for (let i = 0; i < 250 && !(await accepts(sock)); i++) await sleep(20);
+  await waitAccepting(sock);
   return { child, remote: `unix:${sock}` };
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OVSDB_CLIENT, OVSDB_SERVER, OVSDB_TOOL } from './ovsdb-client-harness.ts';
+import { waitAccepting } from './socket-wait.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const OURS = join(ROOT, 'bin', 'ovsdb-client');
@@ -185,7 +186,7 @@ describe('ovsdb-client passive remotes and --detach, against real ovsdb-client 3
     for (const [who, bin] of CLIENTS) {
       const srv = startServer(`punix:${join(dir, `unused-${who}.sock`)}`);
       try {
-        await waitFor(() => existsSync(srv.sock), 5000, 'server socket');
+        await waitAccepting(srv.sock);
         const txn = (name: string): void => {
           execFileSync(OVSDB_CLIENT, [
             'transact',
@@ -226,7 +227,7 @@ describe('ovsdb-client passive remotes and --detach, against real ovsdb-client 3
     for (const [who, bin] of CLIENTS) {
       const srv = startServer(`punix:${join(dir, `unused-term-${who}.sock`)}`);
       try {
-        await waitFor(() => existsSync(srv.sock), 5000, 'server socket');
+        await waitAccepting(srv.sock);
         const out = join(dir, `term-${who}.out`);
         const pidfile = join(dir, `term-${who}.pid`);
         execFileSync(

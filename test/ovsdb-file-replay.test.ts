@@ -11,7 +11,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -21,7 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitAccepting } from './socket-wait.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const REAL = {
@@ -147,7 +146,7 @@ async function serve(server: string, db: string, tag: string): Promise<[string, 
     { stdio: 'ignore' },
   );
   try {
-    for (let i = 0; i < 400 && !existsSync(sock); i++) await sleep(25);
+    await waitAccepting(sock, 10000);
     const out = execFileSync(CLIENT, ['transact', `unix:${sock}`, SELECT], {
       encoding: 'utf8',
     });
