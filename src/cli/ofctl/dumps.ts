@@ -226,3 +226,40 @@ export function cmdOfpParse(ctx: Ctx, args: string[]): void {
 export function frameText(f: OfpFrame): string {
   return header('', f.version, f.xid) + messageBody(f);
 }
+
+/* C's atoi: leading blanks and sign, then digits; 0 when there are none. */
+function atoi(s: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? Number.parseInt(m[1], 10) | 0 : 0;
+}
+
+/** `benchmark TARGET N COUNT`: COUNT echo round trips of N payload bytes, timed. */
+export async function cmdBenchmark(ctx: Ctx, args: string[]): Promise<void> {
+  const maxPayload = 65535 - 8;
+  // The payload is unsigned in OVS: a negative one is out of range too.
+  const payload = atoi(args[1]) >>> 0;
+  if (payload > maxPayload) {
+    throw new OfctlFatal(`payload must be between 0 and ${maxPayload} bytes`);
+  }
+  const size = 8 + payload;
+  const count = atoi(args[2]);
+  ctx.out(
+    `Sending ${count} packets * ${size} bytes (with header) = ${Math.imul(count, size) >>> 0} bytes total\n`,
+  );
+  const vc = await ctx.open(args[0]);
+  const data = new Uint8Array(payload);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const rq = vc.request({ type: 'echo_request', data });
+    try {
+      await vc.transact(rq.bytes, rq.xid);
+    } catch (e) {
+      fatalErrno(e, 'transact');
+    }
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  vc.close();
+  ctx.out(
+    `Finished in ${ms.toFixed(1)} ms (${(count / (ms / 1000)).toFixed(0)} packets/s) (${((count * size) / (ms / 1000)).toFixed(0)} bytes/s)\n`,
+  );
+}

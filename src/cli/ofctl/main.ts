@@ -7,6 +7,7 @@ import { setProgramName, vlog } from '../../lib/vlog.ts';
 import { cmdBundle } from './bundle.ts';
 import { Ctx } from './ctx.ts';
 import {
+  cmdBenchmark,
   cmdDumpDesc,
   cmdDumpPorts,
   cmdDumpPortsDesc,
@@ -50,12 +51,6 @@ interface Command {
 }
 
 const INF = Number.MAX_SAFE_INTEGER;
-
-function notImplemented(name: string): Handler {
-  return () => {
-    throw new OfctlFatal(`'${name}' is not implemented in TypeSwitch's ovs-ofctl yet`);
-  };
-}
 
 const COMMANDS: Record<string, Command> = {
   show: { min: 1, max: 1, rw: false, run: cmdShow },
@@ -112,7 +107,7 @@ const COMMANDS: Record<string, Command> = {
   'set-frags': { min: 2, max: 2, rw: true, run: cmdSetFrags },
   probe: { min: 1, max: 1, rw: false, run: cmdProbe },
   ping: { min: 1, max: 2, rw: false, run: cmdPing },
-  benchmark: { min: 3, max: 3, rw: false, run: notImplemented('benchmark') },
+  benchmark: { min: 3, max: 3, rw: false, run: cmdBenchmark },
   'dump-ipfix-bridge': { min: 1, max: 1, rw: false, run: (c, a) => cmdDumpIpfix(c, a, false) },
   'dump-ipfix-flow': { min: 1, max: 1, rw: false, run: (c, a) => cmdDumpIpfix(c, a, true) },
   'ct-flush-zone': { min: 2, max: 2, rw: false, run: cmdCtFlushZone },
