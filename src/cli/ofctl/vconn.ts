@@ -256,10 +256,12 @@ export class Vconn {
     buf.set(barrier.bytes, at);
     this.send(buf);
     const xids = new Set(requests.map((r) => r.xid));
+    // As OVS, an error is kept and reported once the barrier's reply came in.
+    let error: Received | null = null;
     for (;;) {
       const r = await this.recv();
-      if (r.xid === barrier.xid) return null;
-      if (xids.has(r.xid) && r.frame?.msg.type !== 'echo_request') return r;
+      if (r.xid === barrier.xid) return error;
+      if (xids.has(r.xid) && r.frame?.msg.type !== 'echo_request') error ??= r;
     }
   }
 
@@ -293,11 +295,15 @@ export class Vconn {
     for (let i = 0; cur; i++) {
       this.send(cur.buf);
       const next = i + 1 < count ? prepare(i + 1) : null;
+      // As OVS's vconn_transact_noreply(): a reply to the request (an error) is kept until the
+      // barrier's reply arrives, then reported.
+      let error: Received | null = null;
       for (;;) {
         const r = await this.recv();
         if (r.xid === cur.barrierXid) break;
-        if (r.xid === cur.xid && r.type !== 2) return r;
+        if (r.xid === cur.xid && r.type !== 2) error = r;
       }
+      if (error) return error;
       cur = next;
     }
     return null;
