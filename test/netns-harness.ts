@@ -125,7 +125,21 @@ export function vethBetween(na: Netns, a: string, nb: Netns, b: string): void {
 }
 let counter = 0;
 
-/** One switch: its run directory, its daemons, and its ovs-vsctl. */
+/** How a switch's daemons are launched, where the implementation's defaults do not suit. */
+export interface SwitchLaunch {
+  /** argv of ovsdb-server and ovs-vswitchd before their options (default: the implementation's). */
+  ovsdbServer?: string[];
+  vswitchd?: string[];
+  /** More ovs-vswitchd options. */
+  vswitchdArgs?: string[];
+  /** Start of the run directory's name (default `seed`). */
+  dirPrefix?: string;
+}
+
+/**
+ * One switch: its run directory, its daemons, and its ovs-vsctl. With a namespace the daemons
+ * start inside it; without one (benchmarks on dummy bridges) they start here.
+ */
 export class SwitchHost {
   readonly dir: string;
   readonly sock: string;
@@ -135,10 +149,12 @@ export class SwitchHost {
 
   constructor(
     readonly impl: SwitchImpl,
-    readonly ns: Netns,
+    readonly ns: Netns | null,
+    private readonly launch: SwitchLaunch = {},
   ) {
     this.paths = IMPLS[impl];
-    this.dir = mkdtempSync(join(tmpdir(), `seed-${impl}-${ns.name}-`));
+    const where = ns ? `-${ns.name}` : '';
+    this.dir = mkdtempSync(join(tmpdir(), `${launch.dirPrefix ?? 'seed'}-${impl}${where}-`));
     this.sock = join(this.dir, 'db.sock');
     this.env = {
       ...process.env,
@@ -148,14 +164,14 @@ export class SwitchHost {
     };
   }
 
-  /** Creates the database, starts both daemons in the host's namespace, waits until ready. */
+  /** Creates the database, starts both daemons (in the host's namespace), waits until ready. */
   async start(): Promise<void> {
     const p = this.paths;
     const db = join(this.dir, 'conf.db');
     const c = spawnSync(p.ovsdbTool, ['create', db, p.schema], { encoding: 'utf8', env: this.env });
     if (c.status !== 0) throw new Error(`${this.impl} ovsdb-tool create: ${c.stderr}`);
     const common = ['--no-chdir', '-vconsole:off', '--pidfile'];
-    this.spawnInNs(p.ovsdbServer, [
+    this.spawnDaemon(this.launch.ovsdbServer ?? [p.ovsdbServer], [
       `--remote=punix:${this.sock}`,
       `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`,
       `--log-file=${join(this.dir, 'ovsdb-server.log')}`,
@@ -164,10 +180,11 @@ export class SwitchHost {
     ]);
     await this.waitFor('ovsdb-server socket', () => existsSync(this.sock));
     this.vsctl('--no-wait', 'init');
-    this.spawnInNs(p.vswitchd, [
+    this.spawnDaemon(this.launch.vswitchd ?? [p.vswitchd], [
       `--unixctl=${join(this.dir, 'ovs-vswitchd.ctl')}`,
       `--log-file=${join(this.dir, 'ovs-vswitchd.log')}`,
       ...common,
+      ...(this.launch.vswitchdArgs ?? []),
       `unix:${this.sock}`,
     ]);
     // Ready once the switch has written its first configuration back.
@@ -177,9 +194,11 @@ export class SwitchHost {
     });
   }
 
-  private spawnInNs(cmd: string, args: string[]): void {
+  private spawnDaemon(argv: string[], args: string[]): void {
     // `ip netns exec` execs the command in place: the child's PID is the daemon's.
-    const child = spawn('ip', ['netns', 'exec', this.ns.name, cmd, ...args], {
+    const full = this.ns ? ['ip', 'netns', 'exec', this.ns.name, ...argv] : argv;
+    const cmd = argv.join(' ');
+    const child = spawn(full[0] as string, [...full.slice(1), ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: this.env,
       cwd: this.dir,
