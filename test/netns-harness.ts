@@ -149,11 +149,11 @@ export class SwitchHost {
 
   constructor(
     readonly impl: SwitchImpl,
-    readonly ns: Netns | null,
+    private readonly netns: Netns | null,
     private readonly launch: SwitchLaunch = {},
   ) {
     this.paths = IMPLS[impl];
-    const where = ns ? `-${ns.name}` : '';
+    const where = netns ? `-${netns.name}` : '';
     this.dir = mkdtempSync(join(tmpdir(), `${launch.dirPrefix ?? 'seed'}-${impl}${where}-`));
     this.sock = join(this.dir, 'db.sock');
     this.env = {
@@ -194,9 +194,15 @@ export class SwitchHost {
     });
   }
 
+  /** The namespace the daemons run in (a switch started without one has none to give). */
+  get ns(): Netns {
+    if (!this.netns) throw new Error(`${this.impl} switch runs in no namespace`);
+    return this.netns;
+  }
+
   private spawnDaemon(argv: string[], args: string[]): void {
     // `ip netns exec` execs the command in place: the child's PID is the daemon's.
-    const full = this.ns ? ['ip', 'netns', 'exec', this.ns.name, ...argv] : argv;
+    const full = this.netns ? ['ip', 'netns', 'exec', this.netns.name, ...argv] : argv;
     const cmd = argv.join(' ');
     const child = spawn(full[0] as string, [...full.slice(1), ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
