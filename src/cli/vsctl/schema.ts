@@ -6,9 +6,10 @@
  * Only what ovs-vsctl needs is parsed (types, constraints, mutability, isRoot, maxRows); the
  * full RFC 7047 §3.2 validation lives in src/ovsdb/schema.ts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Json, JsonObject } from '../../lib/json.ts';
-import { defaultSchemaPath } from '../../lib/paths.ts';
+import { defaultSchemaPath, pkgroot } from '../../lib/paths.ts';
 import { compareAtoms } from '../../ovsdb/atom.ts';
 import type {
   Atom,
@@ -98,8 +99,16 @@ export function parseSchema(json: JsonObject): DatabaseSchema {
 
 let cached: DatabaseSchema | undefined;
 
-/** The vswitch schema (OVS_PKGDATADIR or the package's schema/ folder). */
+/**
+ * The vswitch schema ovs-vsctl was built for: the package's own copy, whatever OVS_PKGDATADIR
+ * says (real ovs-vsctl has it compiled in; OVS's tests point OVS_PKGDATADIR at a sandbox that
+ * holds no schema). A bundle copied out of the package falls back to OVS_PKGDATADIR.
+ */
 export function vswitchSchema(): DatabaseSchema {
-  cached ??= parseSchema(JSON.parse(readFileSync(defaultSchemaPath(), 'utf8')) as JsonObject);
+  if (!cached) {
+    const own = join(pkgroot(), 'schema', 'vswitch.ovsschema');
+    const path = existsSync(own) ? own : defaultSchemaPath();
+    cached = parseSchema(JSON.parse(readFileSync(path, 'utf8')) as JsonObject);
+  }
   return cached;
 }
