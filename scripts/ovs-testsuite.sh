@@ -38,10 +38,15 @@ m4_define([AT_PACKAGE_VERSION], [$version])
 m4_define([AT_PACKAGE_STRING], [openvswitch $version])
 m4_define([AT_PACKAGE_BUGREPORT], [bugs@openvswitch.org])
 M4
+# Shell helpers that some files use but another file defines (ovsdb-execution.at's schemas,
+# used across the ovsdb-*.at files): only their PREPARE_TESTS blocks, not their tests.
+sed -n '/^m4_divert_push(\[PREPARE_TESTS\])/,/^m4_divert_pop(\[PREPARE_TESTS\])/p' \
+  "$ovs_src/tests/ovsdb-execution.at" > "$work/prepare-helpers.at"
 {
   echo 'AT_INIT'
   echo 'AT_COLOR_TESTS'
   for m in ovs-macros ovsdb-macros ofproto-macros; do echo "m4_include([tests/$m.at])"; done
+  echo 'm4_include([prepare-helpers.at])'
   for f in $at_files; do echo "m4_include([tests/$f])"; done
 } > "$work/testsuite.at"
 autom4te --language=autotest -I "$work" -I "$ovs_src" -o "$work/testsuite" "$work/testsuite.at"

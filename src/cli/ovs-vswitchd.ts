@@ -17,14 +17,13 @@ import {
   startDaemon,
 } from '../lib/daemon.ts';
 import { defaultDbSocket, rundir } from '../lib/paths.ts';
-import { versionString } from '../lib/unixctl/index.ts';
+import { startupBanner, versionString } from '../lib/unixctl/index.ts';
 import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
 import { installPidfileLocker } from '../native/pidfile-lock.ts';
 import { registerVswitchdCommands } from '../vswitchd/unixctl.ts';
 import { Vswitchd } from '../vswitchd/vswitchd.ts';
 
 const PROGRAM = 'ovs-vswitchd';
-const log = vlog('bridge');
 
 class UsageError extends Error {}
 
@@ -134,11 +133,11 @@ async function main(): Promise<void> {
   installPidfileLocker();
   let daemon: Daemon;
   try {
-    daemon = await startDaemon({ program: PROGRAM, options: daemonArgs.options });
+    daemon = await startDaemon({ program: PROGRAM, options: daemonArgs.options, exitCleanup: true });
   } catch (e) {
     fatal((e as Error).message);
   }
-  log.info(versionString(PROGRAM));
+  vlog('vswitchd').info(startupBanner(PROGRAM));
   const vs = new Vswitchd({
     remote: o.remote,
     enableDummy: o.enableDummy,

@@ -169,6 +169,11 @@ export interface StartDaemonOptions {
   argv?: string[];
   /** Minimum seconds between crash restarts under --monitor (OVS: 10). */
   monitorRestartDelayMs?: number;
+  /**
+   * `exit` takes `--cleanup` (ovs-vswitchd's: real OVS then also deletes the datapaths and
+   * ports it created; ours live only in this process, so both forms end the same way).
+   */
+  exitCleanup?: boolean;
 }
 
 /**
@@ -191,7 +196,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
   if ((stage === undefined || stage === 'detached') && options.monitor) {
     return runMonitor(opts.monitorRestartDelayMs ?? 10_000, stage === 'detached');
   }
-  return runDaemon(program, options, stage !== undefined);
+  return runDaemon(program, options, stage !== undefined, opts.exitCleanup === true);
 }
 
 function respawn(
@@ -298,6 +303,7 @@ async function runDaemon(
   program: string,
   options: DaemonOptions,
   spawned: boolean,
+  exitCleanup: boolean,
 ): Promise<Daemon> {
   const exitHooks: (() => void | Promise<void>)[] = [];
   const memoryReporters: (() => Record<string, number>)[] = [];
@@ -367,7 +373,7 @@ async function runDaemon(
     });
   }
 
-  if (unixctl) registerCommonCommands(unixctl, daemon, memoryReporters);
+  if (unixctl) registerCommonCommands(unixctl, daemon, memoryReporters, exitCleanup);
   return daemon;
 }
 
@@ -375,9 +381,10 @@ function registerCommonCommands(
   server: UnixctlServer,
   daemon: Daemon,
   memoryReporters: (() => Record<string, number>)[],
+  exitCleanup: boolean,
 ): void {
   const c = server.commands;
-  c.register('exit', '', 0, 0, (_args, conn) => {
+  c.register('exit', exitCleanup ? '[--cleanup]' : '', 0, exitCleanup ? 1 : 0, (_args, conn) => {
     // Reply first, then exit once the reply has been written (OVS replies before exiting).
     conn.session.onClose(() => void daemon.exit(0));
     setTimeout(() => conn.session.close(), 0);

@@ -276,26 +276,32 @@ export function setLevelsFromString(spec: string): string | null {
 }
 
 /**
- * Module names of OVS 3.1's libraries (as its ovsdb-server lists them in vlog/list). Command
- * lines and scripts written for OVS name them in -v specs; we accept them even where our code
- * has no module of that name yet, so such a command line starts us instead of failing.
+ * Module names of OVS 3.1's programs (as its ovsdb-server and ovs-vswitchd list them in
+ * vlog/list). Command lines and scripts written for OVS name them in -v specs (OVS's own tests
+ * start ovs-vswitchd with -vvconn -vofproto_dpif); we accept them even where our code has no
+ * module of that name yet, so such a command line starts us instead of failing.
  */
 const OVS_MODULES = new Set(
   (
-    'backtrace bundle command_line conntrack conntrack_tp coverage ct_dpif daemon daemon_unix ' +
-    'dns_resolve dpdk dpif dpif_lookup_autovalidator dpif_lookup_generic dpif_mfex_extract_study ' +
-    'dpif_netdev dpif_netdev_extract dpif_netdev_impl dpif_netdev_lookup dpif_netlink ' +
-    'dpif_netlink_rtnl entropy fatal_signal flow hmap ipf jsonrpc lockfile memory meta_flow ' +
-    'native_tnl netdev netdev_afxdp netdev_linux netdev_offload netdev_offload_tc netdev_vport ' +
-    'netlink netlink_conntrack netlink_notifier netlink_socket nx_match odp_execute ' +
-    'odp_execute_impl odp_util ofp_actions ofp_bundle ofp_connection ofp_errors ofp_flow ofp_group ' +
-    'ofp_match ofp_meter ofp_monitor ofp_msgs ofp_packet ofp_port ofp_protocol ofp_queue ofp_table ' +
-    'ofp_util ovs_numa ovs_rcu ovs_replay ovs_router ovs_thread ovsdb ovsdb_cs ovsdb_error ' +
+    'appctl backtrace bfd bond bridge bundle bundles cfm collectors command_line connmgr ' +
+    'conntrack conntrack_tp coverage ct_dpif daemon daemon_unix db_ctl_base dns_resolve dpdk ' +
+    'dpif dpif_lookup_autovalidator dpif_lookup_generic dpif_mfex_extract_study dpif_netdev ' +
+    'dpif_netdev_extract dpif_netdev_impl dpif_netdev_lookup dpif_netlink dpif_netlink_rtnl ' +
+    'entropy fail_open fatal_signal flow hmap in_band ipf ipfix jsonrpc lacp lldp lldpd ' +
+    'lldpd_structs lockfile memory meta_flow native_tnl netdev netdev_afxdp netdev_dummy ' +
+    'netdev_linux netdev_offload netdev_offload_tc netdev_vport netflow netlink ' +
+    'netlink_conntrack netlink_notifier netlink_socket nx_match odp_execute odp_execute_impl ' +
+    'odp_util ofctl ofp_actions ofp_bundle ofp_connection ofp_errors ofp_flow ofp_group ' +
+    'ofp_match ofp_meter ofp_monitor ofp_msgs ofp_packet ofp_port ofp_protocol ofp_queue ' +
+    'ofp_table ofp_util ofproto ofproto_dpif ofproto_dpif_mirror ofproto_dpif_monitor ' +
+    'ofproto_dpif_rid ofproto_dpif_upcall ofproto_dpif_xlate ofproto_xlate_cache ovs_lldp ' +
+    'ovs_numa ovs_rcu ovs_replay ovs_router ovs_thread ovsdb ovsdb_client ovsdb_cs ovsdb_error ' +
     'ovsdb_file ovsdb_idl ovsdb_jsonrpc_server ovsdb_log ovsdb_monitor ovsdb_rbac ovsdb_server ' +
-    'ovsdb_util ox_stat pmd_perf poll_loop process raft raft_rpc reconnect relay replication ' +
-    'route_table sha1 signals socket_util socket_util_unix storage stream stream_fd stream_replay ' +
-    'stream_ssl stream_tcp stream_unix svec tc timeval transaction transaction_forward trigger ' +
-    'unixctl userspace_tso util uuid vlog'
+    'ovsdb_tool ovsdb_util ox_stat pcap pmd_perf poll_loop process raft raft_rpc rconn reconnect ' +
+    'relay replication route_table rstp rstp_sm sflow sha1 signals socket_util socket_util_unix ' +
+    'storage stp stream stream_fd stream_replay stream_ssl stream_tcp stream_unix svec ' +
+    'system_stats tc timeval transaction transaction_forward trigger tunnel unixctl ' +
+    'userspace_tso util uuid vconn vconn_stream vlog vsctl vswitchd'
   ).split(' '),
 );
 

@@ -27,3 +27,15 @@ export function packageVersion(): string {
 export function versionString(program: string): string {
   return `${program} (TypeSwitch) ${packageVersion()}`;
 }
+
+/** The OVS release whose tools, protocols and schema TypeSwitch is compatible with. */
+export const OVS_COMPAT_VERSION = '3.1.0';
+
+/**
+ * The start-up line a daemon logs. It names the OVS release we are compatible with in OVS's own
+ * words, because scripts (OVS's test suite among them) filter that line out of a daemon's
+ * start-up output by its text, then our own name and version.
+ */
+export function startupBanner(program: string): string {
+  return `${program} (Open vSwitch) ${OVS_COMPAT_VERSION}, TypeSwitch ${packageVersion()}`;
+}
