@@ -45,6 +45,7 @@ sed -n '/^m4_divert_push(\[PREPARE_TESTS\])/,/^m4_divert_pop(\[PREPARE_TESTS\])/
 {
   echo 'AT_INIT'
   echo 'AT_COLOR_TESTS'
+  echo 'm4_pattern_allow([AT_capture_files])'
   for m in ovs-macros ovsdb-macros ofproto-macros; do echo "m4_include([tests/$m.at])"; done
   echo 'm4_include([prepare-helpers.at])'
   for f in $at_files; do echo "m4_include([tests/$f])"; done

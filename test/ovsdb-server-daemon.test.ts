@@ -53,6 +53,42 @@ async function freePort(): Promise<number> {
 }
 
 describe('ovsdb-server daemon', () => {
+  it('--no-db serves only _Server, as real ovsdb-server does', async () => {
+    const sock = join(dir, 'nodb.sock');
+    const ctl = join(dir, 'nodb.ctl');
+    const pidfile = join(dir, 'nodb.pid');
+    const r = await run(
+      process.execPath,
+      [
+        OVSDB_SERVER,
+        '--no-db',
+        `--remote=punix:${sock}`,
+        `--unixctl=${ctl}`,
+        `--pidfile=${pidfile}`,
+        '--detach',
+        '--no-chdir',
+        '-vconsole:off',
+      ],
+      { env: { ...process.env, OVS_RUNDIR: dir } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    try {
+      // Output of real ovsdb-server 3.1 --no-db for both commands.
+      assert.equal(
+        (await run('/usr/bin/ovs-appctl', ['-t', ctl, 'ovsdb-server/list-dbs'])).stdout,
+        '_Server\n',
+      );
+      assert.equal(
+        (await run('/usr/bin/ovsdb-client', ['list-dbs', `unix:${sock}`])).stdout,
+        '_Server\n',
+      );
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGTERM');
+      await waitFor(() => !alive(pid), 10_000, 'daemon exit');
+    }
+  });
+
   it('--detach --pidfile: the parent returns once serving; ovs-appctl exit stops it', async () => {
     const pidfile = join(dir, 'ovsdb-server.pid');
     const sock = join(dir, 'd.sock');
@@ -77,6 +113,8 @@ describe('ovsdb-server daemon', () => {
     const pid = Number(readFileSync(pidfile, 'utf8').trim());
     try {
       assert.ok(alive(pid));
+      // Named as OVS's daemon is (OVS's own tests check /proc/PID/comm), not "node".
+      assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'ovsdb-server\n');
       assert.equal(
         (await run('/usr/bin/ovsdb-client', ['list-dbs', `unix:${sock}`])).stdout,
         'Open_vSwitch\n_Server\n',

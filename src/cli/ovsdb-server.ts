@@ -37,6 +37,8 @@ interface Options {
   privateKey?: string;
   certificate?: string;
   caCert?: string;
+  /** --no-db: start with no database (ovsdb-server/add-db adds them later). */
+  noDb?: boolean;
 }
 
 class UsageError extends Error {}
@@ -62,6 +64,7 @@ const FLAG_OPTIONS = new Set([
   'disable-file-column-diff',
   'no-self-confinement',
   'active',
+  'no-db',
   'help',
   'version',
 ]);
@@ -110,6 +113,9 @@ function parseArgs(argv: string[]): Options {
       case 'ca-cert':
         o.caCert = value;
         break;
+      case 'no-db':
+        o.noDb = true;
+        break;
       case 'help':
         return usage();
       case 'version':
@@ -119,7 +125,7 @@ function parseArgs(argv: string[]): Options {
         break;
     }
   }
-  if (o.databases.length === 0) o.databases.push(defaultDbPath());
+  if (o.databases.length === 0 && !o.noDb) o.databases.push(defaultDbPath());
   return o;
 }
 

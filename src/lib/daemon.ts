@@ -184,6 +184,9 @@ export interface StartDaemonOptions {
 export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
   const { program } = opts;
   setProgramName(program);
+  // The process name (/proc/PID/comm, ps, top) is the program's, as for OVS's C daemons, not
+  // "node": scripts and OVS's own tests look daemons up by it.
+  process.title = program;
   const options =
     opts.options ?? parseDaemonArgs(program, opts.argv ?? process.argv.slice(2)).options;
   const stage = process.env[DAEMON_STAGE_ENV];
