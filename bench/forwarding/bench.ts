@@ -5,7 +5,11 @@
  *
  *   udp-1      trafgen, 64-byte UDP frames of one flow, as fast as it can, for a fixed time
  *   udp-10k    the same with 10,000 flows (UDP source ports 1024..11023 in turn)
- *   tcp        iperf3, one TCP connection (transmit checksum offload off on the veths)
+ *   tcp        iperf3, one TCP connection
+ *
+ * Kinds (topology.ts): ours (userspace TSO, its default: veth offloads on), real (OVS's
+ * default: offloads off, as its docs advise for veth), real-tso (OVS with
+ * userspace-tso-enable=true, offloads on), linux; ours-notso on request.
  *
  * The rate is what the receiver's eth0 counted (its rx_packets), over a window that starts once
  * the generator has run for a while; also shown: what the sender put on its link, the switch
@@ -13,7 +17,7 @@
  * side and take turns, case by case, for two rounds.
  *
  * Usage: node --import tsx bench/forwarding/bench.ts [--quick] [--json]
- *          [--kinds ours,real,linux] [--cases udp-1,udp-10k,tcp]
+ *          [--kinds ours,real,real-tso,linux] [--cases udp-1,udp-10k,tcp]
  *   BENCH_FWD_PERF=<dir>: `perf record -g` of each ovs-vswitchd over each UDP window, written
  *   to <dir>/<kind>-udp-<flows>.data; our Node runs with --perf-basic-prof, so that
  *   `perf report` names JIT-compiled functions (Node 20 refuses --cpu-prof in NODE_OPTIONS).
@@ -45,7 +49,7 @@ const listArg = (name: string, all: string[]): string[] => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] ? argv[i + 1].split(',') : all;
 };
-const KINDS = listArg('--kinds', ['ours', 'real', 'linux']) as SwitchKind[];
+const KINDS = listArg('--kinds', ['ours', 'real', 'real-tso', 'linux']) as SwitchKind[];
 const CASES = listArg('--cases', ['udp-1', 'udp-10k', 'tcp']);
 const ROUNDS = quick ? 1 : 2;
 const WARM_S = quick ? 1 : 1.5;
@@ -58,7 +62,9 @@ const SINK_MAC = '02:18:00:00:00:c8';
 
 const LABEL: Record<SwitchKind, string> = {
   ours: 'TypeSwitch',
+  'ours-notso': 'TypeSwitch/noTSO',
   real: 'OVS 3.1 netdev',
+  'real-tso': 'OVS 3.1 +TSO',
   linux: 'Linux bridge',
 };
 
@@ -78,6 +84,8 @@ interface KindResult {
   /** One entry per round, for each UDP case. */
   udp: Record<string, UdpResult[]>;
   tcpBps: number[];
+  /** Switch CPU-seconds per second during each TCP round (1.0 = one core). */
+  tcpCpu: number[];
   errors: string[];
 }
 
@@ -189,7 +197,7 @@ async function waitReachable(t: Topology): Promise<void> {
 
 async function build(kind: SwitchKind): Promise<Topology> {
   const saved = process.env.NODE_OPTIONS;
-  if (kind === 'ours' && perfDir) process.env.NODE_OPTIONS = '--perf-basic-prof';
+  if (kind.startsWith('ours') && perfDir) process.env.NODE_OPTIONS = '--perf-basic-prof';
   try {
     const t = await Topology.create(kind);
     await waitReachable(t).catch(async (e) => {
@@ -206,7 +214,13 @@ async function build(kind: SwitchKind): Promise<Topology> {
 async function runCase(t: Topology, c: string, res: KindResult): Promise<void> {
   try {
     if (c === 'tcp') {
+      const pid = t.switchPid();
+      const cpu0 = cpuSeconds(pid);
+      const w0 = performance.now();
       res.tcpBps.push(await iperf3(t.rx, RX_IP, t.tx, TCP_S));
+      const cpu1 = cpuSeconds(pid);
+      if (cpu0 !== undefined && cpu1 !== undefined)
+        res.tcpCpu.push((cpu1 - cpu0) / ((performance.now() - w0) / 1000));
     } else {
       const flows = c === 'udp-1' ? 1 : c === 'udp-10k' ? 10_000 : 0;
       if (!flows) throw new Error(`unknown case ${c}`);
@@ -231,7 +245,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
   });
 try {
   for (const kind of KINDS) {
-    const res: KindResult = { udp: {}, tcpBps: [], errors: [] };
+    const res: KindResult = { udp: {}, tcpBps: [], tcpCpu: [], errors: [] };
     results[kind] = res;
     try {
       topologies.push(await build(kind));
@@ -282,7 +296,7 @@ if (asJson) {
           )
         : 'in kernel';
       console.log(
-        `    ${LABEL[kind].padEnd(15)} ${list(
+        `    ${LABEL[kind].padEnd(16)} ${list(
           us.map((u) => u.rxPps),
           kp,
         )} (${list(
@@ -302,15 +316,18 @@ if (asJson) {
     );
   }
   if (CASES.includes('tcp')) {
-    console.log('\n  tcp (iperf3, one connection), Gbit/s per round');
+    console.log('\n  tcp (iperf3, one connection), Gbit/s per round, switch cores');
     for (const kind of KINDS) {
       const b = results[kind]?.tcpBps;
+      const cores = results[kind]?.tcpCpu ?? [];
       if (b?.length)
-        console.log(`    ${LABEL[kind].padEnd(15)} ${list(b, (x) => (x / 1e9).toFixed(2))}`);
+        console.log(
+          `    ${LABEL[kind].padEnd(16)} ${list(b, (x) => (x / 1e9).toFixed(2))}  ${cores.length ? list(cores, (x) => x.toFixed(2)) : 'in kernel'}`,
+        );
     }
     const tcp = (kind: SwitchKind) => best(results[kind]?.tcpBps);
     console.log(
-      `    best of rounds: ours/OVS ${ratio(tcp('ours'), tcp('real'))}, ours/bridge ${ratio(tcp('ours'), tcp('linux'))}`,
+      `    best of rounds: ours/OVS ${ratio(tcp('ours'), tcp('real'))}, ours/OVS+TSO ${ratio(tcp('ours'), tcp('real-tso'))}, ours/bridge ${ratio(tcp('ours'), tcp('linux'))}`,
     );
   }
   for (const kind of KINDS)

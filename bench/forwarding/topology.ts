@@ -5,17 +5,39 @@
  *   tx eth0 ── p1 ┐                 ┌ p2 ── eth0 rx
  *                 └ sw: bridge br0 ─┘
  *
- *   'ours'   TypeSwitch (bin/ovsdb-server + bin/ovs-vswitchd), datapath_type=netdev
- *   'real'   Open vSwitch 3.1, datapath_type=netdev (its userspace datapath)
- *   'linux'  the kernel's bridge (ip link add type bridge)
+ *   'ours'      TypeSwitch (bin/ovsdb-server + bin/ovs-vswitchd), datapath_type=netdev, with
+ *               its default userspace TSO: the veths keep their offloads (GSO, checksum)
+ *   'ours-notso' TypeSwitch with other_config:userspace-tso-enable=false, offloads off
+ *   'real'      Open vSwitch 3.1, datapath_type=netdev (its userspace datapath), as OVS's docs
+ *               advise for veth: transmit checksum offload off, no userspace TSO
+ *   'real-tso'  the same with other_config:userspace-tso-enable=true and the offloads on
+ *   'linux'     the kernel's bridge (ip link add type bridge), offloads on
+ *
+ * BENCH_DIST=<dir> runs our daemons from another bundle of the same entry points (e.g. the
+ * tree of another commit, for A/B runs) instead of dist/cli.
  *
  * The sender and receiver get 198.18.0.1/24 and 198.18.0.2/24. Everything is removed by
  * destroy(): daemons by PID, then the namespaces (which take their veths with them).
  */
 import { readFileSync } from 'node:fs';
-import { Netns, SwitchHost, vethBetween } from '../../test/netns-harness.ts';
+import { join } from 'node:path';
+import { Netns, SwitchHost, type SwitchLaunch, vethBetween } from '../../test/netns-harness.ts';
 
-export type SwitchKind = 'ours' | 'real' | 'linux';
+export type SwitchKind = 'ours' | 'ours-notso' | 'real' | 'real-tso' | 'linux';
+
+/** Whether the kind's veths keep their transmit offloads (checksum, TSO). */
+export function offloadsOn(kind: SwitchKind): boolean {
+  return kind !== 'real' && kind !== 'ours-notso';
+}
+
+function launchFor(kind: SwitchKind): SwitchLaunch {
+  const dist = process.env.BENCH_DIST;
+  if (!dist || !kind.startsWith('ours')) return {};
+  return {
+    ovsdbServer: [process.execPath, join(dist, 'ovsdb-server.js')],
+    vswitchd: [process.execPath, join(dist, 'ovs-vswitchd.js')],
+  };
+}
 
 export const TX_IP = '198.18.0.1';
 export const RX_IP = '198.18.0.2';
@@ -57,6 +79,16 @@ export class Topology {
     vethBetween(this.rx, 'eth0', this.sw, 'p2');
     this.tx.ip('addr', 'add', `${TX_IP}/24`, 'dev', 'eth0');
     this.rx.ip('addr', 'add', `${RX_IP}/24`, 'dev', 'eth0');
+    if (offloadsOn(this.kind)) {
+      // vethBetween turned them off (the tests' setting): back to the kernel's defaults.
+      for (const [n, dev] of [
+        [this.tx, 'eth0'],
+        [this.rx, 'eth0'],
+        [this.sw, 'p1'],
+        [this.sw, 'p2'],
+      ] as const)
+        n.exec('ethtool', '-K', dev, 'tx', 'on', 'tso', 'on', 'gso', 'on');
+    }
     if (this.kind === 'linux') {
       this.sw.ip('link', 'add', 'br0', 'type', 'bridge');
       this.sw.ip('link', 'set', 'p1', 'master', 'br0');
@@ -64,9 +96,14 @@ export class Topology {
       this.sw.ip('link', 'set', 'br0', 'up');
       return;
     }
-    const host = new SwitchHost(this.kind, this.sw);
+    const impl = this.kind.startsWith('ours') ? 'ours' : 'real';
+    const host = new SwitchHost(impl, this.sw, launchFor(this.kind));
     this.host = host;
     await host.start();
+    const tso = this.kind === 'ours' || this.kind === 'real-tso';
+    // Read as ports are opened (OVS: from its configuration pass on, never turned off again),
+    // so it goes in before the bridge.
+    host.vsctl('set', 'Open_vSwitch', '.', `other_config:userspace-tso-enable=${tso}`);
     host.vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
     host.vsctl('add-port', 'br0', 'p1');
     host.vsctl('add-port', 'br0', 'p2');

@@ -14,6 +14,15 @@
  * ring (same mapping, after the RX ring; one kick per batch) is an option: on veth it cost the
  * same CPU per frame as sendmmsg (packet-io-bench.ts), and frames queued in it while the link
  * is down would go out late, so it is not the default.
+ *
+ * With PACKET_VNET_HDR (option vnetHdr) the kernel hands over GSO/GRO super-frames whole (up
+ * to 64 kB, checksum still partial) with a virtio_net_hdr in front, and takes them back the
+ * same way on transmit, so a TCP stream crosses the switch once per 64 kB instead of once per
+ * MTU.  JavaScript sees the header as two 32-bit "offload words" per frame (AFP_OL_* below),
+ * with the checksum start relative to the L3 header so that VLAN pushes and pops on the way
+ * through do not invalidate it; on transmit the L3 offset is found again and the pseudo-header
+ * sum the kernel expects in the checksum field is recomputed (set actions may have changed
+ * addresses).
  */
 #define _GNU_SOURCE
 #include "native-util.h"
@@ -36,6 +45,22 @@
 #define TX_DATA_OFF (TPACKET_ALIGN(sizeof(struct tpacket3_hdr)))
 #define SENDMMSG_MAX 64
 
+/* struct virtio_net_hdr (linux/virtio_net.h), little-endian on every host we build for. */
+struct vnet_hdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+#define VNET_F_NEEDS_CSUM 1
+#define VNET_GSO_ECN 0x80
+
+/* Offload word 0: NEEDS_CSUM in bit 0, the virtio gso_type in bits 8-15, gso_size in 16-31.
+ * Word 1: checksum start relative to the L3 header in bits 0-15, csum_offset in 16-31.
+ * A frame with word 0 == 0 is an ordinary frame with a complete checksum. */
+
 /* The mapping outlives either owner: the socket handle (until close) and the ArrayBuffer
  * JavaScript holds (until its finalizer runs).  close() detaches the ArrayBuffer first, so no
  * JavaScript view can reach the memory once it is unmapped. */
@@ -48,6 +73,7 @@ struct ring_map {
 
 struct afp {
   int fd;
+  int txfd; /* a second socket for sendmmsg (option separateTx), or -1: see afp_open */
   int ifindex;
   char name[IF_NAMESIZE];
   struct ring_map *rm;
@@ -66,6 +92,7 @@ struct afp {
   uint32_t tx_frame_size, tx_frame_nr, tx_head;
 
   bool sw_ignore_outgoing; /* kernel lacks PACKET_IGNORE_OUTGOING: filter by sll_pkttype */
+  bool vnet;               /* PACKET_VNET_HDR: a virtio_net_hdr precedes every frame */
   bool qdisc_bypass;
   bool closed;
 
@@ -73,7 +100,8 @@ struct afp {
   uint64_t rx_truncated, rx_outgoing_skipped, tx_errors, tx_ring_full;
 
   struct mmsghdr *msgs;
-  struct iovec *iovs;
+  struct iovec *iovs; /* two per message: vnet header, frame */
+  struct vnet_hdr *vhdrs;
 };
 
 /* Tags the handle objects so that a poller or any other wrapped object passed by mistake is
@@ -120,6 +148,10 @@ static void afp_shutdown(napi_env env, struct afp *s, bool can_detach) {
     close(s->fd);
     s->fd = -1;
   }
+  if (s->txfd >= 0) {
+    close(s->txfd);
+    s->txfd = -1;
+  }
   if (s->ab_ref) {
     if (can_detach) {
       napi_value ab;
@@ -147,6 +179,7 @@ static void afp_finalize(napi_env env, void *data, void *hint) {
   afp_shutdown(env, s, false);
   free(s->msgs);
   free(s->iovs);
+  free(s->vhdrs);
   free(s);
 }
 
@@ -187,7 +220,7 @@ static napi_value afp_open(napi_env env, napi_callback_info info) {
   char name[IF_NAMESIZE];
   if (ts_arg_string(env, argv[0], name, sizeof name, "afpOpen(name)")) return NULL;
   int32_t block_size = 0, block_nr = 16, tx_frames = 1024, tov = 1, frame_size = 0;
-  int promisc = 1, bypass = 0, ignore_out = 1, want_tx = 0;
+  int promisc = 1, bypass = 0, ignore_out = 1, want_tx = 0, want_vnet = 0, sep_tx = 0;
   napi_value o = argc > 1 ? argv[1] : NULL;
   const char *fn = "afpOpen";
   if (ts_opt_int32(env, o, "blockSize", &block_size, fn) ||
@@ -198,7 +231,9 @@ static napi_value afp_open(napi_env env, napi_callback_info info) {
       ts_opt_bool(env, o, "promiscuous", &promisc, fn) ||
       ts_opt_bool(env, o, "qdiscBypass", &bypass, fn) ||
       ts_opt_bool(env, o, "ignoreOutgoing", &ignore_out, fn) ||
-      ts_opt_bool(env, o, "txRing", &want_tx, fn))
+      ts_opt_bool(env, o, "txRing", &want_tx, fn) ||
+      ts_opt_bool(env, o, "vnetHdr", &want_vnet, fn) ||
+      ts_opt_bool(env, o, "separateTx", &sep_tx, fn))
     return NULL;
   if (block_nr < 2 || block_nr > 4096 || tx_frames < 0 || tx_frames > 65536 || tov < 0 ||
       tov > 1000 || block_size < 0 || block_size > (64 << 20) || frame_size < 0 ||
@@ -238,6 +273,14 @@ static napi_value afp_open(napi_env env, napi_callback_info info) {
   if (ignore_out) {
     v = 1;
     if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &v, sizeof v)) sw_ignore = true;
+  }
+  /* Before the rings (the kernel refuses it after, EBUSY).  The transmit ring path does not
+   * write headers, so vnet means sendmmsg. */
+  bool vnet_on = false;
+  if (want_vnet) {
+    v = 1;
+    vnet_on = setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &v, sizeof v) == 0;
+    if (vnet_on) want_tx = 0;
   }
   bool bypass_on = false;
   if (bypass) {
@@ -299,20 +342,43 @@ static napi_value afp_open(napi_env env, napi_callback_info info) {
       return ts_throw_errno(env, e, "setsockopt", "%s: could not enable promiscuous mode", name);
     }
   }
+  /* Transmit on a socket of its own: every skb we send is charged to the sending socket, and
+   * freeing it (in the receiver's softirq, inside our sendmmsg on veth) wakes that socket's
+   * wait queue, where epoll waits for the receive side: a spin lock per frame, about 7% of
+   * the switch's CPU at 64 bytes.  A socket bound with protocol 0 receives nothing and is never
+   * polled, so nobody waits on it. */
+  int txfd = -1;
+  if (sep_tx && !want_tx) {
+    txfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (txfd >= 0) {
+      v = 1;
+      bool ok = !vnet_on || setsockopt(txfd, SOL_PACKET, PACKET_VNET_HDR, &v, sizeof v) == 0;
+      if (ok && bypass_on) setsockopt(txfd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof v);
+      struct sockaddr_ll tsll = {.sll_family = AF_PACKET, .sll_protocol = 0,
+                                 .sll_ifindex = ifindex};
+      if (!ok || bind(txfd, (struct sockaddr *) &tsll, sizeof tsll)) {
+        close(txfd);
+        txfd = -1;
+      }
+    }
+  }
 #undef FAIL
 
   struct afp *s = calloc(1, sizeof *s);
   struct ring_map *rm = calloc(1, sizeof *rm);
   s->msgs = calloc(SENDMMSG_MAX, sizeof *s->msgs);
-  s->iovs = calloc(SENDMMSG_MAX, sizeof *s->iovs);
-  if (!s || !rm || !s->msgs || !s->iovs) {
+  s->iovs = calloc(2 * SENDMMSG_MAX, sizeof *s->iovs);
+  s->vhdrs = calloc(SENDMMSG_MAX, sizeof *s->vhdrs);
+  if (!s || !rm || !s->msgs || !s->iovs || !s->vhdrs) {
     munmap(map, rx_len + tx_len);
     close(fd);
+    if (txfd >= 0) close(txfd);
     return ts_throw_errno(env, ENOMEM, "calloc", "%s: out of memory", name);
   }
   rm->map = map;
   rm->len = rx_len + tx_len;
   s->fd = fd;
+  s->txfd = txfd;
   s->ifindex = ifindex;
   memcpy(s->name, name, sizeof name);
   s->rm = rm;
@@ -324,6 +390,7 @@ static napi_value afp_open(napi_env env, napi_callback_info info) {
   s->tx_frame_nr = tx_nr;
   s->sw_ignore_outgoing = ignore_out && sw_ignore;
   s->qdisc_bypass = bypass_on;
+  s->vnet = vnet_on;
 
   napi_value obj, ab;
   napi_create_object(env, &obj);
@@ -342,6 +409,8 @@ static napi_value afp_open(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "frameSize", ts_int(env, slot));
   napi_set_named_property(env, obj, "txFrames", ts_int(env, tx_nr));
   napi_set_named_property(env, obj, "qdiscBypass", ts_bool(env, bypass_on));
+  napi_set_named_property(env, obj, "vnetHdr", ts_bool(env, vnet_on));
+  napi_set_named_property(env, obj, "separateTx", ts_bool(env, txfd >= 0));
   napi_set_named_property(env, obj, "ignoreOutgoing", ts_bool(env, ignore_out && !sw_ignore));
   return obj;
 }
@@ -354,28 +423,51 @@ static inline void store_release(volatile uint32_t *p, uint32_t v) {
   __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* Offset of the L3 header: after the Ethernet header and any 802.1Q/802.1ad tags. */
+static uint32_t l3_offset(const uint8_t *f, uint32_t len, uint16_t *eth_type) {
+  uint32_t off = 12;
+  uint16_t t = 0;
+  for (int tags = 0; tags < 4 && off + 2 <= len; tags++) {
+    t = (uint16_t) (f[off] << 8 | f[off + 1]);
+    if (t != ETH_P_8021Q && t != ETH_P_8021AD) break;
+    off += 4;
+  }
+  if (eth_type) *eth_type = t;
+  return off + 2;
+}
+
 static void close_open_block(struct afp *s) {
   s->block_open = false;
   s->held_count++;
   s->cur_block = (s->cur_block + 1) % s->block_nr;
 }
 
-/* afpRecv(handle, out: Uint32Array, max) -> n.  out[2i] = byte offset of frame i in `ring`,
- * out[2i+1] = its length.  Frames stay valid until afpRelease(). */
+/* afpRecv(handle, out: Uint32Array, max[, ol: Uint32Array]) -> n.  out[2i] = byte offset of
+ * frame i in `ring`, out[2i+1] = its length; with a vnet socket and `ol`, ol[2i], ol[2i+1] =
+ * its offload words (0, 0 for an ordinary frame).  Frames stay valid until afpRelease(). */
 static napi_value afp_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3] = {NULL, NULL, NULL};
+  size_t argc = 4;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct afp *s = get_afp(env, argv[0], "afpRecv");
   if (!s) return NULL;
-  uint32_t *out;
-  size_t out_len;
+  uint32_t *out, *ol = NULL;
+  size_t out_len, ol_len = 0;
   int32_t max;
   if (ts_arg_u32_array(env, argv[1], &out, &out_len, "afpRecv(out)") ||
       ts_arg_int32(env, argv[2], &max, "afpRecv(max)"))
     return NULL;
   if (max < 0 || (size_t) max * 2 > out_len)
     return ts_throw_range(env, "afpRecv: max must be >= 0 and out must hold 2*max entries");
+  if (argc > 3 && argv[3]) {
+    napi_valuetype t;
+    napi_typeof(env, argv[3], &t);
+    if (t != napi_undefined) {
+      if (ts_arg_u32_array(env, argv[3], &ol, &ol_len, "afpRecv(ol)")) return NULL;
+      if ((size_t) max * 2 > ol_len)
+        return ts_throw_range(env, "afpRecv: ol must hold 2*max entries");
+    }
+  }
 
   uint32_t n = 0;
   /* A ring wrap with every block held would spin over held blocks: stop before that. */
@@ -412,6 +504,20 @@ static napi_value afp_recv(napi_env env, napi_callback_info info) {
       s->rx_truncated++;
       continue;
     }
+    uint32_t ol0 = 0, ol1 = 0;
+    if (s->vnet) {
+      /* Read before a tag goes back in: the tag takes 4 of the header's bytes. */
+      struct vnet_hdr vh;
+      memcpy(&vh, data - sizeof vh, sizeof vh);
+      if (vh.gso_type != 0 || (vh.flags & VNET_F_NEEDS_CSUM)) {
+        ol0 = (uint32_t) (vh.flags & VNET_F_NEEDS_CSUM) | (uint32_t) vh.gso_type << 8 |
+              (uint32_t) vh.gso_size << 16;
+        if (vh.flags & VNET_F_NEEDS_CSUM) {
+          uint32_t l3 = l3_offset(data, len, NULL);
+          if (vh.csum_start >= l3) ol1 = (vh.csum_start - l3) | (uint32_t) vh.csum_offset << 16;
+        }
+      }
+    }
     uint32_t st = h->tp_status;
     if ((st & TP_STATUS_VLAN_VALID) || h->hv1.tp_vlan_tci) {
       /* The headroom check guards against a MAC header placed flush after the header. */
@@ -436,6 +542,10 @@ static napi_value afp_recv(napi_env env, napi_callback_info info) {
     }
     out[2 * n] = (uint32_t) (data - s->rx);
     out[2 * n + 1] = len;
+    if (ol) {
+      ol[2 * n] = ol0;
+      ol[2 * n + 1] = ol1;
+    }
     n++;
   }
   return ts_int(env, n);
@@ -470,9 +580,10 @@ static int tx_kick(struct afp *s) {
 }
 
 static int unpack_send_args(napi_env env, napi_callback_info info, const char *fn, struct afp **s,
-                            uint8_t **buf, size_t *buf_len, uint32_t **desc, int32_t *n) {
-  size_t argc = 4;
-  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+                            uint8_t **buf, size_t *buf_len, uint32_t **desc, int32_t *n,
+                            uint32_t **ol) {
+  size_t argc = 5;
+  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   *s = get_afp(env, argv[0], fn);
   if (!*s) return -1;
@@ -483,6 +594,19 @@ static int unpack_send_args(napi_env env, napi_callback_info info, const char *f
   if (*n < 0 || (size_t) *n * 2 > desc_len) {
     ts_throw_range(env, "send: n must be >= 0 and desc must hold 2*n entries");
     return -1;
+  }
+  *ol = NULL;
+  if (argc > 4 && argv[4]) {
+    napi_valuetype t;
+    napi_typeof(env, argv[4], &t);
+    if (t != napi_undefined) {
+      size_t ol_len;
+      if (ts_arg_u32_array(env, argv[4], ol, &ol_len, fn)) return -1;
+      if ((size_t) *n * 2 > ol_len) {
+        ts_throw_range(env, "send: ol must hold 2*n entries");
+        return -1;
+      }
+    }
   }
   for (int32_t i = 0; i < *n; i++) {
     uint64_t off = (*desc)[2 * i], len = (*desc)[2 * i + 1];
@@ -536,20 +660,82 @@ static napi_value send_ring(napi_env env, struct afp *s, uint8_t *buf, uint32_t 
   return ts_int(env, queued);
 }
 
+static uint32_t csum_add_bytes(uint32_t sum, const uint8_t *p, uint32_t n) {
+  for (uint32_t i = 0; i + 1 < n; i += 2) sum += (uint32_t) (p[i] << 8 | p[i + 1]);
+  if (n & 1) sum += (uint32_t) p[n - 1] << 8;
+  return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t) sum;
+}
+
+/* The virtio_net_hdr for a frame with offload words (ol0, ol1): the checksum start found from
+ * the frame's L3 header, and the pseudo-header sum the kernel expects in the checksum field
+ * written there.  Returns false when the frame cannot carry them (then it goes without). */
+static bool vnet_hdr_for(struct vnet_hdr *vh, uint8_t *f, uint32_t len, uint32_t ol0,
+                         uint32_t ol1) {
+  memset(vh, 0, sizeof *vh);
+  if (ol0 == 0) return true;
+  uint16_t et;
+  uint32_t l3 = l3_offset(f, len, &et);
+  uint32_t start = l3 + (ol1 & 0xffff), coff = ol1 >> 16;
+  if (!(ol0 & VNET_F_NEEDS_CSUM) || start + coff + 2 > len) return false;
+  uint32_t l4len = len - start, sum;
+  uint8_t proto = coff == 6 ? IPPROTO_UDP : IPPROTO_TCP;
+  if (et == ETH_P_IP && l3 + 20 <= len) {
+    sum = csum_add_bytes(0, f + l3 + 12, 8);
+  } else if (et == ETH_P_IPV6 && l3 + 40 <= len) {
+    sum = csum_add_bytes(0, f + l3 + 8, 32);
+    sum += l4len >> 16;
+  } else {
+    return false;
+  }
+  sum += proto + (l4len & 0xffff);
+  uint16_t ps = csum_fold(sum);
+  f[start + coff] = (uint8_t) (ps >> 8);
+  f[start + coff + 1] = (uint8_t) ps;
+  vh->flags = VNET_F_NEEDS_CSUM;
+  vh->csum_start = (uint16_t) start;
+  vh->csum_offset = (uint16_t) coff;
+  uint8_t gt = (uint8_t) (ol0 >> 8);
+  if (gt != 0) {
+    uint32_t l4h = 8;
+    if (proto == IPPROTO_TCP && start + 13 <= len) l4h = (uint32_t) (f[start + 12] >> 4) * 4;
+    vh->gso_type = gt;
+    vh->gso_size = (uint16_t) (ol0 >> 16);
+    vh->hdr_len = (uint16_t) (start + l4h);
+  }
+  return true;
+}
+
 /* Without a TX ring: sendmmsg(2) in chunks of 64 (with a ring the kernel would send from the
- * ring and ignore the message data). */
-static napi_value send_mmsg(napi_env env, struct afp *s, uint8_t *buf, uint32_t *desc, int32_t n) {
+ * ring and ignore the message data).  A vnet socket gets a header in front of every frame. */
+static napi_value send_mmsg(napi_env env, struct afp *s, uint8_t *buf, uint32_t *desc, int32_t n,
+                            uint32_t *ol) {
   int32_t sent = 0;
   while (sent < n) {
     int chunk = n - sent > SENDMMSG_MAX ? SENDMMSG_MAX : n - sent;
     for (int j = 0; j < chunk; j++) {
-      s->iovs[j].iov_base = buf + desc[2 * (sent + j)];
-      s->iovs[j].iov_len = desc[2 * (sent + j) + 1];
+      uint32_t k = (uint32_t) (sent + j);
       memset(&s->msgs[j], 0, sizeof s->msgs[j]);
-      s->msgs[j].msg_hdr.msg_iov = &s->iovs[j];
-      s->msgs[j].msg_hdr.msg_iovlen = 1;
+      struct iovec *iov = &s->iovs[2 * j];
+      int h = 0;
+      if (s->vnet) {
+        uint8_t *f = buf + desc[2 * k];
+        if (!ol || !vnet_hdr_for(&s->vhdrs[j], f, desc[2 * k + 1], ol[2 * k], ol[2 * k + 1]))
+          memset(&s->vhdrs[j], 0, sizeof s->vhdrs[j]);
+        iov[0].iov_base = &s->vhdrs[j];
+        iov[0].iov_len = sizeof s->vhdrs[j];
+        h = 1;
+      }
+      iov[h].iov_base = buf + desc[2 * k];
+      iov[h].iov_len = desc[2 * k + 1];
+      s->msgs[j].msg_hdr.msg_iov = iov;
+      s->msgs[j].msg_hdr.msg_iovlen = (size_t) h + 1;
     }
-    int r = sendmmsg(s->fd, s->msgs, (unsigned) chunk, MSG_DONTWAIT);
+    int r = sendmmsg(s->txfd >= 0 ? s->txfd : s->fd, s->msgs, (unsigned) chunk, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == ENOBUFS) break;
@@ -567,16 +753,17 @@ static napi_value send_mmsg(napi_env env, struct afp *s, uint8_t *buf, uint32_t 
   return ts_int(env, sent);
 }
 
-/* afpSend(handle, buf, desc: Uint32Array of (offset, length) pairs, n) -> frames sent or
- * queued; fewer than n when the kernel pushes back (ring full, ENOBUFS). */
+/* afpSend(handle, buf, desc: Uint32Array of (offset, length) pairs, n[, ol]) -> frames sent
+ * or queued; fewer than n when the kernel pushes back (ring full, ENOBUFS).  `ol` holds two
+ * offload words per frame (a vnet socket only; it rewrites the frames' checksum fields). */
 static napi_value afp_send(napi_env env, napi_callback_info info) {
   struct afp *s;
   uint8_t *buf;
   size_t buf_len;
-  uint32_t *desc;
+  uint32_t *desc, *ol;
   int32_t n;
-  if (unpack_send_args(env, info, "afpSend", &s, &buf, &buf_len, &desc, &n)) return NULL;
-  return s->tx ? send_ring(env, s, buf, desc, n) : send_mmsg(env, s, buf, desc, n);
+  if (unpack_send_args(env, info, "afpSend", &s, &buf, &buf_len, &desc, &n, &ol)) return NULL;
+  return s->tx ? send_ring(env, s, buf, desc, n) : send_mmsg(env, s, buf, desc, n, ol);
 }
 
 /* afpStats(handle) -> cumulative counters. */

@@ -23,6 +23,13 @@ export type { AfPacketOpenOptions, AfPacketStats };
  * returns how many it consumed: sent, or skipped as malformed (too long; counted in txErrors).
  * Fewer than n when the kernel pushes back (ENOBUFS, ring full): retry or count them as drops.
  * A link that is down throws ENETDOWN.
+ *
+ * Offloads (option `vnetHdr`, PACKET_VNET_HDR): the kernel's GSO/GRO super-frames (up to
+ * 64 kB) and frames whose TCP/UDP checksum is still to be filled in arrive whole, each with two
+ * offload words that `recv(out, max, ol)` writes to ol[2i], ol[2i + 1] (see offload.ts in
+ * src/netdev for their layout; 0, 0 for an ordinary frame); `send(buf, desc, n, ol)` hands them
+ * back to the kernel, which segments and checksums as the frames leave. Without `ol` every frame
+ * is sent as an ordinary one.
  */
 export class AfPacketSocket {
   readonly name: string;
@@ -32,6 +39,10 @@ export class AfPacketSocket {
   readonly ring: Uint8Array;
   readonly qdiscBypass: boolean;
   readonly frameSize: number;
+  /** Whether PACKET_VNET_HDR is on: recv() reports offloads, send() takes them. */
+  readonly vnetHdr: boolean;
+  /** Whether frames go out through a second socket that nobody polls (option separateTx). */
+  readonly separateTx: boolean;
   #addon: NativeAddon;
   #handle: AfPacketHandle;
   #poller: FdPoller | null = null;
@@ -46,6 +57,8 @@ export class AfPacketSocket {
     this.ring = new Uint8Array(handle.ring);
     this.qdiscBypass = handle.qdiscBypass;
     this.frameSize = handle.frameSize;
+    this.vnetHdr = handle.vnetHdr === true;
+    this.separateTx = handle.separateTx === true;
   }
 
   /** Throws an Error with code ENODEV ("IF: could not open network device (No such device)"),
@@ -55,16 +68,16 @@ export class AfPacketSocket {
     return new AfPacketSocket(name, addon, addon.afpOpen(name, options));
   }
 
-  recv(out: Uint32Array, max: number): number {
-    return this.#addon.afpRecv(this.#handle, out, max);
+  recv(out: Uint32Array, max: number, ol?: Uint32Array): number {
+    return this.#addon.afpRecv(this.#handle, out, max, ol);
   }
 
   release(): void {
     this.#addon.afpRelease(this.#handle);
   }
 
-  send(buf: Uint8Array | ArrayBuffer, desc: Uint32Array, n: number): number {
-    return this.#addon.afpSend(this.#handle, buf, desc, n);
+  send(buf: Uint8Array | ArrayBuffer, desc: Uint32Array, n: number, ol?: Uint32Array): number {
+    return this.#addon.afpSend(this.#handle, buf, desc, n, ol);
   }
 
   /** Cumulative counters; `drops` are frames lost because the ring was full. */

@@ -17,13 +17,14 @@ export interface NativeAddon {
   // tap.ts, netdev-ioctl.ts and fd-poll.ts.  Failures throw Errors shaped like Node's system
   // errors: message "IF: what failed (strerror)", code 'ENODEV', errno -19, syscall.
   afpOpen(name: string, options?: AfPacketOpenOptions): AfPacketHandle;
-  afpRecv(handle: AfPacketHandle, out: Uint32Array, max: number): number;
+  afpRecv(handle: AfPacketHandle, out: Uint32Array, max: number, ol?: Uint32Array): number;
   afpRelease(handle: AfPacketHandle): void;
   afpSend(
     handle: AfPacketHandle,
     buf: ArrayBufferView | ArrayBuffer,
     desc: Uint32Array,
     n: number,
+    ol?: Uint32Array,
   ): number;
   afpStats(handle: AfPacketHandle): AfPacketStats;
   afpClose(handle: AfPacketHandle): void;
@@ -101,6 +102,12 @@ export interface AfPacketOpenOptions {
   /** PACKET_IGNORE_OUTGOING (default true): frames sent on the interface, by us or by the
    * host's stack, are not received back. */
   ignoreOutgoing?: boolean;
+  /** PACKET_VNET_HDR (default false): GSO/GRO super-frames and partial checksums come and go
+   * whole, described by offload words (see af-packet.ts); implies sendmmsg, not a TX ring. */
+  vnetHdr?: boolean;
+  /** Transmit on a second socket that receives nothing and is never polled (default false):
+   * the kernel then wakes no poller for every sent frame it frees. */
+  separateTx?: boolean;
 }
 
 /** An open AF_PACKET socket; `ring` is the RX ring memory, which afpRecv's offsets index. */
@@ -116,6 +123,10 @@ export interface AfPacketHandle {
   readonly qdiscBypass: boolean;
   /** Whether the kernel filters our own outgoing frames (else afpRecv skips them itself). */
   readonly ignoreOutgoing: boolean;
+  /** Whether PACKET_VNET_HDR took effect. */
+  readonly vnetHdr: boolean;
+  /** Whether sends go through a socket of their own. */
+  readonly separateTx: boolean;
 }
 
 export interface AfPacketStats {

@@ -51,12 +51,19 @@ export interface TxBatch {
   readonly off: Int32Array;
   readonly len: Int32Array;
   readonly count: number;
+  /** Offload words of frame i at [2i], [2i + 1] (offload.ts); absent or 0: ordinary frames. */
+  readonly ol?: Uint32Array;
 }
 
 /** Where a port's received frames go; set by the datapath when it adds the port. */
 export interface NetdevRxSink {
   /** One received frame; the bytes are valid only during the call. */
   receive(frame: Uint8Array, off: number, len: number): void;
+  /**
+   * A received frame with offloads (a GSO super-frame or a partial checksum, offload.ts), from a
+   * device opened with them; a sink without this method is never handed one.
+   */
+  receiveOffload?(frame: Uint8Array, off: number, len: number, ol0: number, ol1: number): void;
   /** The end of a burst: the datapath forwards what it has received so far. */
   flush(): void;
 }

@@ -10,6 +10,7 @@
 import { DpifBackers } from '../dpif/backers.ts';
 import { DEFAULT_FLOW_LIMIT } from '../dpif/netdev/dp-netdev.ts';
 import { vlog } from '../lib/vlog.ts';
+import { configureUserspaceTso } from '../netdev/linux/netdev-linux.ts';
 import { NetdevRegistry } from '../netdev/registry.ts';
 import { DEFAULT_MAX_IDLE_MS, udpifOf } from '../ofproto/dpif/udpif.ts';
 import { Idl } from '../ovsdb/client/index.ts';
@@ -135,6 +136,7 @@ export class Vswitchd {
     const cfg = readOvsConfig(this.idl);
     let outcome: ReturnType<VSwitch['reconfigure']>;
     try {
+      configureUserspaceTso(cfg?.otherConfig.get('userspace-tso-enable'));
       outcome = this.vswitch.reconfigure(cfg);
       this.configureDatapaths(cfg?.otherConfig);
     } catch (e) {

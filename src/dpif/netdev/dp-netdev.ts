@@ -311,6 +311,13 @@ export class DpNetdev {
   private countRxOn = true;
   /** Replicas of the flow table to keep in step (the PMD worker). */
   flowListener: DpFlowListener | null = null;
+  /**
+   * The offload words (src/netdev/offload.ts) of the packet being missed or executed: they
+   * follow it into output and recirculation batches, and an upcall handler that hands the
+   * packet to something that cannot take offloads reads them here. 0 for ordinary frames.
+   */
+  curOl0 = 0;
+  curOl1 = 0;
 
   constructor(opts: DpNetdevOptions) {
     this.io = opts.io;
@@ -381,7 +388,7 @@ export class DpNetdev {
       // current batch instead of corrupting its state. Rare, so a copy is fine here.
       const copy = new PacketBatch(batch.count || 1, this.slotSize);
       for (let i = 0; i < batch.count; i++) {
-        copy.addBytes(
+        const j = copy.addBytes(
           batch.frames[i],
           batch.off[i],
           batch.len[i],
@@ -389,6 +396,7 @@ export class DpNetdev {
           i * MD_WORDS,
           batch.mdSet[i] !== 0,
         );
+        if (j >= 0) copy.setOffload(j, batch.ol[2 * i], batch.ol[2 * i + 1]);
       }
       this.deferred.push(copy);
       return;
@@ -471,6 +479,8 @@ export class DpNetdev {
         // counted in the new megaflow's statistics; later packets of the batch hit the flow.
         st.missed++;
         this.countRx(inPort, len);
+        this.curOl0 = batch.ol[2 * i];
+        this.curOl1 = batch.ol[2 * i + 1];
         const acts = this.handleMiss(batch, i, key);
         if (acts !== null) {
           this.curFrames = batch.frames;
@@ -504,6 +514,7 @@ export class DpNetdev {
     // Execute grouped by flow (in order of each flow's first packet), keeping each flow's
     // packets in arrival order.
     const frames = batch.frames;
+    const ol = batch.olAny ? batch.ol : null;
     for (let g = 0; g < nGroups; g++) {
       const f = groupFlow[g] as DpFlow;
       const acts = f.actions;
@@ -513,11 +524,17 @@ export class DpNetdev {
       for (let j = groupHead[g]; j >= 0; j = next[j]) {
         this.curFrames = frames;
         this.curIdx = j;
+        if (ol !== null) {
+          this.curOl0 = ol[2 * j];
+          this.curOl1 = ol[2 * j + 1];
+        }
         this.executor.load(frames[j], batch.off[j], batch.len[j], this.keys[j], this.layers[j]);
         this.executor.execute(acts);
       }
     }
     this.curFrames = null;
+    this.curOl0 = 0;
+    this.curOl1 = 0;
   }
 
   /**
@@ -540,6 +557,8 @@ export class DpNetdev {
       b.clear();
     }
     if (b.add(packet, 0, packet.length, inPort) < 0) return;
+    this.curOl0 = 0;
+    this.curOl1 = 0;
     this.busy = true;
     try {
       const key = this.keys[0];
@@ -644,14 +663,23 @@ export class DpNetdev {
       this.nTxDirty++;
     }
     const cur = this.curFrames;
-    if (final && cur !== null && cur[this.curIdx] === frame && frame.length === b.slotSize) {
+    if (
+      final &&
+      cur !== null &&
+      cur[this.curIdx] === frame &&
+      frame.length === b.frames[b.count].length
+    ) {
       // The packet's last use: hand its slot to the output batch and take that batch's
-      // free slot in exchange, instead of copying the bytes.
+      // free slot in exchange, instead of copying the bytes. Only for a slot of the same size
+      // (grown slots go with grown slots), so that no batch ends up short of room.
+      const i = b.count;
       cur[this.curIdx] = b.adopt(frame, off, len, this.executor.root.key[W_IN_PORT]);
+      if (this.curOl0 !== 0) b.setOffload(i, this.curOl0, this.curOl1);
       return;
     }
-    if (b.addBytes(frame, off, len, this.executor.root.key, 0, false) < 0)
-      this.portStats(port).txDropped++;
+    const i = b.addBytes(frame, off, len, this.executor.root.key, 0, false);
+    if (i < 0) this.portStats(port).txDropped++;
+    else if (this.curOl0 !== 0) b.setOffload(i, this.curOl0, this.curOl1);
   }
 
   private sendBatch(port: number, b: PacketBatch): void {
@@ -683,7 +711,9 @@ export class DpNetdev {
     }
     this.stats.recirculations++;
     const rb = this.recirc[d];
-    if (rb.addBytes(frame, off, len, key, 0, true) < 0) this.stats.lost++;
+    const i = rb.addBytes(frame, off, len, key, 0, true);
+    if (i < 0) this.stats.lost++;
+    else if (this.curOl0 !== 0) rb.setOffload(i, this.curOl0, this.curOl1);
   }
 
   /* ---------------------------------------------------------------------------------- */

@@ -79,7 +79,7 @@ import {
   setTpSrc,
 } from '../../lib/packet/ip.ts';
 import type { OdpAction, OdpActions } from './odp-actions.ts';
-import { copyFrame, DEFAULT_SLOT_SIZE } from './packet-batch.ts';
+import { copyFrame, DEFAULT_SLOT_SIZE, MAX_SLOT_SIZE } from './packet-batch.ts';
 
 /** How deep clone/sample/check_pkt_len may nest (OVS's kernel limit is similar). */
 export const MAX_NESTING = 8;
@@ -124,8 +124,8 @@ export class PacketCtx {
   layersOk = false;
   /** Bytes to cut the next output to (trunc), 0 = none. */
   cutlen = 0;
-  /** A private slot used when this context holds a copy. */
-  readonly own: Uint8Array;
+  /** A private slot used when this context holds a copy (grows for a super-frame). */
+  own: Uint8Array;
   constructor(slotSize: number) {
     this.own = new Uint8Array(slotSize);
     this.buf = this.own;
@@ -296,7 +296,10 @@ export class OdpExecutor {
     }
     if (depth + 1 > MAX_NESTING) return true;
     const d = this.ctxs[depth + 1];
-    if (c.len > d.own.length) return true;
+    if (c.len > d.own.length) {
+      if (c.len > MAX_SLOT_SIZE) return true;
+      d.own = new Uint8Array(MAX_SLOT_SIZE);
+    }
     copyFrame(d.own, 0, c.buf, c.off, c.len);
     d.buf = d.own;
     d.off = 0;

@@ -5,6 +5,10 @@
  * dp_hash, skb_priority, pkt_mark, conntrack, tunnel). Like OVS's dp_packet_batch, but with
  * nothing allocated per packet: slots are reused, headers are pushed in place into the room
  * left after the frame.
+ *
+ * Slots hold MTU-sized frames; a GSO/GRO super-frame (up to 64 kB, from a port with offloads)
+ * takes a slot of MAX_SLOT_SIZE made once per index and kept beside the ordinary one. Each packet carries two
+ * offload words (src/netdev/offload.ts), 0 for an ordinary frame.
  */
 
 import { STAGE_L2 } from '../../lib/flow/layout.ts';
@@ -14,6 +18,10 @@ export const NETDEV_MAX_BURST = 32;
 export const DEFAULT_SLOT_SIZE = 2048;
 /** Words of metadata kept per packet (the flow key's metadata stage). */
 export const MD_WORDS = STAGE_L2;
+/** The largest frame a slot takes (an IP datagram of 64 kB, Ethernet header and two tags) and
+ * the size a slot grows to for it (room for pushed headers). */
+export const MAX_FRAME_SIZE = 65535 + 14 + 8;
+export const MAX_SLOT_SIZE = 65536 + 512;
 
 /* Per frame array: a 32-bit view over its whole buffer and its byte offset, found once, so
  * frames copy a word at a time without touching the .buffer/.byteOffset getters per packet.
@@ -72,6 +80,12 @@ function copyWith(
       dst.set(src, dstOff);
       return;
     }
+    if (len > 2048) {
+      // A super-frame: a memmove through a view beats the word loop by far, and one view per
+      // 64 kB is no allocation worth avoiding.
+      dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+      return;
+    }
     const sw = srcWordsOf(src);
     const s = sw.base + srcOff;
     const d = dw.base + dstOff;
@@ -118,9 +132,18 @@ export class PacketBatch {
   readonly md: Uint32Array;
   /** 1 when packet i has metadata besides in_port (so the key needs it copied in). */
   readonly mdSet: Uint8Array;
+  /** Offload words of packet i at [2i], [2i + 1]; zero for an ordinary frame. */
+  readonly ol: Uint32Array;
+  /* 1 when slot i's offload words are non-zero: cleared when the slot is reused, so that an
+   * ordinary frame costs a load instead of two stores. */
+  private readonly olSet: Uint8Array;
+  /** Whether any packet since clear() was given offload words (else all of them are zero). */
+  olAny = false;
   count = 0;
   /* Word views of the slots, checked by identity: frames[] entries may be exchanged. */
   private readonly slotFrame: Array<Uint8Array | null>;
+  /* Per index, the slot not in use: the ordinary one while a super-frame's is, and back. */
+  private readonly spare: Array<Uint8Array | null>;
   private readonly slotWords: Array<Words | null>;
 
   constructor(capacity = NETDEV_MAX_BURST, slotSize = DEFAULT_SLOT_SIZE) {
@@ -134,13 +157,18 @@ export class PacketBatch {
     this.len = new Int32Array(capacity);
     this.md = new Uint32Array(capacity * MD_WORDS);
     this.mdSet = new Uint8Array(capacity);
+    this.ol = new Uint32Array(2 * capacity);
+    this.olSet = new Uint8Array(capacity);
     this.slotFrame = new Array<Uint8Array | null>(capacity).fill(null);
     this.slotWords = new Array<Words | null>(capacity).fill(null);
+    this.spare = new Array<Uint8Array | null>(capacity).fill(null);
   }
 
   /* Copies into slot i without a WeakMap look-up for the slot. */
   private copyIn(i: number, src: Uint8Array, srcOff: number, len: number): void {
-    const f = this.frames[i];
+    let f = this.frames[i];
+    if (len > f.length || (f.length > this.slotSize && len <= this.slotSize))
+      f = this.resize(i, len);
     let dw = this.slotWords[i];
     if (this.slotFrame[i] !== f || dw === null) {
       dw = wordsOf(f);
@@ -150,8 +178,31 @@ export class PacketBatch {
     copyWith(dw, f, 0, src, srcOff, len);
   }
 
+  /*
+   * Puts a slot that suits `len` at index i: a 64 kB one for a super-frame, made once and kept
+   * as the index's spare while ordinary frames use the ordinary slot again (64-byte frames
+   * 64 kB apart would cost a cache line and a TLB entry each: -25% per CPU-second at 64 bytes
+   * after a TCP stream had grown every slot).
+   */
+  private resize(i: number, len: number): Uint8Array {
+    const f = this.frames[i];
+    const spare = this.spare[i];
+    let next: Uint8Array;
+    if (len > f.length) {
+      next = spare !== null && spare.length >= len ? spare : new Uint8Array(MAX_SLOT_SIZE);
+    } else if (spare !== null && spare.length >= len && spare.length <= this.slotSize) {
+      next = spare;
+    } else {
+      return f; // no ordinary slot to go back to (this one came by adopt): keep it
+    }
+    this.spare[i] = f;
+    this.frames[i] = next;
+    return next;
+  }
+
   clear(): void {
     this.count = 0;
+    this.olAny = false;
   }
 
   get full(): boolean {
@@ -163,11 +214,12 @@ export class PacketBatch {
    * Returns its index, or -1 when the batch is full or the frame does not fit a slot.
    */
   add(src: Uint8Array, srcOff: number, len: number, inPort: number): number {
-    if (this.count >= this.capacity || len > this.slotSize || len < 0) return -1;
+    if (this.count >= this.capacity || len > MAX_FRAME_SIZE || len < 0) return -1;
     const i = this.count++;
     this.copyIn(i, src, srcOff, len);
     this.off[i] = 0;
     this.len[i] = len;
+    if (this.olSet[i] !== 0) this.clearOffload(i);
     const m = i * MD_WORDS;
     this.md[m] = inPort >>> 0;
     if (this.mdSet[i]) {
@@ -186,11 +238,12 @@ export class PacketBatch {
     mdOff: number,
     mdSet: boolean,
   ): number {
-    if (this.count >= this.capacity || len > this.slotSize || len < 0) return -1;
+    if (this.count >= this.capacity || len > MAX_FRAME_SIZE || len < 0) return -1;
     const i = this.count++;
     this.copyIn(i, src, srcOff, len);
     this.off[i] = 0;
     this.len[i] = len;
+    if (this.olSet[i] !== 0) this.clearOffload(i);
     const m = i * MD_WORDS;
     if (mdSet) {
       for (let j = 0; j < MD_WORDS; j++) this.md[m + j] = md[mdOff + j];
@@ -216,6 +269,7 @@ export class PacketBatch {
     this.frames[i] = slot;
     this.off[i] = off;
     this.len[i] = len;
+    if (this.olSet[i] !== 0) this.clearOffload(i);
     const m = i * MD_WORDS;
     this.md[m] = inPort >>> 0;
     if (this.mdSet[i]) {
@@ -228,6 +282,20 @@ export class PacketBatch {
   /** The bytes of packet i (a new view: for tests and the control path). */
   packet(i: number): Uint8Array {
     return this.frames[i].subarray(this.off[i], this.off[i] + this.len[i]);
+  }
+
+  /** Sets packet i's offload words (after add, addBytes or adopt, which clear them). */
+  setOffload(i: number, ol0: number, ol1: number): void {
+    this.ol[2 * i] = ol0;
+    this.ol[2 * i + 1] = ol1;
+    this.olSet[i] = 1;
+    this.olAny = true;
+  }
+
+  private clearOffload(i: number): void {
+    this.ol[2 * i] = 0;
+    this.ol[2 * i + 1] = 0;
+    this.olSet[i] = 0;
   }
 
   inPort(i: number): number {

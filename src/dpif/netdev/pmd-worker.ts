@@ -13,6 +13,7 @@ import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { setConsoleWriter, setLevels, setPattern, vlog } from '../../lib/vlog.ts';
 import { PmdPort } from '../../netdev/linux/pmd-port.ts';
 import type { NetdevRxSink, TxBatch } from '../../netdev/netdev.ts';
+import { type FrameEmit, finishOffload, OffloadFinisher } from '../../netdev/offload.ts';
 import { type DpFlow, DpNetdev, type UpcallResult } from './dp-netdev.ts';
 import type { OdpActions } from './odp-actions.ts';
 import { MD_WORDS, NETDEV_MAX_BURST, PacketBatch } from './packet-batch.ts';
@@ -106,6 +107,21 @@ function stageUpcall(key: Uint32Array, packet: Uint8Array): void {
   upN++;
 }
 
+/* The main thread takes no offloads: a missed super-frame goes up as the segments the wire
+ * would carry (each translated as it arrives there), a partial checksum completed. */
+let upKey: Uint32Array = new Uint32Array(0);
+const stageSegment: FrameEmit = (b, o, l) => stageUpcall(upKey, b.subarray(o, o + l));
+
+function stageMiss(key: Uint32Array, packet: Uint8Array): void {
+  if (dp.curOl0 === 0) {
+    stageUpcall(key, packet);
+    return;
+  }
+  upKey = key;
+  if (finishOffload(packet, 0, packet.length, dp.curOl0, dp.curOl1, stageSegment) === 0)
+    upcallDrops++;
+}
+
 function flushUpcalls(): void {
   if (upN === 0) return;
   const n = upN;
@@ -147,7 +163,41 @@ function resetActionIds(): void {
   actReset = true;
 }
 
+/* userspace() on a frame with offloads: a packet-in gets every segment (what the wire would
+ * carry); a sample gets the first only (the datapath sampled the super-frame once). */
+let olAction: UserspaceAction | null = null;
+let olKey: Uint32Array = new Uint32Array(0);
+let olFirstOnly = false;
+let olEmitted = 0;
+const stageActionSegment: FrameEmit = (b, o, l) => {
+  if (olFirstOnly && olEmitted > 0) return;
+  olEmitted++;
+  stageActionFrame(olAction as UserspaceAction, b, o, l, olKey);
+};
+
 function stageAction(
+  action: UserspaceAction,
+  frame: Uint8Array,
+  off: number,
+  len: number,
+  key: Uint32Array,
+): void {
+  if (dp.curOl0 === 0) {
+    stageActionFrame(action, frame, off, len, key);
+    return;
+  }
+  const kind = action.cookie?.kind;
+  olAction = action;
+  olKey = key;
+  olFirstOnly = kind === 'sflow' || kind === 'ipfix' || kind === 'flow_sample';
+  olEmitted = 0;
+  // The frame is the datapath's: finish a copy, not the packet that goes on forwarding.
+  const copy = frame.slice(off, off + len);
+  finishOffload(copy, 0, len, dp.curOl0, dp.curOl1, stageActionSegment);
+  olAction = null;
+}
+
+function stageActionFrame(
   action: UserspaceAction,
   frame: Uint8Array,
   off: number,
@@ -228,7 +278,18 @@ function pack(batch: TxBatch): PackedFrames {
   return { n: batch.count, data: out, len };
 }
 
-const dp = new DpNetdev({
+/* Output to a main-thread port, offloads finished first (the main thread takes none). */
+let outPort = 0;
+const outFinisher = new OffloadFinisher((batch) => {
+  if (!upRoom(batch.count)) return;
+  const f = pack(batch);
+  post({ t: 'out', port: outPort, ...f }, [
+    f.data.buffer as ArrayBuffer,
+    f.len.buffer as ArrayBuffer,
+  ]);
+});
+
+const dp: DpNetdev = new DpNetdev({
   io: {
     send(port, batch) {
       const p = ports.get(port);
@@ -237,14 +298,13 @@ const dp = new DpNetdev({
         return;
       }
       // A port of the main thread's (dummy, or one being added): the main thread sends it.
-      if (!upRoom(batch.count)) return;
-      const f = pack(batch);
-      post({ t: 'out', port, ...f }, [f.data.buffer as ArrayBuffer, f.len.buffer as ArrayBuffer]);
+      outPort = port;
+      outFinisher.sendBatch(batch);
     },
   },
   upcall: {
     miss(up) {
-      stageUpcall(up.key, up.packet);
+      stageMiss(up.key, up.packet);
       return PUNT;
     },
     actionInPlace: stageAction,
@@ -278,6 +338,11 @@ function sinkFor(portNo: number): NetdevRxSink {
     receive(frame, off, len) {
       if (rxBatch.full) rxFlush();
       rxBatch.add(frame, off, len, portNo);
+    },
+    receiveOffload(frame, off, len, ol0, ol1) {
+      if (rxBatch.full) rxFlush();
+      const i = rxBatch.add(frame, off, len, portNo);
+      if (i >= 0) rxBatch.setOffload(i, ol0, ol1);
     },
     flush: rxFlush,
   };

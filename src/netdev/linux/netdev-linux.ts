@@ -105,8 +105,16 @@ function wholeView(b: ArrayBufferLike): Uint8Array {
  * entries of `desc` and returning how many went. Returns how many frames the kernel kept
  * refusing (dropped). Shared by the devices and their PMD-thread side (pmd-port.ts).
  */
-export function sendRuns(name: string, batch: TxBatch, desc: Uint32Array, xmit: Xmit): number {
+export function sendRuns(
+  name: string,
+  batch: TxBatch,
+  desc: Uint32Array,
+  xmit: Xmit,
+  /** When given, filled with the frames' offload words alongside desc (a vnet socket). */
+  olOut?: Uint32Array,
+): number {
   const { frames, off, len, count } = batch;
+  const ol = olOut !== undefined ? batch.ol : undefined;
   let dropped = 0;
   let i = 0;
   while (i < count) {
@@ -118,6 +126,10 @@ export function sendRuns(name: string, batch: TxBatch, desc: Uint32Array, xmit: 
       if (f.buffer !== buf) break;
       desc[2 * k] = f.byteOffset + off[i];
       desc[2 * k + 1] = len[i];
+      if (olOut !== undefined) {
+        olOut[2 * k] = ol !== undefined ? ol[2 * i] : 0;
+        olOut[2 * k + 1] = ol !== undefined ? ol[2 * i + 1] : 0;
+      }
       k++;
       i++;
     }
@@ -132,7 +144,10 @@ export function sendRuns(name: string, batch: TxBatch, desc: Uint32Array, xmit: 
         break;
       }
       sent += n;
-      if (sent < k) desc.copyWithin(0, 2 * n, 2 * (k - sent + n));
+      if (sent < k) {
+        desc.copyWithin(0, 2 * n, 2 * (k - sent + n));
+        olOut?.copyWithin(0, 2 * n, 2 * (k - sent + n));
+      }
     }
     dropped += k - sent;
   }
@@ -150,6 +165,31 @@ export interface PmdPortSpec {
   /** afpacket: the namespace to open the worker's socket in (a /proc path), '' for its own. */
   readonly netns: string;
   readonly mtu: number;
+  /** afpacket: open with PACKET_VNET_HDR, so GSO super-frames cross the switch whole. */
+  readonly tso: boolean;
+}
+
+/**
+ * Userspace TSO (OVS's other_config:userspace-tso-enable, read once at start-up as OVS does):
+ * on by default here, see docs/forwarding.md; TYPESWITCH_TSO=0 or
+ * other_config:userspace-tso-enable=false turn it off.
+ */
+const TSO_DEFAULT = process.env.TYPESWITCH_TSO !== '0';
+let userspaceTso = TSO_DEFAULT;
+
+export function setUserspaceTso(enabled: boolean): void {
+  if (enabled !== userspaceTso)
+    log.info(`Userspace TCP Segmentation Offloading support ${enabled ? 'enabled' : 'disabled'}`);
+  userspaceTso = enabled;
+}
+
+/** Applies Open_vSwitch other_config:userspace-tso-enable ("true"/"false"; absent: default).
+ * Ports opened from now on follow it; open ones keep what they have. */
+export function configureUserspaceTso(value: string | undefined): void {
+  setUserspaceTso(value === 'true' ? true : value === 'false' ? false : TSO_DEFAULT);
+}
+export function userspaceTsoEnabled(): boolean {
+  return userspaceTso;
 }
 
 /** What the Linux device classes share: state followed from the kernel, counters, status. */
@@ -464,6 +504,7 @@ export abstract class LinuxNetdev implements Netdev {
       fd: this.pmdFd(),
       netns: this.netnsFd >= 0 ? `/proc/${process.pid}/fd/${this.netnsFd}` : '',
       mtu: this.mtu,
+      tso: userspaceTso,
     };
   }
 

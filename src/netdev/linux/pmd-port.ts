@@ -10,6 +10,7 @@ import { FdPoller } from '../../native/fd-poll.ts';
 import { requireNativeAddon } from '../../native/index.ts';
 import { inNetns } from '../../native/netdev-ioctl.ts';
 import type { NetdevRxSink, TxBatch } from '../netdev.ts';
+import { OffloadFinisher } from '../offload.ts';
 import { BURST, log, MAX_BURSTS_PER_WAKEUP, type PmdPortSpec, sendRuns } from './netdev-linux.ts';
 
 export type { PmdPortSpec };
@@ -52,17 +53,73 @@ export abstract class PmdPort {
   }
 }
 
+const VNET_BLOCK_SIZE = 128 * 1024;
+const VNET_BLOCK_COUNT = 32;
+
+/**
+ * A `system` port. With userspace TSO (spec.tso) and a sink that takes offloads, the socket has
+ * PACKET_VNET_HDR: GSO super-frames come in and go out whole, with their offload words.
+ */
 class PmdAfPacketPort extends PmdPort {
   private readonly sock: AfPacketSocket;
+  private readonly vnet: boolean;
+  private readonly rxOl = new Uint32Array(2 * BURST);
+  private readonly txOl = new Uint32Array(2 * BURST);
   private readonly xmit = (buf: Uint8Array, n: number): number =>
     this.sock.send(buf, this.txDesc, n);
+  private readonly xmitOl = (buf: Uint8Array, n: number): number =>
+    this.sock.send(buf, this.txDesc, n, this.txOl);
 
   constructor(spec: PmdPortSpec, sink: NetdevRxSink) {
     super(spec.name, sink);
+    const vnetHdr = spec.tso && sink.receiveOffload !== undefined;
+    // A TPACKET_V3 block reaches us when it is full or after 1 ms: with 64 kB frames, blocks
+    // of 128 kB (the least that holds one) hand them over sooner than 256 kB ones (TCP through
+    // the switch: 9.0 against 7.6 Gbit/s, alternating runs).
     const open = (): AfPacketSocket =>
-      AfPacketSocket.open(spec.name, { promiscuous: false, ignoreOutgoing: true });
+      AfPacketSocket.open(spec.name, {
+        promiscuous: false,
+        ignoreOutgoing: true,
+        // Sent frames freed in the receiver's softirq then wake no poller of ours (af-packet.c).
+        separateTx: true,
+        vnetHdr,
+        ...(vnetHdr ? { blockSize: VNET_BLOCK_SIZE, blockCount: VNET_BLOCK_COUNT } : {}),
+      });
     this.sock = spec.netns ? inNetns(spec.netns, open) : open();
-    this.sock.onReadable((status) => this.poll(status));
+    this.vnet = this.sock.vnetHdr;
+    this.sock.onReadable((status) => (this.vnet ? this.pollOl(status) : this.poll(status)));
+  }
+
+  /** poll() for a vnet socket: frames with offload words go to receiveOffload. */
+  private pollOl(status: number): void {
+    if (this.closed) return;
+    if (status < 0) {
+      this.reportError('receive polling failed', status);
+      this.sock.stopPolling();
+      return;
+    }
+    const sock = this.sock;
+    const ring = sock.ring;
+    const desc = this.rxDesc;
+    const ol = this.rxOl;
+    const sink = this.sink;
+    try {
+      for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
+        const n = sock.recv(desc, BURST, ol);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) {
+          const ol0 = ol[2 * i];
+          if (ol0 === 0) sink.receive(ring, desc[2 * i], desc[2 * i + 1]);
+          else sink.receiveOffload?.(ring, desc[2 * i], desc[2 * i + 1], ol0, ol[2 * i + 1]);
+        }
+        sink.flush();
+        sock.release();
+        if (n < BURST) break;
+      }
+    } catch (err) {
+      this.reportError('receive failed', err);
+      if (!sock.closed) sock.release();
+    }
   }
 
   private poll(status: number): void {
@@ -91,14 +148,20 @@ class PmdAfPacketPort extends PmdPort {
     }
   }
 
+  private readonly finisher = new OffloadFinisher((b) => {
+    this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmit);
+  });
+
   send(batch: TxBatch): void {
     if (this.closed || batch.count === 0) return;
-    this.txDropped += sendRuns(this.name, batch, this.txDesc, this.xmit);
+    if (this.vnet)
+      this.txDropped += sendRuns(this.name, batch, this.txDesc, this.xmitOl, this.txOl);
+    else this.finisher.sendBatch(batch);
   }
 
   counters(): PmdPortCounters {
     return {
-      txDropped: this.txDropped,
+      txDropped: this.txDropped + this.finisher.dropped,
       rxDropped: this.sock.closed ? 0 : this.sock.stats().drops,
     };
   }
@@ -151,13 +214,18 @@ class PmdTapPort extends PmdPort {
     }
   }
 
+  /** A TAP device without IFF_VNET_HDR: offloaded frames are segmented and checksummed here. */
+  private readonly finisher = new OffloadFinisher((b) => {
+    this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmit);
+  });
+
   send(batch: TxBatch): void {
     if (this.closed || batch.count === 0) return;
-    this.txDropped += sendRuns(this.name, batch, this.txDesc, this.xmit);
+    this.finisher.sendBatch(batch);
   }
 
   counters(): PmdPortCounters {
-    return { txDropped: this.txDropped, rxDropped: 0 };
+    return { txDropped: this.txDropped + this.finisher.dropped, rxDropped: 0 };
   }
 
   /** The fd is the main thread's: only the poll handle is ours. */

@@ -51,7 +51,11 @@ export class SystemNetdev extends LinuxNetdev {
 
   /** Promiscuous mode is the device's IFF_PROMISC (set by attachKernel), as OVS sets it. */
   private static openSocket(name: string): AfPacketSocket {
-    return AfPacketSocket.open(name, { promiscuous: false, ignoreOutgoing: true });
+    return AfPacketSocket.open(name, {
+      promiscuous: false,
+      ignoreOutgoing: true,
+      separateTx: true,
+    });
   }
 
   protected startRx(): void {
