@@ -310,7 +310,12 @@ describe('ovsdb-client wait and lock against real ovsdb-client 3.1', { timeout: 
     const args = ['wait', srv.remote, 'NoSuchDb', 'added'];
     const real = watch(OVSDB_CLIENT, args);
     const ours = watch(OURS, args);
-    await new Promise((r) => setTimeout(r, 400));
+    // Both connected (a loaded machine may take a while to start Node), then still waiting.
+    await waitFor(
+      () => real.err.includes('connected\n') && ours.err.includes('connected\n'),
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, 200));
     assert.equal(real.child.exitCode, null);
     assert.equal(ours.child.exitCode, null);
     real.child.kill('SIGTERM');

@@ -7,6 +7,7 @@
 import type { Json, JsonObject } from '../lib/json.ts';
 import { datumAddedRemoved, datumToJson } from './datum.ts';
 import { executeTransaction } from './transaction.ts';
+import { referenceKinds } from './txn-commit.ts';
 import type { Changes, DatabaseSchema, Datum, Row, RowChange, TableSchema } from './types.ts';
 
 export interface TxnContext {
@@ -17,6 +18,8 @@ export interface TxnContext {
   created?: number;
   /** Alternatively, how long the request has been waiting. */
   elapsedMs?: number;
+  /** A read-only connection (a remote's read_only column): operations that write fail. */
+  readOnly?: boolean;
 }
 
 export type TxnOutcome =
@@ -150,6 +153,7 @@ export class Database {
         ),
       );
     }
+    referenceKinds(this.tables);
   }
 
   /** The id of the most recent commit (all zeros before the first). */

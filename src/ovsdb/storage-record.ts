@@ -75,7 +75,7 @@ function isDefault(type: OvsdbType, d: Datum): boolean {
  * shash), so that records come out with members in OVS's order. Ephemeral ones are left out.
  */
 const columnOrders = new WeakMap<TableSchema, ColumnSchema[]>();
-function persistentColumnsInOvsOrder(table: TableSchema): ColumnSchema[] {
+export function persistentColumnsInOvsOrder(table: TableSchema): ColumnSchema[] {
   let cols = columnOrders.get(table);
   if (!cols) {
     cols = ovsColumnOrder(table.columnList.map((c) => c.name))

@@ -18,7 +18,12 @@ import { OvsdbError } from './error.ts';
 import { ClusteredDatabaseError, OVSDB_MAGIC, OvsdbLog, RAFT_MAGIC } from './log.ts';
 import { schemaJsonInOvsOrder } from './ovs-hash-order.ts';
 import { parseDatabaseSchema, schemaToJson } from './schema.ts';
-import { changesToRecordText, recordToChanges, snapshotRecord } from './storage-record.ts';
+import {
+  changesToRecordText,
+  persistentColumnsInOvsOrder,
+  recordToChanges,
+  snapshotRecord,
+} from './storage-record.ts';
 import { replayChanges } from './transaction.ts';
 import type { Changes, DatabaseSchema } from './types.ts';
 
@@ -106,6 +111,8 @@ export class Storage {
     this.autoCompact = opts.autoCompact ?? (attach && !opts.readOnly);
     this.scheduleNextSnapshot(false);
     if (attach) {
+      // The record layout of each table, worked out now rather than on its first commit.
+      for (const t of db.schema.tables.values()) persistentColumnsInOvsOrder(t);
       this.detach = db.onCommit((changes, txnId, info) =>
         this.onCommit(changes, txnId, { durable: info.durable, comment: info.comment }),
       );
@@ -157,7 +164,8 @@ export class Storage {
           // A record that does not apply: drop it and what follows, as a bad tail.
           log.unread();
           nRead--;
-          readError = e.wrap(path);
+          // OVS names the record, not the file, in this message.
+          readError = e;
           break;
         }
         // The commit checks, as OVS replays a record. A record that fails them (a reference
@@ -181,6 +189,15 @@ export class Storage {
           // Cut the bad tail off now, so the file is clean even before the next commit.
           log.discardTail();
           log.commitSync();
+        }
+      } else if (!opts.readOnly && !opts.strict && (opts.attach ?? true)) {
+        // A server's file: switch to appending now (the file ends at the last record read,
+        // so nothing is cut) rather than on the first commit, which then takes the same
+        // path as every later one.
+        try {
+          log.discardTail();
+        } catch {
+          // The log remembers the error; the first commit tries again and reports it.
         }
       }
       return new Storage(path, log, db, readError, nRead, opts);

@@ -307,9 +307,12 @@ function checkIndexes(x: Txn): void {
   }
 }
 
-/** Whether any table of a database has strong or weak reference columns. */
+/**
+ * Whether any table of a database has strong or weak reference columns. A database computes
+ * it when it is made, so that its first commit takes no path the others do not.
+ */
 const refKinds = new WeakMap<object, { strong: boolean; weak: boolean }>();
-function referenceKinds(tables: ReadonlyMap<string, TableData>): {
+export function referenceKinds(tables: ReadonlyMap<string, TableData>): {
   strong: boolean;
   weak: boolean;
 } {

@@ -123,4 +123,22 @@ describe('JsonFramer', () => {
     });
     assert.equal(frame([Buffer.from(`${'['.repeat(1000)}${']'.repeat(1000)}`)]).length, 1);
   });
+
+  it('lets the caller reuse a chunk once feed returns (readers share one read buffer)', () => {
+    const text = JSON.stringify({ method: 'echo', params: ['x'.repeat(40)], id: 1 });
+    const framer = new JsonFramer();
+    const got: Json[] = [];
+    const buf = Buffer.alloc(text.length);
+    // Each piece is read into the same buffer, as a reader with one buffer does.
+    for (const [from, to] of [
+      [0, 10],
+      [10, 30],
+      [30, text.length],
+    ] as const) {
+      const n = buf.write(text.slice(from, to));
+      framer.feed(buf.subarray(0, n), (v) => got.push(v));
+      buf.fill(0x5d);
+    }
+    assert.deepEqual(got, [JSON.parse(text)]);
+  });
 });

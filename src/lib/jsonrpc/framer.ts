@@ -57,7 +57,8 @@ export class JsonFramer {
   }
 
   /**
-   * Feeds one chunk and calls `onValue` for each value completed by it, in order. Throws
+   * Feeds one chunk and calls `onValue` for each value completed by it, in order. The chunk
+   * may be reused by the caller once this returns: nothing refers to it afterwards. Throws
    * JsonFramingError on malformed input; after that the framer stays failed (the stream can't
    * be resynchronised, so the caller must close it).
    */
@@ -134,8 +135,9 @@ export class JsonFramer {
       const rest = start >= 0 ? buf.subarray(start) : buf;
       this.partsBytes += rest.length;
       this.checkSize(this.partsBytes);
-      // Copy a tail slice: holding it would pin the whole chunk in memory.
-      this.parts.push(rest.length === buf.length ? buf : Buffer.from(rest));
+      // Always a copy: a tail slice would pin the whole chunk in memory, and a reader may
+      // reuse its buffer for the next read (the server reads into one shared buffer).
+      this.parts.push(Buffer.from(rest));
     }
   }
 

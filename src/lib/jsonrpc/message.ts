@@ -35,25 +35,31 @@ export class JsonRpcMessageError extends Error {
   readonly code = 'EPROTO';
 }
 
-const KNOWN = new Set(['method', 'params', 'result', 'error', 'id']);
 const TYPE_NAMES = {
   request: 'request',
   notify: 'notification',
   reply: 'reply',
   error: 'error',
 } as const;
-// Which members each type must have (1) or must not have (0): method, params, result, error, id.
-const PATTERNS = {
-  request: [1, 1, 0, 0, 1],
-  notify: [1, 1, 0, 0, 0],
-  reply: [0, 0, 1, 0, 1],
-  error: [0, 0, 0, 1, 1],
-} as const;
 const MEMBERS = ['method', 'params', 'result', 'error', 'id'] as const;
+// Members present, one bit each in MEMBERS' order; PATTERNS: which each type must have (the
+// others it must not have).
+const M_METHOD = 1;
+const M_PARAMS = 2;
+const M_RESULT = 4;
+const M_ERROR = 8;
+const M_ID = 16;
+const PATTERNS = {
+  request: M_METHOD | M_PARAMS | M_ID,
+  notify: M_METHOD | M_PARAMS,
+  reply: M_RESULT | M_ID,
+  error: M_ERROR | M_ID,
+} as const;
 
 /**
  * Classifies and validates a received value by OVS's rules. Throws JsonRpcMessageError with
- * OVS's text on failure.
+ * OVS's text on failure. Every message a peer sends passes through here: its members are
+ * read once each.
  */
 export function messageFromJson(json: Json): JsonRpcMessage {
   if (!isJsonObject(json)) throw new JsonRpcMessageError('message is not a JSON object');
@@ -61,38 +67,49 @@ export function messageFromJson(json: Json): JsonRpcMessage {
   if (method !== undefined && method !== null && typeof method !== 'string') {
     throw new JsonRpcMessageError('method is not a JSON string');
   }
-  const present = (k: string): boolean => json[k] !== undefined && json[k] !== null;
   for (const k in json) {
-    if (!KNOWN.has(k)) throw new JsonRpcMessageError(`message has unexpected member "${k}"`);
+    if (k !== 'method' && k !== 'params' && k !== 'id' && k !== 'result' && k !== 'error') {
+      throw new JsonRpcMessageError(`message has unexpected member "${k}"`);
+    }
   }
-  const type = present('result')
-    ? 'reply'
-    : present('error')
-      ? 'error'
-      : present('id')
-        ? 'request'
-        : 'notify';
-  if (present('params') && !Array.isArray(json.params)) {
+  const params = json.params;
+  const result = json.result;
+  const error = json.error;
+  const id = json.id;
+  const present =
+    (method != null ? M_METHOD : 0) |
+    (params != null ? M_PARAMS : 0) |
+    (result != null ? M_RESULT : 0) |
+    (error != null ? M_ERROR : 0) |
+    (id != null ? M_ID : 0);
+  const type =
+    present & M_RESULT
+      ? 'reply'
+      : present & M_ERROR
+        ? 'error'
+        : present & M_ID
+          ? 'request'
+          : 'notify';
+  if (params != null && !Array.isArray(params)) {
     throw new JsonRpcMessageError('"params" must be JSON array');
   }
-  const pattern = PATTERNS[type];
-  for (let i = 0; i < 5; i++) {
-    const m = MEMBERS[i];
-    if (present(m) !== (pattern[i] === 1)) {
-      throw new JsonRpcMessageError(
-        `${TYPE_NAMES[type]} must${pattern[i] ? '' : ' not'} have "${m}"`,
-      );
-    }
+  const wrong = present ^ PATTERNS[type];
+  if (wrong !== 0) {
+    let i = 0;
+    while ((wrong & (1 << i)) === 0) i++;
+    throw new JsonRpcMessageError(
+      `${TYPE_NAMES[type]} must${PATTERNS[type] & (1 << i) ? '' : ' not'} have "${MEMBERS[i]}"`,
+    );
   }
   switch (type) {
     case 'request':
-      return { type, method: method as string, params: json.params as Json[], id: json.id };
+      return { type, method: method as string, params: params as Json[], id: id as Json };
     case 'notify':
-      return { type, method: method as string, params: json.params as Json[] };
+      return { type, method: method as string, params: params as Json[] };
     case 'reply':
-      return { type, result: json.result, id: json.id };
+      return { type, result: result as Json, id: id as Json };
     case 'error':
-      return { type, error: json.error, id: json.id };
+      return { type, error: error as Json, id: id as Json };
   }
 }
 

@@ -110,4 +110,41 @@ describe('RpcConnection', () => {
     assert.equal(closedReason(), 'protocol error');
     peer.destroy();
   });
+
+  it('keeps large requests from several connections intact while reads share one buffer', async () => {
+    // Plain sockets are read into one buffer shared by every connection; each request here
+    // takes several reads, and the two peers' reads interleave.
+    const a = await pair({});
+    const b = await pair({});
+    const seen: string[] = [];
+    const collect = (m: Parameters<RpcConnection['onMessage']>[0]): void => {
+      if (m.type === 'request') seen.push(String(m.params[0]));
+    };
+    a.conn.onMessage = collect;
+    b.conn.onMessage = collect;
+    const bigA = 'a€'.repeat(150_000);
+    const bigB = 'b\\"'.repeat(100_000);
+    const textA = JSON.stringify({ method: 'echo', params: [bigA], id: 1 });
+    const textB = JSON.stringify({ method: 'echo', params: [bigB], id: 2 });
+    for (let i = 0; i < Math.max(textA.length, textB.length); i += 50_000) {
+      a.peer.write(textA.slice(i, i + 50_000));
+      b.peer.write(textB.slice(i, i + 50_000));
+      await sleep(2);
+    }
+    for (let i = 0; i < 200 && seen.length < 2; i++) await sleep(10);
+    assert.deepEqual(seen.sort(), [bigA, bigB].sort());
+    assert.equal(a.closedReason(), null);
+    assert.equal(b.closedReason(), null);
+    for (const p of [a, b]) {
+      p.conn.destroy();
+      p.peer.destroy();
+    }
+  });
+
+  it('reports the end of the stream when reading without the stream layer', async () => {
+    const { peer, closedReason } = await pair({});
+    peer.end();
+    for (let i = 0; i < 100 && closedReason() === null; i++) await sleep(5);
+    assert.equal(closedReason(), 'eof');
+  });
 });

@@ -40,7 +40,11 @@ export class RpcConnection {
   private readonly maxBacklog: number;
   private readonly direct: boolean;
   private probeInterval: number;
-  private queue: string[] = [];
+  /**
+   * Messages queued this turn, concatenated (V8 joins strings lazily, so this costs no copy
+   * until the write; one message, the usual case, is written as it is).
+   */
+  private queue = '';
   private queuedBytes = 0;
   private flushScheduled = false;
   private closed = false;
@@ -57,7 +61,9 @@ export class RpcConnection {
       maxMessageSize: opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     });
     this.probeInterval = opts.probeInterval ?? 0;
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    if (!(this.direct && readIntoSharedBuffer(socket as Socket, this))) {
+      socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    }
     socket.on('end', () => {
       try {
         this.framer.finish();
@@ -93,7 +99,7 @@ export class RpcConnection {
   /** Queues one serialised message. */
   sendRaw(text: string): void {
     if (this.closed) return;
-    this.queue.push(text);
+    this.queue = this.queuedBytes === 0 ? text : this.queue + text;
     this.queuedBytes += text.length;
     if (this.backlog > this.maxBacklog) {
       this.shutdown('backlog', `output backlog exceeds ${this.maxBacklog} bytes`);
@@ -151,9 +157,9 @@ export class RpcConnection {
   /** Sends what is queued (called once per turn for every connection that queued). */
   flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.queue.length === 0) return;
-    const text = this.queue.length === 1 ? (this.queue[0] as string) : this.queue.join('');
-    this.queue = [];
+    if (this.closed || this.queuedBytes === 0) return;
+    const text = this.queue;
+    this.queue = '';
     this.queuedBytes = 0;
     if (this.direct && this.socket.writableLength === 0 && this.writeDirect(text)) return;
     this.socket.write(text);
@@ -185,7 +191,8 @@ export class RpcConnection {
     return true;
   }
 
-  private receive(chunk: Buffer): void {
+  /** Takes bytes read from the peer (valid only during the call: the framer copies). */
+  receive(chunk: Buffer): void {
     if (this.closed) return;
     this.lastRx = Date.now();
     this.probeSent = false;
@@ -215,7 +222,7 @@ export class RpcConnection {
     if (this.closed) return;
     this.closed = true;
     this.clearProbe();
-    this.queue = [];
+    this.queue = '';
     this.queuedBytes = 0;
     this.socket.destroy();
     this.onClose(reason, detail);
@@ -251,6 +258,47 @@ export class RpcConnection {
     this.probeTimer = setTimeout(tick, this.probeInterval);
     this.probeTimer.unref();
   }
+}
+
+/*
+ * Reads without the stream layer. A plain socket's reads normally become a new Buffer each,
+ * pushed through the Readable machinery (a dozen calls, a deferred tick) to a 'data' event;
+ * Node's `onread` option instead hands each read to a callback in a buffer of the caller's.
+ * That option exists only for sockets one constructs, not for accepted ones, so it is set on
+ * the accepted socket the way its constructor would set it, through the socket's own
+ * symbols, found by name. One buffer serves every connection: a read is consumed by the
+ * time its callback returns (the framer copies what it keeps). Where Node lacks the
+ * symbols, the socket stays on 'data' events.
+ */
+const READ_BUFFER_SIZE = 64 * 1024;
+let sharedReadBuffer: Buffer | null = null;
+let onreadSymbols: { buffer: symbol; callback: symbol } | null | undefined;
+
+function findOnreadSymbols(socket: Socket): { buffer: symbol; callback: symbol } | null {
+  let buffer: symbol | undefined;
+  let callback: symbol | undefined;
+  for (const sym of Object.getOwnPropertySymbols(socket)) {
+    if (sym.description === 'kBuffer') buffer = sym;
+    else if (sym.description === 'kBufferCb') callback = sym;
+  }
+  return buffer && callback ? { buffer, callback } : null;
+}
+
+function readIntoSharedBuffer(socket: Socket, conn: RpcConnection): boolean {
+  if (onreadSymbols === undefined) onreadSymbols = findOnreadSymbols(socket);
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })
+    ._handle;
+  const syms = onreadSymbols;
+  if (!syms || typeof handle?.useUserBuffer !== 'function') return false;
+  const fields = socket as unknown as Record<symbol, unknown>;
+  // Already reading into a buffer of its own (or not a socket this code understands).
+  if (fields[syms.buffer] !== null || fields[syms.callback] !== null) return false;
+  if (sharedReadBuffer === null) sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  const buf = sharedReadBuffer;
+  fields[syms.buffer] = buf;
+  fields[syms.callback] = (nread: number): void => conn.receive(buf.subarray(0, nread));
+  handle.useUserBuffer(buf);
+  return true;
 }
 
 /** Whether writes may bypass the stream: a plain net.Socket (a TLS one must encrypt). */

@@ -21,36 +21,62 @@ function changeSize(changes: Changes): number {
   return n;
 }
 
+const NO_ENTRY: Entry = { txnId: ZERO_TXN_ID, changes: new Map(), size: 0 };
+
 export class TxnHistory {
-  private entries: Entry[] = [];
+  /**
+   * A ring of the last entries, oldest at `first`. Preallocated and filled: a commit stores
+   * into a slot, with no array growing, shifting or changing kind.
+   */
+  private readonly ring: Entry[];
+  private first = 0;
+  private count = 0;
   private totalSize = 0;
   private last = ZERO_TXN_ID;
 
-  constructor(private readonly maxEntries = MAX_TXN_HISTORY) {}
+  constructor(maxEntries = MAX_TXN_HISTORY) {
+    // One slot more than kept: a new entry goes in before the oldest is dropped.
+    this.ring = new Array<Entry>(Math.max(1, maxEntries) + 1).fill(NO_ENTRY);
+  }
 
   /** The id of the latest transaction (all zeros before the first one). */
   get lastTxnId(): string {
     return this.last;
   }
 
+  private at(i: number): Entry {
+    return this.ring[(this.first + i) % this.ring.length] as Entry;
+  }
+
   /** Records a commit; `dbRows` bounds the history's total size (0: no bound but the count). */
   add(txnId: string, changes: Changes, dbRows = 0): void {
     const size = changeSize(changes);
-    this.entries.push({ txnId, changes, size });
+    const ring = this.ring;
+    ring[(this.first + this.count) % ring.length] = { txnId, changes, size };
+    this.count++;
     this.totalSize += size;
     this.last = txnId;
     while (
-      this.entries.length > 1 &&
-      (this.entries.length > this.maxEntries || (dbRows > 0 && this.totalSize > dbRows))
+      this.count > 1 &&
+      (this.count >= ring.length || (dbRows > 0 && this.totalSize > dbRows))
     ) {
-      const e = this.entries.shift() as Entry;
-      this.totalSize -= e.size;
+      this.dropOldest();
     }
+  }
+
+  private dropOldest(): void {
+    const e = this.ring[this.first] as Entry;
+    this.ring[this.first] = NO_ENTRY;
+    this.first = (this.first + 1) % this.ring.length;
+    this.count--;
+    this.totalSize -= e.size;
   }
 
   /** Forgets everything (the database was replaced). */
   reset(): void {
-    this.entries = [];
+    this.ring.fill(NO_ENTRY);
+    this.first = 0;
+    this.count = 0;
     this.totalSize = 0;
     this.last = ZERO_TXN_ID;
   }
@@ -61,9 +87,11 @@ export class TxnHistory {
    */
   changesAfter(txnId: string): Changes | null {
     if (txnId === this.last && txnId !== ZERO_TXN_ID) return new Map();
-    const i = this.entries.findIndex((e) => e.txnId === txnId);
-    if (i < 0) return null;
-    const later = this.entries.slice(i + 1).map((e) => e.changes);
+    let i = 0;
+    while (i < this.count && this.at(i).txnId !== txnId) i++;
+    if (i === this.count) return null;
+    const later: Changes[] = [];
+    for (let j = i + 1; j < this.count; j++) later.push(this.at(j).changes);
     return later.length === 0 ? new Map() : mergeChanges(later);
   }
 }

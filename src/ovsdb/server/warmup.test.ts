@@ -6,9 +6,9 @@ test('warm-up runs its transactions successfully (it must warm the success paths
   const s = await warmUp({ rounds: 20, maxMs: 10_000, maxCpuMs: 60_000 });
   assert.equal(s.rounds, 20);
   assert.equal(s.failures, 0);
-  // Per round: 3 transactions and an echo (4 replies), plus a delete from round 8 on; and
-  // the monitor's initial reply.
-  assert.equal(s.replies, 20 * 4 + 12 + 1);
+  // Per round: 4 transactions and an echo, plus a delete from round 16 on; and the initial
+  // replies of the two monitors.
+  assert.equal(s.replies, 20 * 5 + 4 + 2);
 });
 
 test('warm-up stops at its time bound', async () => {
@@ -18,12 +18,12 @@ test('warm-up stops at its time bound', async () => {
   assert.ok(Date.now() - t0 < 2000);
 });
 
-test('pipelined warm-up batches are answered in full and in order', async () => {
-  // 20 rounds one request at a time, then batches of 16, 16 and 8 rounds sent at once.
+test('requests handed straight to a connection are answered in full and in order', async () => {
+  // Rounds alternate: 4 over sockets, then 12 handed to the sink's connection, and so on.
   const s = await warmUp({ rounds: 60, maxMs: 20_000, maxCpuMs: 60_000 });
   assert.equal(s.rounds, 60);
   assert.equal(s.failures, 0);
-  assert.equal(s.replies, 60 * 4 + 52 + 1);
+  assert.equal(s.replies, 60 * 5 + 44 + 2);
 });
 
 test('warm-up stops at its CPU-time bound', async () => {
