@@ -222,6 +222,16 @@ function parseOptions(argv: string[]): Options {
       case 'db-change-aware':
         o.dbChangeAware = 1;
         break;
+      case 'ssl-protocols':
+        o.tls.protocols = value;
+        break;
+      case 'ssl-ciphers':
+        o.tls.ciphers = value;
+        break;
+      case 'v':
+      case 'verbose':
+        setConsoleLevels(value);
+        break;
       case 'no-db-change-aware':
         o.dbChangeAware = 0;
         break;
@@ -407,7 +417,13 @@ interface Ctx {
 function tlsOf(o: Options): TlsOptions | undefined {
   const t = o.tls;
   return t.privateKey && t.certificate && t.caCert
-    ? { privateKey: t.privateKey, certificate: t.certificate, caCert: t.caCert }
+    ? {
+        privateKey: t.privateKey,
+        certificate: t.certificate,
+        caCert: t.caCert,
+        ...(t.protocols ? { protocols: t.protocols } : {}),
+        ...(t.ciphers ? { ciphers: t.ciphers } : {}),
+      }
     : undefined;
 }
 
@@ -429,6 +445,14 @@ async function openJsonrpc(server: string, o: Options): Promise<OvsdbConnection>
   try {
     return await OvsdbConnection.connect(server, { tls: tlsOf(o) });
   } catch (err) {
+    // A failed TLS handshake: OVS logs OpenSSL's reason and reports a protocol error.
+    const ssl = /error:([0-9A-F]+):SSL routines:[^:]*:([^:\n]+)/.exec(
+      String((err as Error)?.message),
+    );
+    if (ssl) {
+      consoleLog('stream_ssl', 'WARN', `SSL_connect: error:${ssl[1]}:SSL routines::${ssl[2]}`);
+      fatal(`failed to connect to "${server}" (Protocol error)`);
+    }
     fatal(`failed to connect to "${server}" (${errnoText(err)})`);
   }
 }
@@ -486,7 +510,9 @@ async function rpc<T>(ctx: Ctx, p: Promise<T>): Promise<T> {
         `transaction returned error: ${jsonToString(err.error, { sort: true, pretty: ctx.style.pretty })}`,
       );
     }
-    fatal(`transaction failed (${errnoText(err)})`);
+    // The server closing the connection is an end of file, as OVS reports it.
+    const eof = err instanceof Error && /closed by peer/.test(err.message);
+    fatal(`transaction failed (${eof ? 'End of file' : errnoText(err)})`);
   }
 }
 
@@ -1505,10 +1531,16 @@ async function main(argv: string[]): Promise<number> {
     // Real ovsdb-client opens a control socket only for the commands that keep running.
     const daemon = await detach(argv, name !== 'transact' && name !== 'query');
     ctx.daemon = daemon;
+    detachedDaemon = daemon;
     ctx.ready = () => {
       if (consoleDetached) return;
       consoleDetached = true;
       daemon.ready();
+      // OVS's daemonize_complete points stderr at /dev/null unless the command saved it
+      // (transact and the monitors do, the lock commands do not): a detached lock client's
+      // later errors, such as the server going away, reach nobody.
+      if (name === 'lock' || name === 'steal' || name === 'unlock')
+        process.stderr.write = () => true;
     };
   }
   let rest = args.slice(1);
@@ -1525,12 +1557,52 @@ async function main(argv: string[]): Promise<number> {
 
 let logSeq = 0;
 
+/** The background process of a --detach'ed command, whose pidfile and socket go when it dies. */
+let detachedDaemon: Daemon | null = null;
+
 /** A log line on the console in OVS's default format (what vlog prints at INFO and above). */
 /** Set once a --detach'ed command has detached: as OVS's daemons, it logs nothing to the console. */
 let consoleDetached = false;
 
+const LOG_LEVELS = ['off', 'emer', 'err', 'warn', 'info', 'dbg'];
+/** The console's level per module ("" for the rest), as -v options set them (OVS: INFO). */
+const consoleLevels = new Map<string, number>([['', 4]]);
+
+/**
+ * Applies one -v[SPEC]: OVS's words module, destination and level, in any order, separated
+ * by colons; only what concerns the console matters here (no other destination is written).
+ */
+function setConsoleLevels(spec: string | undefined): void {
+  if (!spec) {
+    consoleLevels.clear();
+    consoleLevels.set('', 5);
+    return;
+  }
+  // "PATTERN:dest:format" sets a line format, not a level.
+  if (/^pattern:/i.test(spec)) return;
+  let module = '';
+  let dest = 'any';
+  let level = 5;
+  for (const word of spec.split(/[:,\s]+/).filter(Boolean)) {
+    const w = word.toLowerCase();
+    const l = LOG_LEVELS.indexOf(w);
+    if (l >= 0) level = l;
+    else if (w === 'console' || w === 'syslog' || w === 'file' || w === 'any') dest = w;
+    else module = w;
+  }
+  if (dest !== 'console' && dest !== 'any') return;
+  if (module === '' || module === 'any') {
+    consoleLevels.clear();
+    consoleLevels.set('', level);
+  } else {
+    consoleLevels.set(module, level);
+  }
+}
+
 function consoleLog(module: string, level: string, msg: string): void {
   if (consoleDetached) return;
+  const limit = consoleLevels.get(module) ?? (consoleLevels.get('') as number);
+  if (LOG_LEVELS.indexOf(level.toLowerCase()) > limit) return;
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   logSeq++;
   process.stderr.write(`${now}|${String(logSeq).padStart(5, '0')}|${module}|${level}|${msg}\n`);
@@ -1634,6 +1706,7 @@ main(process.argv.slice(2)).then(
     } else {
       process.stderr.write(`${PROGRAM}: ${(err as Error)?.stack ?? String(err)}\n`);
     }
-    process.exit(1);
+    if (detachedDaemon) void detachedDaemon.exit(1);
+    else process.exit(1);
   },
 );

@@ -7,8 +7,9 @@
  *                [--ca-cert=CA]
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { accessSync, constants, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import {
   DAEMON_USAGE,
   type Daemon,
@@ -37,6 +38,7 @@ interface Options {
   privateKey?: string;
   certificate?: string;
   caCert?: string;
+  peerCaCert?: string;
   /** --no-db: start with no database (ovsdb-server/add-db adds them later). */
   noDb?: boolean;
 }
@@ -113,6 +115,9 @@ function parseArgs(argv: string[]): Options {
       case 'ca-cert':
         o.caCert = value;
         break;
+      case 'peer-ca-cert':
+        o.peerCaCert = value;
+        break;
       case 'no-db':
         o.noDb = true;
         break;
@@ -168,6 +173,75 @@ function errorText(e: unknown): string {
   return String((e as Error)?.message ?? e);
 }
 
+/**
+ * Under --monitor, a restarted daemon serves the databases and remotes that the one that died
+ * served, including those added or removed at run time (OVS keeps them in a temporary file
+ * shared across its fork). The file's name travels to the daemon in the environment.
+ */
+const SAVED_CONFIG_ENV = 'TYPESWITCH_OVSDB_SERVER_CONFIG';
+let savedConfigFile: string | null = null;
+
+interface SavedConfig {
+  databases: string[];
+  remotes: string[];
+}
+
+function loadSavedConfig(): SavedConfig | null {
+  if (savedConfigFile === null) return null;
+  try {
+    const c = JSON.parse(readFileSync(savedConfigFile, 'utf8')) as SavedConfig;
+    return Array.isArray(c.databases) && Array.isArray(c.remotes) ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveConfig(srv: RunningOvsdbServer): void {
+  if (savedConfigFile === null) return;
+  const databases: string[] = [];
+  for (const db of srv.server.dbs.values()) {
+    if (db.name !== '_Server') databases.push(resolve(db.file));
+  }
+  const c: SavedConfig = { databases, remotes: srv.remotes.list() };
+  try {
+    writeFileSync(savedConfigFile, JSON.stringify(c));
+  } catch (e) {
+    log.warn(`${savedConfigFile}: could not save configuration (${(e as Error).message})`);
+  }
+}
+
+/**
+ * OVS registers its commands before its control socket takes requests; ours exists while the
+ * databases are still opening (and the request paths warming up). Until the server runs, its
+ * commands wait for it rather than being unknown: a restarted --monitor daemon answers
+ * `version` at once and is asked for its databases next.
+ */
+function registerPending(cmds: UnixctlCommands, running: Promise<unknown>): void {
+  for (const name of SERVER_COMMANDS) {
+    cmds.register(name, null, 0, Number.MAX_SAFE_INTEGER, async (args, conn) => {
+      await running;
+      const c = cmds.commands.get(name);
+      if (!c) throw new UnixctlError(`"${name}" is not a valid command`);
+      if (args.length < c.minArgs)
+        throw new UnixctlError(`"${name}" command requires at least ${c.minArgs} arguments`);
+      if (args.length > c.maxArgs)
+        throw new UnixctlError(`"${name}" command takes at most ${c.maxArgs} arguments`);
+      return c.handler(args, conn);
+    });
+  }
+}
+
+const SERVER_COMMANDS = [
+  'ovsdb-server/compact',
+  'ovsdb-server/add-remote',
+  'ovsdb-server/remove-remote',
+  'ovsdb-server/list-remotes',
+  'ovsdb-server/add-db',
+  'ovsdb-server/remove-db',
+  'ovsdb-server/list-dbs',
+  'ovsdb-server/reconnect',
+];
+
 /** Runs a command body, turning its failure into a unixctl error reply. */
 async function guarded<T>(f: () => Promise<T> | T): Promise<T> {
   try {
@@ -186,12 +260,14 @@ function registerCommands(cmds: UnixctlCommands, srv: RunningOvsdbServer): void 
   cmds.register('ovsdb-server/add-remote', 'REMOTE', 1, 1, ([r]) =>
     guarded(async () => {
       await srv.addRemote(r);
+      saveConfig(srv);
       return '';
     }),
   );
   cmds.register('ovsdb-server/remove-remote', 'REMOTE', 1, 1, ([r]) =>
     guarded(async () => {
       await srv.removeRemote(r);
+      saveConfig(srv);
       return '';
     }),
   );
@@ -203,13 +279,16 @@ function registerCommands(cmds: UnixctlCommands, srv: RunningOvsdbServer): void 
   );
   cmds.register('ovsdb-server/add-db', 'DB', 1, 1, ([f]) =>
     guarded(async () => {
-      await srv.addDb(isAbsolute(f) ? f : resolve(f));
+      // Relative to the current directory, as in OVS ("/" once detached without --no-chdir).
+      await srv.addDb(f);
+      saveConfig(srv);
       return '';
     }),
   );
   cmds.register('ovsdb-server/remove-db', 'DB', 1, 1, ([name]) =>
     guarded(async () => {
       await srv.removeDb(name);
+      saveConfig(srv);
       return '';
     }),
   );
@@ -400,7 +479,9 @@ async function main(): Promise<void> {
     throw e;
   }
   // Before the daemon may change to "/".
-  const databases = o.databases.map((d) => (isAbsolute(d) ? d : resolve(d)));
+  // Kept as given (OVS's messages name them so) unless the daemon will leave this directory.
+  const leavesCwd = daemonArgs.options.detach && daemonArgs.options.chdir;
+  const databases = o.databases.map((d) => (isAbsolute(d) || !leavesCwd ? d : resolve(d)));
   // OVS opens the databases before it creates its control socket, so an unusable file is
   // what the user hears about first; check before the daemon machinery starts.
   for (const [i, d] of databases.entries()) {
@@ -412,6 +493,9 @@ async function main(): Promise<void> {
     }
   }
 
+  if (daemonArgs.options.monitor && process.env[SAVED_CONFIG_ENV] === undefined) {
+    process.env[SAVED_CONFIG_ENV] = join(tmpdir(), `typeswitch-ovsdb-server.${process.pid}.json`);
+  }
   let daemon: Daemon;
   try {
     // fcntl locks on the pidfile and the database lock file, as real OVS tools expect them.
@@ -421,18 +505,29 @@ async function main(): Promise<void> {
     fatal((e as Error).message);
   }
 
+  // Only the daemon itself gets here; what it runs (--run) must not inherit the file.
+  savedConfigFile = process.env[SAVED_CONFIG_ENV] ?? null;
+  delete process.env[SAVED_CONFIG_ENV];
+  const saved = loadSavedConfig();
+  let running: (ok: boolean) => void = () => {};
+  if (daemon.unixctl) {
+    registerPending(daemon.unixctl.commands, new Promise((r) => (running = r)));
+  }
   let srv: RunningOvsdbServer;
   try {
     srv = await startOvsdbServer({
-      databases,
-      remotes: o.remotes,
+      databases: saved ? saved.databases : databases,
+      remotes: saved ? saved.remotes : o.remotes,
       privateKey: o.privateKey,
       certificate: o.certificate,
       caCert: o.caCert,
+      ...(o.peerCaCert ? { peerCaCert: o.peerCaCert } : {}),
       logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), dbg: (m) => log.dbg(m) },
       // Not OVS options: bounds a deployment (or a test) may tighten.
       maxBacklog: envBytes('TYPESWITCH_OVSDB_MAX_BACKLOG'),
       maxMessageSize: envBytes('TYPESWITCH_OVSDB_MAX_MESSAGE_SIZE'),
+      // Our databases are standalone files: OVS keeps no history for them.
+      standaloneTxnHistory: false,
     });
   } catch (e) {
     process.stderr.write(
@@ -442,8 +537,18 @@ async function main(): Promise<void> {
     return;
   }
   daemon.onExit(() => srv.close());
+  saveConfig(srv);
+  daemon.onExit(() => {
+    // A clean exit: no restart will want it.
+    if (savedConfigFile !== null) {
+      try {
+        unlinkSync(savedConfigFile);
+      } catch {}
+    }
+  });
   daemon.addMemoryReporter(() => srv.memoryUsage());
   if (daemon.unixctl) registerCommands(daemon.unixctl.commands, srv);
+  running(true);
   process.on('SIGPIPE', () => {});
 
   if (o.run) {

@@ -318,6 +318,9 @@ async function runDaemon(
     });
   openRequestedLogFile();
 
+  // The console may be a pipe to a --monitor or --detach parent that is gone (both are told
+  // to stop together): a log line then must not become an uncaught EPIPE.
+  process.stderr.on('error', () => {});
   // A bug must not leave a pidfile behind; under --monitor the special status gets a restart.
   process.on('uncaughtException', (err) => {
     log.emer(`uncaught exception: ${err.stack ?? String(err)}`);

@@ -521,6 +521,17 @@ export function executeTransaction(db: Database, ops: Json[], ctx: TxnContext): 
       const ex = EXECUTORS[opName];
       if (ex) {
         readOnly = ex[1];
+        if (ctx.readOnly && !readOnly) {
+          // As OVS: refused before it is parsed, so no parse error can replace this one.
+          results.push(
+            new OvsdbError(
+              'not allowed',
+              `${opName} operation not allowed when database server is in read only mode`,
+            ).toJson(),
+          );
+          failed = true;
+          break;
+        }
         try {
           ex[0](x, p, result);
         } catch (e) {

@@ -26,6 +26,8 @@ export class Logger {
   private seq = 0;
   private readonly modules = new Map<string, Levels>();
   private defaults: Levels = { console: WARN, syslog: INFO };
+  /** A console line format set with -vPATTERN:console:FORMAT; null is OVS's default. */
+  private consolePattern: string | null = null;
 
   constructor() {
     // ovs-vsctl quiets the reconnect module everywhere before parsing options.
@@ -52,6 +54,17 @@ export class Logger {
    * error text for a bad spec, or null.
    */
   applySpec(spec: string | undefined): string | null {
+    if (spec !== undefined && /^pattern:/i.test(spec)) {
+      // PATTERN:DESTINATION:FORMAT; the format may itself hold colons.
+      const rest = spec.slice('pattern:'.length);
+      const colon = rest.indexOf(':');
+      const dest = (colon < 0 ? rest : rest.slice(0, colon)).toLowerCase();
+      if (colon < 0) return 'missing destination';
+      const format = rest.slice(colon + 1);
+      if (dest === 'console' || dest === 'any') this.consolePattern = format;
+      else if (dest !== 'syslog' && dest !== 'file') return `unknown destination "${dest}"`;
+      return null;
+    }
     if (spec === undefined || spec === '') {
       this.defaults = { console: DBG, syslog: DBG };
       for (const l of this.modules.values()) {
@@ -91,6 +104,10 @@ export class Logger {
     if (li > l.console && li > l.syslog) return;
     this.seq++;
     if (li > l.console) return;
+    if (this.consolePattern !== null) {
+      writeSync(2, `${formatPattern(this.consolePattern, module, li, this.seq, message)}\n`);
+      return;
+    }
     const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     writeSync(
       2,
@@ -106,6 +123,69 @@ export class Logger {
     const l = this.levels(module);
     return LEVELS.indexOf(level) <= Math.max(l.console, l.syslog);
   }
+}
+
+const START = Date.now();
+
+/**
+ * One log line in a vlog pattern: %c module, %p level, %m message, %N sequence number,
+ * %A program, %P pid, %r ms since start, %d/%D date (local/UTC, optional {strftime} ignored
+ * beyond OVS's default shape), %t/%T thread name, %n newline, %% percent; an optional
+ * [-]width pads as in OVS.
+ */
+function formatPattern(pattern: string, module: string, li: number, seq: number, msg: string) {
+  return pattern.replace(
+    /%(-?)(0?)(\d*)([AcdDEmNnpPrtT%])(\{[^}]*\})?/g,
+    (_m, left: string, zero: string, width: string, c: string) => {
+      let s: string;
+      switch (c) {
+        case 'A':
+          s = 'ovs-vsctl';
+          break;
+        case 'c':
+          s = module;
+          break;
+        case 'd':
+        case 'D': {
+          const iso = new Date().toISOString();
+          s = c === 'D' ? iso.replace(/\.\d+Z$/, 'Z') : iso.replace('T', ' ').replace(/\..*$/, '');
+          break;
+        }
+        case 'E':
+          s = '';
+          break;
+        case 'm':
+          s = msg;
+          break;
+        case 'N':
+          s = String(seq);
+          break;
+        case 'n':
+          s = '\n';
+          break;
+        case 'p':
+          s = LEVEL_NAMES[li] as string;
+          break;
+        case 'P':
+          s = String(process.pid);
+          break;
+        case 'r':
+          s = String(Date.now() - START);
+          break;
+        case 't':
+          s = 'main';
+          break;
+        case 'T':
+          s = '';
+          break;
+        default:
+          s = '%';
+      }
+      const w = Number(width || 0);
+      if (s.length >= w) return s;
+      return left ? s.padEnd(w) : s.padStart(w, zero ? '0' : ' ');
+    },
+  );
 }
 
 export { INFO as LEVEL_INFO };

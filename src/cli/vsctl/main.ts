@@ -185,6 +185,7 @@ function tlsFilesOf(o: GlobalOptions): TlsFiles {
     ...(o.privateKey !== undefined ? { privateKey: o.privateKey } : {}),
     ...(o.certificate !== undefined ? { certificate: o.certificate } : {}),
     ...(o.caCert !== undefined ? { caCert: o.caCert } : {}),
+    ...(o.bootstrapCaCert ? { bootstrap: true } : {}),
   };
 }
 

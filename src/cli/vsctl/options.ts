@@ -21,6 +21,8 @@ export interface GlobalOptions {
   privateKey?: string;
   certificate?: string;
   caCert?: string;
+  /** --bootstrap-ca-cert: caCert is learnt from the server on first contact if missing. */
+  bootstrapCaCert?: boolean;
   action: 'run' | 'help' | 'version' | 'commands' | 'options';
 }
 
@@ -206,6 +208,11 @@ export function parseGlobalOptions(argv: readonly string[]): ParsedOptions {
         break;
       case 'C':
         o.caCert = arg;
+        o.bootstrapCaCert = false;
+        break;
+      case 'bootstrap-ca-cert':
+        o.caCert = arg;
+        o.bootstrapCaCert = true;
         break;
       case 'local':
         local.set(`--${name}`, arg ?? null);

@@ -12,6 +12,35 @@ export interface TlsFiles {
   privateKey?: string;
   certificate?: string;
   caCert?: string;
+  /** caCert may be missing: then trust the server once and save its CA there (OVS's bootstrap). */
+  bootstrap?: boolean;
+}
+
+/**
+ * OVS's CA bootstrap: the first connection accepts any server, saves the self-signed root at
+ * the top of the chain it presented as the CA file, and fails (the caller tries again, now
+ * verifying against that CA).
+ */
+async function bootstrapCaCert(s: import('node:tls').TLSSocket, file: string): Promise<void> {
+  const { writeFileSync } = await import('node:fs');
+  let cert = s.getPeerCertificate(true);
+  for (let i = 0; i < 16 && cert?.issuerCertificate; i++) {
+    const up = cert.issuerCertificate;
+    if (up.fingerprint256 === cert.fingerprint256) break;
+    cert = up;
+  }
+  const selfSigned =
+    cert?.raw !== undefined && JSON.stringify(cert.subject) === JSON.stringify(cert.issuer);
+  if (!selfSigned) throw new RpcConnectError('EPROTO', 'CA certificate not found in peer chain');
+  const b64 = cert.raw.toString('base64').replace(/.{64}/g, '$&\n');
+  writeFileSync(
+    file,
+    `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
+    {
+      mode: 0o444,
+      flag: 'wx',
+    },
+  );
 }
 
 /** strerror() text for the errno names a connect can fail with. */
@@ -137,24 +166,63 @@ function connectSocket(name: string, tlsFiles: TlsFiles): Promise<net.Socket> {
         event = 'secureConnect';
         import('node:tls')
           .then(async (tls) => {
-            const { readFileSync } = await import('node:fs');
+            const { existsSync, readFileSync } = await import('node:fs');
             const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+            const bootstrapping =
+              tlsFiles.bootstrap === true &&
+              tlsFiles.caCert !== undefined &&
+              !existsSync(tlsFiles.caCert);
             const s = tls.connect({
               host,
               port,
               key: read(tlsFiles.privateKey),
               cert: read(tlsFiles.certificate),
-              ca: read(tlsFiles.caCert),
-              rejectUnauthorized: tlsFiles.caCert !== undefined,
+              ca: bootstrapping ? undefined : read(tlsFiles.caCert),
+              rejectUnauthorized: tlsFiles.caCert !== undefined && !bootstrapping,
               checkServerIdentity: () => undefined,
             });
             s.once('error', (e: NodeJS.ErrnoException) => reject(tlsError(e)));
-            s.once(event, () => resolve(s));
+            s.once(event, () => {
+              if (!bootstrapping) {
+                resolve(s);
+                return;
+              }
+              bootstrapCaCert(s, tlsFiles.caCert as string).then(
+                () => {
+                  s.destroy();
+                  reject(new RpcConnectError('EPROTO'));
+                },
+                (e: unknown) => {
+                  s.destroy();
+                  reject(e instanceof RpcConnectError ? e : new RpcConnectError('EPROTO'));
+                },
+              );
+            });
           })
           .catch(() => reject(new RpcConnectError('EAFNOSUPPORT')));
         return;
       }
       sock = net.connect({ host, port });
+    } else if (kind === 'punix' || kind === 'ptcp') {
+      // A passive remote, as OVS allows for --db: wait for the server to connect to us
+      // (bounded by --timeout like any other wait), then serve that one connection.
+      const server = net.createServer();
+      const path = rest.startsWith('/') ? rest : `${rundir()}/${rest}`;
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new RpcConnectError(e.code ?? 'EIO')),
+      );
+      server.once('connection', (s) => {
+        server.close();
+        s.setNoDelay(true);
+        resolve(s);
+      });
+      if (kind === 'punix') {
+        server.listen(path);
+      } else {
+        const [port, host] = rest.split(':');
+        server.listen(Number(port || 6640), host || undefined);
+      }
+      return;
     } else {
       reject(new RpcConnectError('EAFNOSUPPORT'));
       return;

@@ -38,6 +38,31 @@ export interface TlsOptions {
   privateKey: string;
   certificate: string;
   caCert: string;
+  /** Another CA certificate sent along with ours (OVS's --peer-ca-cert), for bootstrapping peers. */
+  peerCaCert?: string;
+  /** OVS's --ssl-protocols, e.g. "TLSv1.2,TLSv1.3": the versions allowed. */
+  protocols?: string;
+  /** OVS's --ssl-ciphers (OpenSSL's cipher list syntax). */
+  ciphers?: string;
+}
+
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+
+/** The lowest and highest of OVS's --ssl-protocols list (unknown names ignored). */
+function tlsVersionRange(protocols: string | undefined): {
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
+} {
+  if (!protocols) return {};
+  const idx = protocols
+    .split(/[\s,]+/)
+    .map((p) => TLS_VERSIONS.indexOf(p as (typeof TLS_VERSIONS)[number]))
+    .filter((i) => i >= 0);
+  if (idx.length === 0) return {};
+  return {
+    minVersion: TLS_VERSIONS[Math.min(...idx)],
+    maxVersion: TLS_VERSIONS[Math.max(...idx)],
+  };
 }
 
 export function isPassiveName(name: string): boolean {
@@ -172,7 +197,14 @@ export function formatAddress(a: StreamAddress): string {
 function loadTls(
   opts: TlsOptions | undefined,
   name: string,
-): { key: Buffer; cert: Buffer; ca: Buffer } {
+): {
+  key: Buffer;
+  cert: Buffer;
+  ca: Buffer;
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
+  ciphers?: string;
+} {
   if (!opts) {
     throw new StreamAddressError(
       `${name}: SSL requires a private key, certificate and CA certificate (--private-key, --certificate, --ca-cert)`,
@@ -180,8 +212,14 @@ function loadTls(
   }
   return {
     key: readFileSync(opts.privateKey),
-    cert: readFileSync(opts.certificate),
+    cert: opts.peerCaCert
+      ? Buffer.from(
+          `${readFileSync(opts.certificate, 'utf8').trimEnd()}\n${readFileSync(opts.peerCaCert, 'utf8')}`,
+        )
+      : readFileSync(opts.certificate),
     ca: readFileSync(opts.caCert),
+    ...tlsVersionRange(opts.protocols),
+    ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ export interface TxnContext {
   hasLock(name: string): boolean;
   /** When the request arrived: a `wait` operation's timeout counts from here. */
   created?: number;
+  /** The connection may only read (a read-only remote). */
+  readOnly?: boolean;
 }
 
 export type TxnOutcome =

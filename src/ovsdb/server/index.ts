@@ -7,7 +7,7 @@
  *   await srv.close();
  */
 
-import { renameSync } from 'node:fs';
+import { realpathSync, renameSync } from 'node:fs';
 import type { TlsOptions } from '../../lib/jsonrpc/stream.ts';
 import { OvsdbError } from '../error.ts';
 import { Storage, writeStandaloneDb } from '../storage.ts';
@@ -34,12 +34,16 @@ export interface StartOptions {
   privateKey?: string;
   certificate?: string;
   caCert?: string;
+  /** OVS's --peer-ca-cert: a CA certificate sent with ours, for peers bootstrapping theirs. */
+  peerCaCert?: string;
   logger?: ServerLogger;
   /** Per-connection output backlog and input message bounds, in bytes. */
   maxBacklog?: number;
   maxMessageSize?: number;
   /** Run the hot request paths on a throwaway database before listening (default: true). */
   warmUp?: boolean;
+  /** See OvsdbServerOptions.standaloneTxnHistory. */
+  standaloneTxnHistory?: boolean;
 }
 
 export interface RunningOvsdbServer {
@@ -59,10 +63,21 @@ export interface RunningOvsdbServer {
   close(): Promise<void>;
 }
 
+function realpathOrNull(file: string): string | null {
+  try {
+    return realpathSync(file);
+  } catch {
+    return null;
+  }
+}
+
 export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdbServer> {
   const server = new OvsdbServer({
     logger: opts.logger,
     connectionLimits: { maxBacklog: opts.maxBacklog, maxMessageSize: opts.maxMessageSize },
+    ...(opts.standaloneTxnHistory !== undefined
+      ? { standaloneTxnHistory: opts.standaloneTxnHistory }
+      : {}),
   });
   const maintainer = new ServerDbMaintainer(server);
   // What opening a file reports: a bad tail, records skipped because they fail the checks.
@@ -75,7 +90,13 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
     const k = readDbString(server, opts.privateKey);
     const c = readDbString(server, opts.certificate);
     const a = readDbString(server, opts.caCert);
-    return k && c && a ? { privateKey: k, certificate: c, caCert: a } : undefined;
+    if (!k || !c || !a) return undefined;
+    return {
+      privateKey: k,
+      certificate: c,
+      caCert: a,
+      ...(opts.peerCaCert ? { peerCaCert: opts.peerCaCert } : {}),
+    };
   };
   const remotes = new RemoteManager(server, { tls, log: opts.logger });
   server.onDbsChanged = () => maintainer.sync();
@@ -89,20 +110,37 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
     // Read the file as the new schema (dropping what it lacks, defaulting what it adds),
     // then swap files: the converted copy is written beside it and renamed over it.
     const converted = Storage.open(file, { schema, readOnly: true, attach: false, strict: true });
-    const tmp = `${file}.tmp`;
+    // Through symlinks, as OVS does: the link stays a link to the converted file.
+    const target = realpathOrNull(file) ?? file;
+    const tmp = `${target}.tmp`;
     try {
       writeStandaloneDb(tmp, converted.db, 'converted by ovsdb-server');
     } finally {
       converted.closeSync();
     }
-    server.removeDb(name, null);
-    await served.access.close?.();
-    renameSync(tmp, file);
-    server.addDb(name, await openFileDbAccess(file, logWarn, logInfo), file);
+    // One _Server update for the swap: the database's row stays (its schema changes), as in
+    // OVS, rather than being deleted and inserted again.
+    const dbsChanged = server.onDbsChanged;
+    server.onDbsChanged = null;
+    try {
+      server.removeDb(name, null);
+      await served.access.close?.();
+      renameSync(tmp, target);
+      server.addDb(name, await openFileDbAccess(file, logWarn, logInfo), file);
+    } finally {
+      server.onDbsChanged = dbsChanged;
+      dbsChanged?.();
+    }
   };
   server.onCommit = (db) => remotes.dbChanged(db);
 
   const addDb = async (file: string): Promise<ServedDb> => {
+    // OVS spots a file it already serves before trying its lock (which would fail anyway).
+    const real = realpathOrNull(file);
+    for (const f of files.values()) {
+      if (real !== null && realpathOrNull(f) === real)
+        throw new OvsdbError('ovsdb error', `${file}: already open`);
+    }
     const access = await openFileDbAccess(file, logWarn, logInfo);
     const name = access.schema.name;
     const error = name.startsWith('_')
@@ -115,6 +153,8 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
       throw new OvsdbError('ovsdb error', error);
     }
     files.set(name, file);
+    // As OVS: clients that did not say they follow database changes are reconnected.
+    server.reconnectAll(false, `adding ${name} database`);
     return server.addDb(name, access, file);
   };
 

@@ -44,6 +44,8 @@ export class ServedDb {
   readonly monitors = new Set<JsonRpcMonitor>();
   readonly triggers = new Set<Trigger>();
   readonly history = new TxnHistory();
+  /** False: as OVS with a standalone file, no history, and update3 ids are all zeros. */
+  readonly keepsHistory: boolean;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -53,6 +55,7 @@ export class ServedDb {
     readonly file: string,
     private readonly server: OvsdbServer,
   ) {
+    this.keepsHistory = server.standaloneTxnHistory;
     this.unsubscribe = access.onCommit((changes, txnId) => this.committed(changes, txnId));
   }
 
@@ -63,10 +66,10 @@ export class ServedDb {
 
   private committed(changes: Changes, txnId: string): void {
     this.initialCache.clear();
-    this.history.add(txnId, changes, this.access.rowCount());
+    if (this.keepsHistory) this.history.add(txnId, changes, this.access.rowCount());
     // This runs inside the committing transaction: a failure here must not reach it.
     try {
-      if (this.monitors.size) this.fanOut(changes, txnId);
+      if (this.monitors.size) this.fanOut(changes, this.keepsHistory ? txnId : ZERO_TXN_ID);
       this.server.committed(this, changes);
     } catch (e) {
       this.server.logger.warn(`${this.name}: sending updates failed: ${(e as Error)?.stack ?? e}`);
@@ -211,6 +214,11 @@ export interface OvsdbServerOptions {
   logger?: ServerLogger;
   /** Limits applied to every connection (backlog, message size); probes are per remote. */
   connectionLimits?: Pick<RpcConnectionOptions, 'maxBacklog' | 'maxMessageSize'>;
+  /**
+   * Keep a transaction history for standalone databases, so monitor_cond_since can resume
+   * (default true). OVS keeps none for them: ovsdb-server passes false, to answer as OVS does.
+   */
+  standaloneTxnHistory?: boolean;
 }
 
 export class OvsdbServer {
@@ -221,6 +229,7 @@ export class OvsdbServer {
    * As in OVS, it cannot be turned back on.
    */
   monitorCondEnabled = true;
+  readonly standaloneTxnHistory: boolean;
   readonly dbs = new Map<string, ServedDb>();
   readonly sessions = new Set<OvsdbSession>();
   readonly locks = new LockManager();
@@ -235,6 +244,7 @@ export class OvsdbServer {
 
   constructor(opts: OvsdbServerOptions = {}) {
     this.limits = opts.connectionLimits ?? {};
+    this.standaloneTxnHistory = opts.standaloneTxnHistory ?? true;
     this.compileClause = opts.compileClause ?? ((table, clause) => compileWhere(table, [clause]));
     this.logger = opts.logger ?? silentLogger;
   }
@@ -313,6 +323,8 @@ export class OvsdbSession implements LockHolder {
   readonly monitors = new Map<string, JsonRpcMonitor>();
   readonly triggers = new Map<string, Trigger>();
   dbChangeAware = false;
+  /** Set for a remote whose read_only column is true: its transactions may only read. */
+  readOnly = false;
   private readonly ctx: TxnContext;
 
   constructor(
@@ -463,6 +475,7 @@ export class OvsdbSession implements LockHolder {
       outcome = t.db.access.execute(t.ops, {
         now: timedOut ? () => Math.max(Date.now(), t.until) : this.ctx.now,
         hasLock: this.ctx.hasLock,
+        readOnly: this.readOnly,
         // Lets the executor measure a `wait` timeout from the request's arrival, as OVS does.
         created: t.created,
       });

@@ -25,6 +25,8 @@ const DEFAULT_MAX_BACKOFF = 8000;
 export interface RemoteOptions {
   probeInterval?: number;
   maxBackoff?: number;
+  /** The row's read_only column: its clients may not write. */
+  readOnly?: boolean;
   /** Where the target came from: db name, table and row, for status write-back. */
   row?: { db: string; table: string; uuid: string };
 }
@@ -129,6 +131,8 @@ function managerOptions(
   if (probe !== undefined) out.probeInterval = probe;
   const backoff = int('max_backoff');
   if (backoff !== undefined) out.maxBackoff = backoff;
+  const ro = columns.get('read_only');
+  if (ro?.type.key.type === 'boolean' && row.fields[ro.index].keys[0] === true) out.readOnly = true;
   return out;
 }
 
@@ -263,6 +267,7 @@ export class RemoteManager {
     const s = this.server.serve(stream, peerName(stream, peer), {
       probeInterval: this.probeFor(t.name, t.options),
     });
+    if (t.options.readOnly) s.readOnly = true;
     t.sessions.add(s);
     const prev = s.conn.onClose;
     s.conn.onClose = (reason, detail) => {
@@ -288,6 +293,10 @@ export class RemoteManager {
         t.listener = l;
         t.listenError = undefined;
         this.options.log?.dbg?.(`${name}: listening on ${l.boundName}`);
+        // As OVS, a port the kernel chose is logged (scripts and OVS's tests read it there).
+        const target = name.slice(name.indexOf(':') + 1);
+        if (/^p(tcp|ssl):/.test(name) && target.split(':')[0] === '0')
+          this.options.log?.info(`${target}: listening on port ${l.port}`);
         t.stop = () => {
           void l.close();
           for (const s of t.sessions) s.conn.destroy();
