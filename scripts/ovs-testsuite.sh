@@ -39,9 +39,26 @@ m4_define([AT_PACKAGE_STRING], [openvswitch $version])
 m4_define([AT_PACKAGE_BUGREPORT], [bugs@openvswitch.org])
 M4
 # Shell helpers that some files use but another file defines (ovsdb-execution.at's schemas,
-# used across the ovsdb-*.at files): only their PREPARE_TESTS blocks, not their tests.
+# used across the ovsdb-*.at files; dpif-netdev.at's megaflow helpers, used by
+# ofproto-dpif.at): only their PREPARE_TESTS blocks, not their tests.
 sed -n '/^m4_divert_push(\[PREPARE_TESTS\])/,/^m4_divert_pop(\[PREPARE_TESTS\])/p' \
-  "$ovs_src/tests/ovsdb-execution.at" > "$work/prepare-helpers.at"
+  "$ovs_src/tests/ovsdb-execution.at" "$ovs_src/tests/dpif-netdev.at" > "$work/prepare-helpers.at"
+# ovsdb-server.at's shutdown macros, used by ovsdb-idl.at too (its first dozen lines).
+sed -n '/^m4_define(\[OVSDB_SERVER_SHUTDOWN/,/^$/p' "$ovs_src/tests/ovsdb-server.at" \
+  >> "$work/prepare-helpers.at"
+# The test PKI OVS's build makes (tests/testpki-*.pem), with Debian's ovs-pki.
+if [ ! -f "$work/tests/testpki-cacert.pem" ] && command -v ovs-pki > /dev/null; then
+  pki="$work/tests/pki"
+  rm -rf "$pki"
+  ovs-pki --dir="$pki" --log="$work/tests/ovs-pki.log" init > /dev/null
+  for who in test test2; do
+    (cd "$work/tests/pki" && ovs-pki --dir="$pki" --log="$work/tests/ovs-pki.log" req+sign "$who" > /dev/null)
+  done
+  cp "$pki/switchca/cacert.pem" "$work/tests/testpki-cacert.pem"
+  for n in "" 2; do
+    for f in cert req privkey; do cp "$pki/test$n-$f.pem" "$work/tests/testpki-$f$n.pem"; done
+  done
+fi
 {
   echo 'AT_INIT'
   echo 'AT_COLOR_TESTS'
@@ -68,7 +85,7 @@ at_top_srcdir='$ovs_src'
 abs_top_srcdir='$ovs_src'
 at_top_build_prefix='../'
 abs_top_builddir='$work'
-AUTOTEST_PATH='$work/bin'
+AUTOTEST_PATH='$work/bin:$ovs_src/tests'
 SHELL=\${CONFIG_SHELL-'/bin/sh'}
 CFG
 cat > "$work/tests/atlocal" <<LOCAL
@@ -79,7 +96,7 @@ EGREP='grep -E'
 PYTHON3='/usr/bin/python3'
 CFLAGS=''
 PYTHONCOERCECLOCALE=0; export PYTHONCOERCECLOCALE
-PYTHONPATH=$ovs_src/python:$work/tests:\${PYTHONPATH-}; export PYTHONPATH
+PYTHONPATH=$work/tests:\${PYTHONPATH-}; export PYTHONPATH
 PYTHONIOENCODING=utf_8; export PYTHONIOENCODING
 PYTHONDONTWRITEBYTECODE=yes; export PYTHONDONTWRITEBYTECODE
 non_ascii_cwd=false
@@ -103,4 +120,4 @@ OVS_CTL_TIMEOUT=30; export OVS_CTL_TIMEOUT
 unset http_proxy https_proxy ftp_proxy no_proxy HTTP_PROXY HTTPS_PROXY FTP_PROXY NO_PROXY
 LOCAL
 cd "$work"
-exec "$work/testsuite" -C tests AUTOTEST_PATH="$work/bin" "$@"
+exec "$work/testsuite" -C tests AUTOTEST_PATH="$work/bin:$ovs_src/tests" "$@"
