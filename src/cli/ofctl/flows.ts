@@ -50,8 +50,13 @@ export function flowParseError(e: string): string {
   return `unknown table "${m[1]}"`;
 }
 
+/* A match no protocol can carry with these actions: OVS reports it as an inconsistency. */
+export const NO_PROTOCOL = 'actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)';
+
 export function tableSpecified(text: string): boolean {
-  return /(^|[\s,])table\s*[=:]/.test(text);
+  // table=255 means every table, which OpenFlow 1.0 says without the table-id extension.
+  const m = /(^|[\s,])table\s*[=:]\s*([^\s,]*)/.exec(text);
+  return m !== null && m[2] !== '255';
 }
 
 export async function parseFlowOrDie(
@@ -62,6 +67,7 @@ export async function parseFlowOrDie(
   const p = parseFlowMod(text, command, { portNumber: accept });
   if (!p.ok) throw new OfctlFatal(flowParseError(p.error));
   const usable = usableProtocols(p.value, { tableSpecified: tableSpecified(text) });
+  if (!usable) throw new OfctlFatal(NO_PROTOCOL);
   return { fm: modifyCookie(p.value), usable };
 }
 
@@ -240,7 +246,9 @@ export async function parseFlowFile(
     }
     const p = parseFlowMod(body, cmd, { portNumber: accept });
     if (!p.ok) throw new OfctlFatal(`${file}:${no}: ${flowParseError(p.error)}`);
-    usable &= usableProtocols(p.value, { tableSpecified: tableSpecified(body) });
+    const u = usableProtocols(p.value, { tableSpecified: tableSpecified(body) });
+    if (!u) throw new OfctlFatal(`${file}:${no}: ${NO_PROTOCOL}`);
+    usable &= u;
     fms.push(modifyCookie(p.value));
   }
   return { fms: pooled(fms), usable };

@@ -39,6 +39,13 @@ import { parseOptions } from './options.ts';
 import { cmdOfpParsePcap } from './pcap.ts';
 import { cmdDumpTableFeatures } from './table-features.ts';
 import { cmdDumpTableDesc, cmdModTable, cmdQueueGetConfig } from './tables.ts';
+import {
+  cmdEncodeErrorReply,
+  cmdOfpPrint,
+  cmdParseFlow,
+  cmdParseFlows,
+  cmdPrintError,
+} from './testing.ts';
 import { listCommandsText, optionListText, usageText, versionText } from './usage.ts';
 
 type Handler = (ctx: Ctx, args: string[]) => Promise<number | undefined> | Promise<void> | void;
@@ -127,6 +134,11 @@ const COMMANDS: Record<string, Command> = {
   'add-tlv-map': { min: 2, max: 2, rw: false, run: (c, a) => cmdTlvMod(c, a, true) },
   'del-tlv-map': { min: 1, max: 2, rw: false, run: (c, a) => cmdTlvMod(c, a, false) },
   'dump-tlv-map': { min: 1, max: 1, rw: false, run: cmdDumpTlvMap },
+  'parse-flow': { min: 1, max: 1, rw: true, run: cmdParseFlow },
+  'parse-flows': { min: 1, max: 1, rw: true, run: cmdParseFlows },
+  'print-error': { min: 1, max: 1, rw: true, run: cmdPrintError },
+  'encode-error-reply': { min: 2, max: 2, rw: true, run: cmdEncodeErrorReply },
+  'ofp-print': { min: 1, max: 2, rw: true, run: cmdOfpPrint },
   'list-commands': {
     min: 0,
     max: INF,

@@ -41,6 +41,8 @@ export interface Options {
   useNames: number;
   showStats: boolean;
   verbosity: number;
+  /** ofp-print --raw: the message comes from stdin as bytes, not hex. */
+  raw: boolean;
   timestamp: boolean;
   sort: SortCriterion[];
   /** Allowed OpenFlow versions (1 = OF1.0 ... 6 = OF1.5). */
@@ -206,6 +208,7 @@ export function parseOptions(argv: readonly string[]): Options {
     timeout: 0,
     strict: false,
     readd: false,
+    raw: false,
     bundle: false,
     mayCreate: false,
     readOnly: false,
@@ -234,6 +237,9 @@ export function parseOptions(argv: readonly string[]): Options {
       }
       case 'strict':
         o.strict = true;
+        break;
+      case 'raw':
+        o.raw = true;
         break;
       case 'readd':
         o.readd = true;

@@ -63,6 +63,26 @@ function statsFlags(m: RawMessage): string {
   return s;
 }
 
+const NXT_SET_CONTROLLER_ID = 20;
+const ONFT_ROLE_STATUS = 1911;
+const OFPT14_ROLE_STATUS = 30;
+const ROLE_NAMES = ['nochange', 'equal', 'primary', 'secondary'];
+const ROLE_REASONS = ['primary_request', 'configuration_changed', 'experimenter_data_changed'];
+
+/* A role status (OF1.4, or ONF's OF1.3 extension): role, reason, then the generation id, which
+ * OVS leaves out when it is all-ones (unknown). */
+function roleStatusBody(m: RawMessage): string {
+  const b = m.bytes;
+  const at = m.bodyAt;
+  if (b.length - at < 16) throw Object.assign(new Error('short'), { code: 'OFPBRC_BAD_LEN' });
+  const role = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  const reason = b[at + 4];
+  const gen = Buffer.from(b.subarray(at + 8, at + 16)).readBigUInt64BE();
+  let s = ` role=${ROLE_NAMES[role] ?? role}`;
+  if (gen !== 0xffffffffffffffffn) s += ` generation_id=${gen}`;
+  return `${s} reason=${ROLE_REASONS[reason] ?? '(unknown)'}`;
+}
+
 function identify(m: RawMessage): Known | null {
   const k = m.kind;
   const v = m.version;
@@ -71,6 +91,9 @@ function identify(m: RawMessage): Known | null {
     case 'ofpt':
       if (v >= 2 && k.type === 17) {
         return { name: 'OFPT_TABLE_MOD', body: (x) => formatTableMod(decodeTableMod(x)) };
+      }
+      if (v >= 5 && k.type === OFPT14_ROLE_STATUS) {
+        return { name: 'OFPT_ROLE_STATUS', body: roleStatusBody };
       }
       if ((v === 1 && k.type === 20) || (v >= 2 && v <= 4 && k.type === 22)) {
         return {
@@ -130,6 +153,16 @@ function identify(m: RawMessage): Known | null {
           };
         case NXT_CT_FLUSH:
           return { name: 'NXT_CT_FLUSH', body: (x) => formatCtFlush(decodeCtFlush(x)) };
+        case NXT_SET_CONTROLLER_ID:
+          return {
+            name: 'NXT_SET_CONTROLLER_ID',
+            body: (x) => ` id=${(x.bytes[x.bodyAt + 6] << 8) | x.bytes[x.bodyAt + 7]}`,
+          };
+      }
+      return null;
+    case 'onft':
+      if (v === 4 && k.subtype === ONFT_ROLE_STATUS) {
+        return { name: 'ONFT_ROLE_STATUS', body: roleStatusBody };
       }
       return null;
     case 'nxst': {

@@ -8,7 +8,9 @@ import { extractFlow, LAYER_L4 } from '../../lib/flow/extract.ts';
 import { fieldByName, getField32 } from '../../lib/flow/fields.ts';
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { flowToString, matchToString } from '../../lib/flow/match-format.ts';
+import { vlog } from '../../lib/vlog.ts';
 import { decodeMessage } from '../../ofproto/openflow/codec.ts';
+import { OfpError } from '../../ofproto/openflow/errors.ts';
 import {
   formatDuration,
   formatFlowModFlags,
@@ -16,8 +18,11 @@ import {
 } from '../../ofproto/openflow/flow-stats-format.ts';
 import { formatGroup, formatGroupMod } from '../../ofproto/openflow/group.ts';
 import type {
+  AsyncConfig,
+  AsyncMasks,
   FlowMod,
   OfpFrame,
+  OfpMessage,
   PortDesc,
   StatsReply,
   StatsRequest,
@@ -170,7 +175,32 @@ export function formatPhyPort(p: PortDesc, version: number): string {
   if (p.advertised) s += `     advertised: ${featuresText(p.advertised, version)}`;
   if (p.supported) s += `     supported:  ${featuresText(p.supported, version)}`;
   if (p.peer) s += `     peer:       ${featuresText(p.peer, version)}`;
-  s += `     speed: ${Math.floor(p.currSpeed / 1000)} Mbps now, ${Math.floor(p.maxSpeed / 1000)} Mbps max\n`;
+  // OpenFlow 1.0 has no speed fields: OVS derives them from the fastest feature bit.
+  const cur = version === 1 ? featuresKbps(p.curr, version) : p.currSpeed;
+  const max = version === 1 ? featuresKbps(p.supported, version) : p.maxSpeed;
+  s += `     speed: ${Math.floor(cur / 1000)} Mbps now, ${Math.floor(max / 1000)} Mbps max\n`;
+  return s;
+}
+
+/* netdev_features_to_bps(), in kbps, 0 when no speed bit is set. */
+function featuresKbps(bits: number, version: number): number {
+  const f = netdevFeatures(bits, version);
+  if (f & (1 << 9)) return 1e9;
+  if (f & (1 << 8)) return 1e8;
+  if (f & (1 << 7)) return 4e7;
+  if (f & (1 << 6)) return 1e7;
+  if (f & 0x30) return 1e6;
+  if (f & 0x0c) return 1e5;
+  if (f & 0x03) return 1e4;
+  return 0;
+}
+
+/** OVS's ofputil_port_mod_format(). */
+function portModBody(m: Extract<OfpMessage, { type: 'port_mod' }>, v: number): string {
+  let s = ` port: ${formatPort(m.portNo)}: addr:${macString(m.hwAddr)}\n`;
+  s += `     config: ${bitNames(m.config, PORT_CONFIG)}\n`;
+  s += `     mask:   ${bitNames(m.mask, PORT_CONFIG)}\n`;
+  s += `     advertise: ${m.advertise ? featuresText(m.advertise, v) : 'UNCHANGED\n'}`;
   return s;
 }
 
@@ -200,8 +230,8 @@ function capabilities(wire: number, version: number): number {
   // Wire bit 3 is STP in OF1.0 and GROUP_STATS later; OVS's internal bit for the latter is 4.
   const common = 1 | 2 | 4 | 32 | 64;
   let mask = common;
-  if (version === 1) mask |= 128;
-  else if (version <= 4) mask |= version >= 3 ? 256 : 0;
+  if (version <= 2) mask |= 128;
+  else if (version <= 4) mask |= 256;
   else mask |= 256 | 512 | 1024;
   let c = wire & mask;
   if (wire & 8) c |= version === 1 ? 8 : 16;
@@ -346,7 +376,7 @@ function tableStatsReply(stats: readonly TableStats[], v: number): string {
 /* ---- port and queue stats ---------------------------------------------------------------- */
 
 export interface PortStatsExt extends PortStats {
-  custom?: Array<[string, bigint]>;
+  custom?: readonly (readonly [string, bigint])[];
 }
 
 function stat(v: bigint): string {
@@ -412,7 +442,13 @@ function statsName(body: StatsReply['stat'], format: 'standard' | 'nxt', v: numb
   }
 }
 
-function flowModBody(fm: FlowMod, v: number, opts?: PrintOptions): string {
+function flowModBody(
+  fm: FlowMod,
+  v: number,
+  opts?: PrintOptions,
+  raw?: Uint8Array,
+  nxt = false,
+): string {
   const cmd = {
     add: 'ADD',
     modify: 'MOD',
@@ -421,8 +457,13 @@ function flowModBody(fm: FlowMod, v: number, opts?: PrintOptions): string {
     delete_strict: 'DEL_STRICT',
   }[fm.command];
   let s = ` ${cmd}`;
-  // OF1.0 carries a table only with the table-id extension; our codec says 255 without it.
-  const table = v === 1 && fm.tableId === 255 ? 0 : fm.tableId;
+  // OF1.0 carries a table in the command's high byte (the table-id extension): OVS prints
+  // that byte as it is, where our codec reads 0 as "any table" (255).
+  let table = fm.tableId;
+  if (v === 1) {
+    const at = nxt ? 24 : 56;
+    table = raw && raw.length > at ? raw[at] : fm.tableId === 255 ? 0 : fm.tableId;
+  }
   if (table !== 0) s += ` table:${table}`;
   s += ' ';
   s += matchToString(fm.match, fm.priority, { portName: opts?.portName });
@@ -496,14 +537,26 @@ export function messageName(f: OfpFrame): string {
       return f.version === 4 ? 'ONFT_BUNDLE_ADD_MESSAGE' : 'OFPT_BUNDLE_ADD_MESSAGE';
     case 'stats_reply':
       return statsName(m.body.stat, m.format, f.version);
-    case 'stats_request':
-      return statsName(m.body.stat, m.format, f.version).replace(/ reply$/, ' request');
+    case 'stats_request': {
+      const stat = m.body.stat === 'flow' && m.body.aggregate ? 'aggregate' : m.body.stat;
+      return statsName(stat, m.format, f.version).replace(/ reply$/, ' request');
+    }
     case 'nxt_set_flow_format':
       return 'NXT_SET_FLOW_FORMAT';
     case 'nxt_flow_mod_table_id':
       return 'NXT_FLOW_MOD_TABLE_ID';
     case 'nxt_set_packet_in_format':
       return 'NXT_SET_PACKET_IN_FORMAT';
+    case 'set_async':
+      return m.format === 'nxt' ? 'NXT_SET_ASYNC_CONFIG' : 'OFPT_SET_ASYNC';
+    case 'get_async_reply':
+      return 'OFPT_GET_ASYNC_REPLY';
+    case 'get_async_request':
+      return 'OFPT_GET_ASYNC_REQUEST';
+    case 'role_request':
+      return m.format === 'nxt' ? 'NXT_ROLE_REQUEST' : 'OFPT_ROLE_REQUEST';
+    case 'role_reply':
+      return m.format === 'nxt' ? 'NXT_ROLE_REPLY' : 'OFPT_ROLE_REPLY';
     default:
       return m.type.toUpperCase();
   }
@@ -514,37 +567,241 @@ function errorBody(e: Extract<OfpFrame['msg'], { type: 'error' }>, opts?: PrintO
   const name = e.error.name ?? `***decode error: OFPBRC_BAD_TYPE***`;
   let s = ` ${name}\n`;
   if (name === 'OFPHFC_INCOMPATIBLE' || name === 'OFPHFC_EPERM') {
-    s += Buffer.from(e.error.data).toString('latin1');
+    s += printable(e.error.data);
   } else if (e.error.data.length >= 8) {
     s += ofpToString(e.error.data, opts);
   }
   return s;
 }
 
-/** Formats one message as ofp_to_string() with verbosity 1 (what ovs-ofctl prints). */
+/* Header-level decode failures: OVS could not even name the message, so no header line. */
+const HEADER_ERRORS = new Set([
+  'OFPBRC_BAD_TYPE',
+  'OFPBRC_BAD_VERSION',
+  'OFPBRC_BAD_VENDOR',
+  'OFPBRC_BAD_SUBTYPE',
+  'OFPBRC_BAD_STAT',
+  'OFPBRC_BAD_EXPERIMENTER',
+]);
+
+/** Formats one message as ofp_to_string() does (verbosity 1 for dumps, 2 for monitor). */
 export function ofpToString(
   bytes: Uint8Array,
   opts?: PrintOptions,
   frame?: OfpFrame | null,
 ): string {
+  if (bytes.length === 0) return 'OpenFlow message is empty\n';
+  if (bytes.length < 8) {
+    return `OpenFlow packet too short (only ${bytes.length} bytes):\n${hexDump(bytes)}`;
+  }
   const len = (bytes[2] << 8) | bytes[3];
   if (bytes.length < len) {
-    return `(***truncated to ${bytes.length} bytes from ${len}***)\n${hexDump(bytes)}`;
+    const name = headerName(bytes);
+    const h = name ? `${header(name, bytes[0], xidOf(bytes))}\n` : '';
+    return `${h}(***truncated to ${bytes.length} bytes from ${len}***)\n${hexDump(bytes)}`;
+  }
+  if (bytes.length > len) {
+    return `(***only uses ${len} bytes out of ${bytes.length}***)\n${hexDump(bytes)}`;
+  }
+  const lenError = checkLength(bytes, len);
+  if (lenError) {
+    vlog('ofp_msgs').warn(lenError);
+    return `***decode error: OFPBRC_BAD_LEN***\n${hexDump(bytes)}`;
   }
   let f = frame;
+  let error: string | null = null;
   if (f === undefined) {
     const r = decodeMessage(bytes);
     f = r.ok ? r.frame : null;
+    if (!r.ok) {
+      error = r.error.error;
+      // OVS looks a message up by (version, type) alone: an unknown version is an unknown type.
+      if (error === 'OFPBRC_BAD_VERSION') {
+        vlog('ofp_msgs').warn(`unknown OpenFlow message (version ${bytes[0]}, type ${bytes[1]})`);
+        error = 'OFPBRC_BAD_TYPE';
+      }
+    }
   }
   if (!f || rawCandidate(f)) {
     const raw = rawMessageText(bytes, opts) ?? flowMonitorText(bytes, opts);
-    if (raw !== null) return raw;
+    if (raw !== null) return withHexDump(raw, bytes, opts);
   }
-  if (!f) return `${hexDump(bytes)}`;
+  if (!f) {
+    const name = error ?? 'OFPBRC_BAD_TYPE';
+    // A body that fails to decode still has a name OVS prints before the error.
+    const known = HEADER_ERRORS.has(name) ? null : headerName(bytes);
+    const h = known ? `${header(known, bytes[0], xidOf(bytes))} ` : '';
+    return `${h}***decode error: ${name}***\n${hexDump(bytes)}`;
+  }
   const h = header(messageName(f), f.version, f.xid);
-  const body = messageBody(f, opts, bytes);
+  let body: string;
+  try {
+    body = messageBody(f, opts, bytes);
+  } catch (e) {
+    if (!(e instanceof OfpError)) throw e;
+    return `${h} ***decode error: ${e.error}***\n${hexDump(bytes)}`;
+  }
   const text = h + body;
-  return text.endsWith('\n') ? text : `${text.replace(/ +$/, '')}\n`;
+  return withHexDump(text.endsWith('\n') ? text : `${text.replace(/ +$/, '')}\n`, bytes, opts);
+}
+
+/* OFPT_BUNDLE_ADD_MESSAGE: the bundle, then the message it carries, which must be one a
+ * bundle may hold and share the outer message's version and xid. */
+function bundleAddBody(
+  m: Extract<OfpMessage, { type: 'bundle_add' }>,
+  v: number,
+  outerXid: number,
+  opts?: PrintOptions,
+): string {
+  const inner = m.message;
+  if (inner[0] !== v) throw new OfpError('OFPBFC_BAD_VERSION');
+  if (xidOf(inner) !== outerXid) throw new OfpError('OFPBFC_MSG_BAD_XID');
+  if (inner[1] === 0) {
+    vlog('ofp_bundle').warn('OFPT_HELLO message not allowed inside OFPT14_BUNDLE_ADD_MESSAGE');
+    throw new OfpError('OFPBFC_MSG_UNSUP');
+  }
+  let s = `\n bundle_id=${m.bundleId ? `0x${m.bundleId.toString(16)}` : '0'}`;
+  const names: string[] = [];
+  if (m.flags & 1) names.push('atomic');
+  if (m.flags & 2) names.push('ordered');
+  if (names.length) s += ` flags=${names.join(' ')}`;
+  return `${s}\n${ofpToString(m.message, opts)}`;
+}
+
+/* OVS's ofpraw_check_length() for the fixed-size messages: [exact length, or minimum with a
+ * repeating unit], by version. */
+function expectedLength(v: number, t: number): [number, number] | null {
+  if (t === 5) return [8, 0];
+  if (t === 6) return v === 1 ? [32, 48] : v <= 3 ? [32, 64] : [32, 0];
+  if (t === 7) return [8, 0];
+  if (t === 8 || t === 9) return [12, 0];
+  if ((v === 1 && (t === 18 || t === 19)) || (v > 1 && (t === 20 || t === 21))) return [8, 0];
+  return null;
+}
+
+function checkLength(b: Uint8Array, len: number): string | null {
+  if (b[0] < 1 || b[0] > 6) return null;
+  const e = expectedLength(b[0], b[1]);
+  const name = headerName(b);
+  if (!e || !name) return null;
+  const [min, unit] = e;
+  if (unit ? len >= min && (len - min) % unit === 0 : len === min) return null;
+  const why = unit
+    ? `must be exactly ${min} bytes or longer by an integer multiple of ${unit} bytes`
+    : `expected length ${min}`;
+  return `received ${name} with incorrect length ${len} (${why})`;
+}
+
+const ASYNC_TYPES: ReadonlyArray<readonly [keyof AsyncMasks, string, readonly string[]]> = [
+  [
+    'packetIn',
+    'PACKET_IN',
+    ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'],
+  ],
+  ['portStatus', 'PORT_STATUS', ['add', 'delete', 'modify']],
+  [
+    'flowRemoved',
+    'FLOW_REMOVED',
+    ['idle', 'hard', 'delete', 'group_delete', 'meter_delete', 'eviction'],
+  ],
+  [
+    'roleStatus',
+    'ROLE_STATUS',
+    ['primary_request', 'configuration_changed', 'experimenter_data_changed'],
+  ],
+  ['tableStatus', 'TABLE_STATUS', ['', '', '', 'vacancy_down', 'vacancy_up']],
+  ['requestForward', 'REQUESTFORWARD', ['group_mod', 'meter_mod']],
+];
+
+/* ofputil_format_set_async_config(): each role's enabled reasons per message type. */
+function asyncConfigBody(c: AsyncConfig): string {
+  let s = '';
+  for (const [label, masks] of [
+    ['primary', c.master],
+    ['secondary', c.slave],
+  ] as const) {
+    s += `\n ${label}:\n`;
+    for (const [key, name, reasons] of ASYNC_TYPES) {
+      const bits = masks[key] ?? 0;
+      s += `${name.padStart(16)}:`;
+      for (let j = 0; j < reasons.length; j++) {
+        if (bits & (1 << j) && reasons[j]) s += ` ${reasons[j]}`;
+      }
+      if (!bits) s += ' (off)';
+      s += '\n';
+    }
+  }
+  return s;
+}
+
+/* OVS's ds_put_printable(): printable ASCII as is, anything else as a C octal escape. */
+function printable(b: Uint8Array): string {
+  let s = '';
+  for (const c of b) {
+    s += c >= 32 && c < 127 ? String.fromCharCode(c) : `\\${c.toString(8).padStart(3, '0')}`;
+  }
+  return s;
+}
+
+function xidOf(b: Uint8Array): number {
+  return ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0;
+}
+
+const TYPE_NAMES_COMMON = [
+  'OFPT_HELLO',
+  'OFPT_ERROR',
+  'OFPT_ECHO_REQUEST',
+  'OFPT_ECHO_REPLY',
+  null,
+  'OFPT_FEATURES_REQUEST',
+  'OFPT_FEATURES_REPLY',
+  'OFPT_GET_CONFIG_REQUEST',
+  'OFPT_GET_CONFIG_REPLY',
+  'OFPT_SET_CONFIG',
+  'OFPT_PACKET_IN',
+  'OFPT_FLOW_REMOVED',
+  'OFPT_PORT_STATUS',
+  'OFPT_PACKET_OUT',
+  'OFPT_FLOW_MOD',
+];
+const TYPE_NAMES_10: Record<number, string> = {
+  15: 'OFPT_PORT_MOD',
+  18: 'OFPT_BARRIER_REQUEST',
+  19: 'OFPT_BARRIER_REPLY',
+};
+const TYPE_NAMES_11: Record<number, string> = {
+  15: 'OFPT_GROUP_MOD',
+  16: 'OFPT_PORT_MOD',
+  17: 'OFPT_TABLE_MOD',
+  20: 'OFPT_BARRIER_REQUEST',
+  21: 'OFPT_BARRIER_REPLY',
+  24: 'OFPT_ROLE_REQUEST',
+  25: 'OFPT_ROLE_REPLY',
+  26: 'OFPT_GET_ASYNC_REQUEST',
+  27: 'OFPT_GET_ASYNC_REPLY',
+  28: 'OFPT_SET_ASYNC',
+  29: 'OFPT_METER_MOD',
+  30: 'OFPT_ROLE_STATUS',
+  31: 'OFPT_TABLE_STATUS',
+  32: 'OFPT_REQUESTFORWARD',
+  33: 'OFPT_BUNDLE_CONTROL',
+  34: 'OFPT_BUNDLE_ADD_MESSAGE',
+};
+
+/* The name of a message known from its header alone (ofpraw_decode_partial()), for the
+ * line OVS prints above a truncated one. */
+function headerName(b: Uint8Array): string | null {
+  const v = b[0];
+  const t = b[1];
+  if (v < 1 || v > 6) return null;
+  if (t < TYPE_NAMES_COMMON.length) return TYPE_NAMES_COMMON[t];
+  return (v === 1 ? TYPE_NAMES_10[t] : TYPE_NAMES_11[t]) ?? null;
+}
+
+/* At verbosity 5 and above OVS follows every message with its bytes. */
+function withHexDump(text: string, bytes: Uint8Array, opts?: PrintOptions): string {
+  if ((opts?.verbosity ?? 0) < 5 || text.includes('***decode error')) return text;
+  return text + hexDump(bytes);
 }
 
 /* Messages our union keeps as bytes, or decodes only in part (table-mod properties). */
@@ -569,7 +826,7 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
     case 'error':
       return errorBody(m, opts);
     case 'flow_mod':
-      return flowModBody(m, v, opts);
+      return flowModBody(m, v, opts, raw, m.format === 'nxt');
     case 'barrier_reply':
     case 'barrier_request':
       return '';
@@ -588,10 +845,12 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
       if (m.bufferId === 0xffffffff) {
         t += ` data_len=${m.data.length}`;
         if ((opts?.verbosity ?? 1) > 0 && m.data.length) t += `\n${packetToString(m.data)}`;
-        if ((opts?.verbosity ?? 1) > 2) t += hexDump(m.data);
+        if ((opts?.verbosity ?? 1) > 2) t += hexDump(m.data, false);
       } else t += ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
       return t;
     }
+    case 'port_mod':
+      return portModBody(m, v);
     case 'port_status':
       return ` ${m.reason === 'add' ? 'ADD' : m.reason === 'delete' ? 'DEL' : 'MOD'}:${formatPhyPort(m.port, v)}`;
     case 'flow_removed': {
@@ -607,7 +866,9 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
     case 'echo_reply':
       return ` ${m.data.length} bytes of payload\n${(opts?.verbosity ?? 1) > 1 ? hexDump(m.data) : ''}`;
     case 'hello':
-      return `\n version bitmap: ${m.versions.map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(', ')}\n`;
+      return raw
+        ? helloBody(raw)
+        : `\n version bitmap: ${m.versions.map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(', ')}\n`;
     case 'meter_mod':
       return formatMeterMod(m);
     case 'bundle_control': {
@@ -643,6 +904,25 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
       return ` format=${m.format === 'nxm' ? 'nxm' : 'openflow10'}\n`;
     case 'nxt_flow_mod_table_id':
       return ` ${m.enable ? 'enable' : 'disable'}\n`;
+    case 'nxt_set_packet_in_format':
+      return ` format=${m.format}\n`;
+    case 'role_request':
+    case 'role_reply': {
+      const role = m.role === 'master' ? 'primary' : m.role === 'slave' ? 'secondary' : m.role;
+      let t = ` role=${role}`;
+      // OVS shows a generation id only where the message carries a meaningful one.
+      const gen =
+        m.format === 'standard' &&
+        m.generationId !== U64 &&
+        !(m.type === 'role_request' && m.role === 'nochange');
+      if (gen) t += ` generation_id=${m.generationId}`;
+      return `${t}\n`;
+    }
+    case 'bundle_add':
+      return bundleAddBody(m, v, f.xid, opts);
+    case 'set_async':
+    case 'get_async_reply':
+      return asyncConfigBody(m.config);
     default:
       return '';
   }
@@ -662,7 +942,8 @@ function statsRequestBody(b: StatsRequest, opts?: PrintOptions): string {
     case 'port_desc':
       return ` port=${formatPort(b.portNo, opts)}`;
     case 'queue':
-      return ` port=${formatPort(b.portNo, opts)} queue=${b.queueId === 0xffffffff ? 'all' : b.queueId}`;
+      // OpenFlow 1.0 says ALL where later versions say ANY: OVS prints both as ANY.
+      return ` port=${formatPort(b.portNo === 0xfffc ? 0xffff : b.portNo, opts)} queue=${b.queueId === 0xffffffff ? 'ALL' : b.queueId}`;
     case 'group':
     case 'group_desc':
       return ` group_id=${b.groupId === 0xfffffffc ? 'ALL' : b.groupId === 0xffffffff ? 'ANY' : b.groupId}`;
@@ -833,23 +1114,73 @@ function packetInBody(
   s += '\n';
   if (m.userdata?.length) s += ` userdata=${formatHexArg(m.userdata)}\n`;
   s += packetToString(m.data);
+  if ((opts?.verbosity ?? 1) > 2) s += hexDump(m.data, false);
   return s;
 }
 
-/** OVS's ds_put_hex_dump() with ASCII: 16 bytes a line, offset first. */
-export function hexDump(b: Uint8Array): string {
+/* A hello's version bitmap, as OVS decodes it: the header's version implies every version up
+ * to it; a bitmap element replaces that; anything else is "unknown data". */
+function helloBody(b: Uint8Array): string {
+  const len = (b[2] << 8) | b[3];
+  let allowed = b[0] < 32 ? (((1 << b[0]) >>> 0) - 1) * 2 : 0xfffffffe;
+  let ok = true;
+  let off = 8;
+  while (off < len) {
+    if (len - off < 4) {
+      ok = false;
+      break;
+    }
+    const type = (b[off] << 8) | b[off + 1];
+    const elen = (b[off + 2] << 8) | b[off + 3];
+    const padded = (elen + 7) & ~7;
+    if (elen < 4 || padded > len - off) {
+      ok = false;
+      break;
+    }
+    const bitmapLen = elen - 4;
+    if (type !== 1 || !bitmapLen || bitmapLen % 4) ok = false;
+    else {
+      let bits = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0;
+      if (bits & 1) {
+        vlog('ofp_util').warn('peer claims to support invalid OpenFlow version 0x00');
+        bits = (bits & ~1) >>> 0;
+      }
+      if (!bits) {
+        vlog('ofp_util').warn('peer does not support any OpenFlow version (between 0x01 and 0x1f)');
+        ok = false;
+      } else allowed = bits;
+    }
+    off += padded;
+  }
+  const versions: string[] = [];
+  for (let v = 0; v < 32; v++) {
+    if ((allowed >>> v) & 1) versions.push(`0x${v.toString(16).padStart(2, '0')}`);
+  }
+  const s = `\n version bitmap: ${versions.join(', ')}\n`;
+  return ok ? s : `${s} unknown data in hello:\n${hexDump(b.subarray(0, len))}`;
+}
+
+/** OVS's ds_put_hex_dump() from offset 0: 16 bytes a line, "-" after the eighth byte. */
+export function hexDump(b: Uint8Array, ascii = true): string {
   let s = '';
   for (let off = 0; off < b.length; off += 16) {
-    const chunk = b.subarray(off, off + 16);
-    let hex = '';
-    let asc = '';
-    for (let i = 0; i < 16; i++) {
-      if (i < chunk.length) {
-        hex += `${i === 8 ? '-' : i ? ' ' : ''}${chunk[i].toString(16).padStart(2, '0')}`;
-        asc += chunk[i] >= 0x20 && chunk[i] < 0x7f ? String.fromCharCode(chunk[i]) : '.';
-      } else hex += '   ';
+    const n = Math.min(16, b.length - off);
+    let line = `${off.toString(16).padStart(8, '0')}  `;
+    for (let i = 0; i < n; i++) {
+      line += `${b[off + i].toString(16).padStart(2, '0')}${i === 7 ? '-' : ' '}`;
     }
-    s += `${off.toString(16).padStart(8, '0')}  ${hex} |${asc.padEnd(16)}|\n`;
+    if (ascii) {
+      line += '   '.repeat(16 - n);
+      line += '|';
+      for (let i = 0; i < n; i++) {
+        const c = b[off + i];
+        line += c >= 32 && c < 127 ? String.fromCharCode(c) : '.';
+      }
+      line += `${' '.repeat(16 - n)}|`;
+    } else {
+      line = line.replace(/ +$/, '');
+    }
+    s += `${line}\n`;
   }
   return s;
 }

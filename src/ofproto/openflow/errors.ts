@@ -296,6 +296,11 @@ export function isOfpErrorName(s: string): boolean {
   return KNOWN.has(s);
 }
 
+/** Where `name` goes on the wire in `version`, or null where that version has no place for it. */
+export function errorTripletIn(name: OfpErrorName, version: number): Triplet | null {
+  return byVersion[version]?.get(name) ?? null;
+}
+
 /** Where `name` goes on the wire in `version`, or NXBRC_UNENCODABLE_ERROR's position. */
 export function errorTriplet(name: OfpErrorName, version: number): Triplet {
   const v = version >= 1 && version <= MAX_VERSION ? version : 1;

@@ -92,7 +92,8 @@ function splitArrow(s: string, what: string): [string, string] {
   return [s.slice(0, i), s.slice(i + 2)];
 }
 
-/** Top-level comma split that respects parentheses. */
+/** Top-level split on commas and blanks (OVS's ofputil_parse_key_value() delimiters) that
+ * respects parentheses: "strip_vlan output:1" is two actions, as in OVS. */
 function splitTop(s: string): string[] {
   const out: string[] = [];
   let depth = 0;
@@ -101,7 +102,7 @@ function splitTop(s: string): string[] {
     const c = s[i];
     if (c === '(') depth++;
     else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
+    else if (depth === 0 && (c === ',' || c === ' ' || c === '\t' || c === '\r' || c === '\n')) {
       out.push(s.slice(start, i));
       start = i + 1;
     }
@@ -195,6 +196,11 @@ function parseOutput(arg: string, opts?: OfpactParseOptions): Ofpact {
     if (maxLen < 0) return portAction(port, 0);
     return { type: 'output_trunc', port, maxLen };
   }
+  const port = ofpPortFromString(arg, opts?.portNumber);
+  // Not a port: a field name alone is an output to the whole field ("output:NXM_NX_REG0").
+  if (port === null && lookupField(arg.trim())) {
+    return { type: 'output_reg', src: parseSubfield(arg), maxLen: 0 };
+  }
   return portAction(parsePort(arg, opts), 0);
 }
 
@@ -258,10 +264,11 @@ function parseBundle(arg: string, load: boolean, opts?: OfpactParseOptions): Ofp
     .split(',')
     .map((x) => x.trim())
     .filter((x) => x);
+  // OVS tokenizes the member list on commas, blanks and brackets: "members:[2,3]" is 2 and 3.
   const members = arg
     .slice(mi)
     .replace(/^(members|slaves):/, '')
-    .split(',')
+    .split(/[,\s[\]]+/)
     .map((x) => x.trim())
     .filter((x) => x)
     .map((p) => parsePort(p, opts));

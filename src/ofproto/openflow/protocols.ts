@@ -14,7 +14,9 @@ import {
   W_NW,
   W_NW_DST,
   W_NW_SRC,
+  W_SKB_PRIORITY,
   W_TP,
+  W_TUN_TOS_TTL,
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
 import type { Match } from '../../lib/flow/match.ts';
@@ -125,6 +127,8 @@ function of11Expressible(m: Match): boolean {
 }
 
 export function matchProtocols(m: Match): number {
+  // tun_tos, tun_ttl and skb_priority have no NXM or OXM encoding: no protocol carries them.
+  if (m.mask[W_TUN_TOS_TTL] & 0xffff || m.mask[W_SKB_PRIORITY]) return 0;
   if (of10Expressible(m)) return P_ANY;
   return P_NXM_OXM_ANY | (of11Expressible(m) ? P_OF11_STD : 0);
 }
