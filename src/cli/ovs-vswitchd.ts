@@ -20,6 +20,7 @@ import { defaultDbSocket, rundir } from '../lib/paths.ts';
 import { startupBanner, versionString } from '../lib/unixctl/index.ts';
 import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
 import { installPidfileLocker } from '../native/pidfile-lock.ts';
+import { setSelfConfinement } from '../vswitchd/bridge.ts';
 import { registerVswitchdCommands } from '../vswitchd/unixctl.ts';
 import { Vswitchd } from '../vswitchd/vswitchd.ts';
 
@@ -75,6 +76,9 @@ function parseArgs(argv: string[]): Options {
       if (value === 'override') o.override = true;
       else if (value !== undefined && value !== '' && value !== 'system')
         throw new UsageError(`${value}: unknown dummy level`);
+    } else if (name === 'no-self-confinement') {
+      if (value !== undefined) throw new UsageError(`option '--${name}' doesn't allow an argument`);
+      setSelfConfinement(false);
     } else if (IGNORED_VALUE_OPTIONS.has(name)) {
       if (value === undefined) {
         if (i + 1 >= argv.length) throw new UsageError(`option '--${name}' requires an argument`);
@@ -133,7 +137,11 @@ async function main(): Promise<void> {
   installPidfileLocker();
   let daemon: Daemon;
   try {
-    daemon = await startDaemon({ program: PROGRAM, options: daemonArgs.options, exitCleanup: true });
+    daemon = await startDaemon({
+      program: PROGRAM,
+      options: daemonArgs.options,
+      exitCleanup: true,
+    });
   } catch (e) {
     fatal((e as Error).message);
   }

@@ -32,6 +32,8 @@ const OFPGFC_CHAINING = 4;
 /* Actions OVS allows in buckets, as OF1.2+ OFPAT_* bits: output, set_mpls_ttl, dec_mpls_ttl,
  * push_vlan, pop_vlan, push_mpls, pop_mpls, set_queue, group, set_nw_ttl, dec_nw_ttl,
  * set_field (what real ovs-vswitchd 3.1 reports). */
+/* OF1.0's OFPAT_* 0 to 11: output, the set_vlan/strip_vlan/mod_* rewrites and enqueue. */
+const GROUP_ACTIONS_OF10 = 0xfff;
 const GROUP_ACTIONS = [0, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25].reduce(
   (m, b) => m | (1 << b),
   0,
@@ -204,16 +206,13 @@ export class GroupTable {
   }
 
   features(version = 4): GroupFeatures {
+    // OF1.0 numbers its actions differently; OVS's OF1.0 extension reports all twelve.
+    const bits = version === 1 ? GROUP_ACTIONS_OF10 : GROUP_ACTIONS;
     return {
       types: GROUP_TYPE_BITS,
       capabilities: OFPGFC_SELECT_WEIGHT | OFPGFC_SELECT_LIVENESS | OFPGFC_CHAINING,
       maxGroups: [OFPG_MAX, OFPG_MAX, OFPG_MAX, OFPG_MAX],
-      actions: this.opts.actionBits?.(version) ?? [
-        GROUP_ACTIONS,
-        GROUP_ACTIONS,
-        GROUP_ACTIONS,
-        GROUP_ACTIONS,
-      ],
+      actions: this.opts.actionBits?.(version) ?? [bits, bits, bits, bits],
     };
   }
 

@@ -48,6 +48,7 @@ import { OfpError } from './openflow/errors.ts';
 import { parseFlowMod } from './openflow/flow-mod-parse.ts';
 import type { FlowMod, PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
 import type { PortStats, QueueStats } from './openflow/stats.ts';
+import { queueConfigReplies } from './queue-desc.ts';
 
 const log = vlog('ofproto');
 
@@ -464,13 +465,22 @@ export class Ofproto implements OfSwitch {
           collisions: U64,
           durationSec: 0,
           durationNsec: 0,
+          custom: p.netdev.type.startsWith('dummy') ? dummyCustomStats(st) : undefined,
         };
       });
   }
 
-  /** Queue 0 on every port, without counters (no QoS on these ports yet). */
-  queueStats(portNo: number, queueId: number): QueueStats[] {
-    if (queueId !== 0 && queueId !== 0xffffffff) return [];
+  /**
+   * Queue 0 on every port, without counters (no QoS on these ports yet). As OVS: a queue no
+   * port has is OFPQOFC_BAD_QUEUE, a port the switch lacks OFPQOFC_BAD_PORT.
+   */
+  queueStats(portNo: number, queueId: number): QueueStats[] | OfpError {
+    // OF1.0 says "every port" with OFPP_ALL.
+    if (portNo === OFPP_ALL) portNo = OFPP_ANY;
+    if (portNo !== OFPP_ANY && !this.byNumber.has(portNo as OfpPort)) {
+      return new OfpError('OFPQOFC_BAD_PORT');
+    }
+    if (queueId !== 0 && queueId !== 0xffffffff) return new OfpError('OFPQOFC_BAD_QUEUE');
     return [...this.byNumber.values()]
       .filter((p) => portNo === OFPP_ANY || p.ofpPort === portNo)
       .sort((a, b) => a.ofpPort - b.ofpPort)
@@ -483,6 +493,10 @@ export class Ofproto implements OfSwitch {
         durationSec: 0xffffffff,
         durationNsec: 0xffffffff,
       }));
+  }
+
+  queueConfigReplies(raw: Uint8Array): Uint8Array[] | OfpError {
+    return queueConfigReplies(raw, [...this.byNumber.keys()], () => [0]);
   }
 
   packetOut(po: PacketOut): OfpError | null {
@@ -620,4 +634,26 @@ export class Ofproto implements OfSwitch {
       }
     }
   }
+}
+
+const OFPP_ALL = 0xfffc;
+
+/*
+ * The named counters OVS's dummy netdev reports (OF1.4+ port stats print them): two test
+ * counters that stay 0 here, then one receive and one transmit queue's bytes and packets.
+ */
+function dummyCustomStats(st: {
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
+}): [string, bigint][] {
+  return [
+    ['rx_custom_packets_1', 0n],
+    ['rx_custom_packets_2', 0n],
+    ['rx_q0_bytes', BigInt(st.rxBytes)],
+    ['rx_q0_packets', BigInt(st.rxPackets)],
+    ['tx_q0_bytes', BigInt(st.txBytes)],
+    ['tx_q0_packets', BigInt(st.txPackets)],
+  ];
 }

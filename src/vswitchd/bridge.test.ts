@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { DpifBackers } from '../dpif/backers.ts';
 import type { EthAddr } from '../netdev/netdev.ts';
 import { NetdevRegistry } from '../netdev/registry.ts';
-import { type Bridge, pickDatapathId, VSwitch } from './bridge.ts';
+import {
+  type Bridge,
+  confinedControllerError,
+  pickDatapathId,
+  setSelfConfinement,
+  VSwitch,
+} from './bridge.ts';
 import type { BridgeConfig, IfaceConfig, OvsConfig } from './config.ts';
 
 let uuidSeq = 0;
@@ -212,4 +218,36 @@ test('settings: fail mode and MAC table options are stored on the ofproto', () =
     macAgingTime: 30,
     macTableSize: 100,
   });
+});
+
+// Behaviour of real ovs-vswitchd 3.1 (bridge.c's self-confinement): OVS's own test suite
+// expects the punix: refusal as an ERR line naming the target.
+test('a confined switch refuses unix sockets outside the run directory', () => {
+  const saved = process.env.OVS_RUNDIR;
+  process.env.OVS_RUNDIR = '/tmp/rd';
+  try {
+    assert.equal(confinedControllerError('br0', 'punix:/tmp/rd/br0.void'), null);
+    assert.equal(confinedControllerError('br0', 'punix://tmp/rd/br0.ctl'), null);
+    assert.equal(confinedControllerError('br0', 'unix:/tmp/rd/ctl.sock'), null);
+    assert.equal(confinedControllerError('br0', 'unix:ctl.sock'), null);
+    assert.equal(confinedControllerError('br0', 'tcp:127.0.0.1:6653'), null);
+    assert.match(
+      confinedControllerError('br0', 'punix:/tmp/rd/br0.void/../overwrite.file') ?? '',
+      /^bridge br0: Not adding Unix domain socket controller "punix:\/tmp\/rd\/br0.void\/..\/overwrite.file" due to possibility of overwriting local files. Instead, specify path in permitted format "punix:\/tmp\/rd\/br0.\*"/,
+    );
+    assert.match(
+      confinedControllerError('br0', 'punix:/tmp/rd/br1.void') ?? '',
+      /Not adding Unix domain socket controller/,
+    );
+    assert.match(
+      confinedControllerError('br0', 'unix:/etc/ctl.sock') ?? '',
+      /^bridge br0: Not connecting to socket controller "unix:\/etc\/ctl.sock" due to possibility for remote exploit/,
+    );
+    setSelfConfinement(false);
+    assert.equal(confinedControllerError('br0', 'unix:/etc/ctl.sock'), null);
+  } finally {
+    setSelfConfinement(true);
+    if (saved === undefined) delete process.env.OVS_RUNDIR;
+    else process.env.OVS_RUNDIR = saved;
+  }
 });

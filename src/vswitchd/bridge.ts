@@ -17,6 +17,7 @@
 import type { DpifBackers } from '../dpif/backers.ts';
 import { UnknownDatapathTypeError } from '../dpif/backers.ts';
 import type { TlsOptions } from '../lib/jsonrpc/stream.ts';
+import { rundir } from '../lib/paths.ts';
 import { vlog } from '../lib/vlog.ts';
 import {
   type EthAddr,
@@ -35,6 +36,51 @@ import { DEFAULT_SETTINGS, Ofproto } from '../ofproto/ofproto.ts';
 import type { BridgeConfig, IfaceConfig, OvsConfig, PortConfig } from './config.ts';
 
 const log = vlog('bridge');
+
+let selfConfine = true;
+/** Targets already refused, so each refusal is logged once (OVS rate-limits the same error). */
+const refusedControllers = new Set<string>();
+
+/** ovs-vswitchd's --no-self-confinement: unix controller sockets may then live anywhere. */
+export function setSelfConfinement(on: boolean): void {
+  selfConfine = on;
+}
+
+/**
+ * As OVS, a confined daemon refuses unix: controllers outside the run directory and punix:
+ * controllers not named "<rundir>/<bridge>.*": a database user must not make the switch
+ * connect to, or overwrite, an arbitrary local file. Returns OVS's error text, or null.
+ */
+export function confinedControllerError(bridge: string, target: string): string | null {
+  if (!selfConfine) return null;
+  const dir = normalizeSlashes(rundir());
+  const t = normalizeSlashes(target);
+  if (t.startsWith('unix:')) {
+    const allowed = `unix:${dir}/`;
+    if (!t.includes('/') || t.startsWith(allowed)) return null;
+    return (
+      `bridge ${bridge}: Not connecting to socket controller "${target}" due to possibility ` +
+      `for remote exploit.  Instead, specify socket in permitted directory "${allowed}" or ` +
+      `connect to "unix:${rundir()}/${bridge}.mgmt" (which is always available without ` +
+      'special configuration).'
+    );
+  }
+  if (t.startsWith('punix:')) {
+    const allowed = `punix:${dir}/${bridge}.`;
+    if (t.startsWith(allowed) && !t.slice(allowed.length).includes('/')) return null;
+    return (
+      `bridge ${bridge}: Not adding Unix domain socket controller "${target}" due to ` +
+      `possibility of overwriting local files. Instead, specify path in permitted format ` +
+      `"${allowed}*" or connect to "unix:${rundir()}/${bridge}.mgmt" (which is always ` +
+      'available without special configuration).'
+    );
+  }
+  return null;
+}
+
+function normalizeSlashes(s: string): string {
+  return s.replace(/\/+/g, '/');
+}
 
 /** One interface as the switch has it. */
 export interface Iface {
@@ -356,10 +402,21 @@ export class VSwitch {
           vlans: m.selectVlan.length ? new Set(m.selectVlan) : null,
           outPort: m.outputPort !== undefined ? (bundlePorts.get(m.outputPort)?.[0] ?? null) : null,
           outVlan: m.outputPort === undefined ? (m.outputVlan ?? null) : null,
+          snaplen: m.snaplen,
         })),
     );
+    const controllers = br.cfg.controllers.filter((c) => {
+      const err = confinedControllerError(br.name, c.target);
+      if (err === null) return true;
+      const key = `${br.name}\0${c.target}`;
+      if (!refusedControllers.has(key)) {
+        refusedControllers.add(key);
+        log.err(err);
+      }
+      return false;
+    });
     ofproto.setControllers(
-      br.cfg.controllers.map((c) => ({
+      controllers.map((c) => ({
         target: c.target,
         maxBackoffMs: c.maxBackoff,
         probeIntervalMs: c.inactivityProbe,

@@ -13,6 +13,7 @@ import { P_ANY, usableProtocols } from '../../ofproto/openflow/protocols.ts';
 import { type Ctx, strToPortNo } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
 import { parseWatch } from './flow-monitor-print.ts';
+import { detachMonitor, startMonitorControl } from './monitor-daemon.ts';
 import { formatReceived, ofpToString } from './print.ts';
 import { dumpRaw, rawRequest } from './raw-dump.ts';
 import { fatalErrno, type Received, type Vconn } from './vconn.ts';
@@ -186,6 +187,7 @@ export async function trySetPacketInFormat(
 
 export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Promise<number> {
   const name = args[0];
+  await detachMonitor(process.argv.slice(2));
   let vc: Vconn;
   if (snoop) {
     ctx.o.useNames = 0;
@@ -228,7 +230,10 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
     }
   }
   // ovs-ofctl prints what it receives on stderr, and runs until killed or disconnected.
+  const control = await startMonitorControl(ctx, vc, process.argv.slice(2));
   for (;;) {
+    const hold = control.waitUnblocked();
+    if (hold) await hold;
     let r: Received;
     try {
       r = await vc.recv();
@@ -237,6 +242,7 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
     }
     if (ctx.o.timestamp) ctx.err(`${timestampNow()}: `);
     ctx.err(formatReceived(r, { verbosity: ctx.o.verbosity + 2 }));
+    control.received(r);
     if (!snoop && r.frame?.msg.type === 'echo_request') {
       vc.sendFrame({
         version: r.version,

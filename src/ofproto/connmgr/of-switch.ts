@@ -38,7 +38,9 @@ export interface OfSwitch {
   /** Counters of one port, or of all ports for OFPP_ANY; [] for an unknown port. */
   portStats(portNo: number): PortStats[];
   /** Queue counters (OFPP_ANY / queue 0xffffffff for all); bridges without QoS return []. */
-  queueStats?(portNo: number, queueId: number): QueueStats[];
+  queueStats?(portNo: number, queueId: number): QueueStats[] | OfpError;
+  /** Replies to a queue configuration request (raw: codec.ts does not model it). */
+  queueConfigReplies?(raw: Uint8Array): Uint8Array[] | OfpError;
   /** Runs a packet-out through the pipeline. */
   packetOut(po: PacketOut): OfpError | null;
   portMod(pm: PortMod): OfpError | null;

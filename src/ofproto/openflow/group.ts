@@ -391,6 +391,23 @@ function splitBuckets(s: string): { head: string; buckets: string[] } {
   return { head, buckets: parts.slice(1).map((p) => p.slice('bucket='.length).replace(/,$/, '')) };
 }
 
+/* As OVS's OF1.5 encoder: a bucket given without bucket_id gets the lowest id that no bucket
+ * of the same message names. */
+function assignBucketIds(parsed: Bucket[], texts: readonly string[]): void {
+  const explicit = texts.map((t) =>
+    /^(?:(?:weight|watch_port|watch_group)[:=][^,]*,)*bucket_id[:=]/.test(t),
+  );
+  if (explicit.every(Boolean)) return;
+  const used = new Set(parsed.filter((_, i) => explicit[i]).map((b) => b.bucketId));
+  let next = 0;
+  parsed.forEach((b, i) => {
+    if (explicit[i]) return;
+    while (used.has(next)) next++;
+    b.bucketId = next;
+    used.add(next);
+  });
+}
+
 function parseBucket(s: string, t: GroupType, index: number): Bucket {
   const b: Bucket = {
     bucketId: index,
@@ -527,6 +544,7 @@ export function parseGroupMod(text: string, command: GroupCommand): ParseResult<
     }
     if (props.method || props.param || props.fields.length) g.props = props;
     g.buckets = buckets.map((b, i) => parseBucket(b, g.groupType, i));
+    assignBucketIds(g.buckets, buckets);
     if (command === 'delete' && g.buckets.length) return { ok: false, error: 'bucket not allowed' };
     return { ok: true, value: g };
   } catch (e) {
