@@ -128,7 +128,8 @@ export class FlowTables implements ActionCheckers {
   private readonly tables: Classifier<OfRule>[] = [];
   private readonly lookups: Float64Array;
   private readonly matches: Float64Array;
-  private readonly now: () => number;
+  /** The tables' clock (ms): flow ages and timeouts are measured on it. */
+  readonly now: () => number;
   private nRules = 0;
   /* Rules above OpenFlow's priority range (fail-open's), not reported in table stats. */
   private hiddenRules = 0;
@@ -180,7 +181,8 @@ export class FlowTables implements ActionCheckers {
     if (tableId >= this.nTables) return;
     const next = s ?? DEFAULT_TABLE_SETTINGS;
     const cur = this.tableSettings(tableId);
-    if (cur.name === next.name && cur.maxFlows === next.maxFlows && cur.evict === next.evict) return;
+    if (cur.name === next.name && cur.maxFlows === next.maxFlows && cur.evict === next.evict)
+      return;
     this.settings[tableId] = next;
     const victims: Rule[] = [];
     for (let n = this.tableCount(tableId); n > next.maxFlows; n--) {

@@ -266,6 +266,36 @@ test('malformed messages get errors and the connection survives', async () => {
   await ctl.waitFor((f) => f.xid === x && f.msg.type === 'echo_reply', 'echo');
 });
 
+for (const version of [1, 4]) {
+  test(`OF1.${version - 1}: flow_mods each followed by a barrier in one write: all applied, each barrier answered in order with its xid`, async () => {
+    const { ctl, sw } = await connected(version);
+    // What ovs-ofctl add-flows sends (vconn_transact_noreply), several pairs in one segment.
+    const chunks: Uint8Array[] = [];
+    const barrierXids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const fm = parseFlowMod(`priority=${100 + i},in_port=1,actions=drop`, 'add');
+      assert.ok(fm.ok);
+      const msg = { type: 'flow_mod', ...fm.value, tableId: 0 } as OfpMessage;
+      chunks.push(encodeMessage({ version, xid: 1000 + 2 * i, msg }));
+      barrierXids.push(1001 + 2 * i);
+      chunks.push(encodeMessage({ version, xid: 1001 + 2 * i, msg: { type: 'barrier_request' } }));
+    }
+    ctl.sock?.write(Buffer.concat(chunks));
+    await ctl.waitFor((f) => f.xid === 1009, 'the last barrier reply');
+    const replies = ctl.frames.filter((f) => f.xid >= 1000 && f.xid < 1010);
+    assert.deepEqual(
+      replies.map((f) => [f.xid, f.version, f.msg.type]),
+      barrierXids.map((x) => [x, version, 'barrier_reply']),
+    );
+    assert.equal(sw.flowTables.tableCount(0), 5);
+    // A barrier in another version is not answered as one: the version check comes first.
+    const other = version === 1 ? 4 : 1;
+    ctl.sock?.write(new Uint8Array([other, other === 1 ? 18 : 20, 0, 8, 0, 0, 0x7, 0xd0]));
+    const e = await ctl.waitFor((f) => f.xid === 2000, 'bad version error');
+    assert.ok(e.msg.type === 'error' && e.msg.error.name === 'OFPBRC_BAD_VERSION');
+  });
+}
+
 test('standalone fails open while no controller is connected, and recovers', async () => {
   const dir = tempDir();
   const sw = testSwitch();

@@ -43,7 +43,7 @@ import {
   type TableModVacancy,
 } from '../openflow/async-status.ts';
 import { encodeMessage } from '../openflow/codec.ts';
-import type { OfpError } from '../openflow/errors.ts';
+import { OfpError } from '../openflow/errors.ts';
 import { DEFAULT_VERSIONS } from '../openflow/hello.ts';
 import {
   type FlowMod,
@@ -54,6 +54,7 @@ import {
   type PacketIn,
   type PortDesc,
 } from '../openflow/messages.ts';
+import { isQueueConfigRequest } from '../queue-desc.ts';
 import type { OfSwitch } from './of-switch.ts';
 import { FLOW_REMOVED_BITS, Ofconn, PIN_REASON_BITS, PORT_STATUS_BITS } from './ofconn.ts';
 import {
@@ -382,6 +383,14 @@ export class Connmgr implements HandlerContext {
       if (this.vacancies.size && frame.msg.type !== 'stats_request') {
         for (const t of this.vacancies.keys()) this.checkVacancy(t);
       }
+    };
+    conn.onRawRequest = (c, raw) => {
+      if (!this.sw.queueConfigReplies || !isQueueConfigRequest(raw)) return false;
+      const replies = this.sw.queueConfigReplies(raw);
+      if (replies instanceof OfpError)
+        c.sendError(replies, raw, new DataView(raw.buffer, raw.byteOffset).getUint32(4));
+      else for (const b of replies) c.write(b);
+      return true;
     };
     conn.onFlowMonitor = (c, frame, raw) => {
       const err = this.monitors.handle(c, frame);
@@ -809,7 +818,8 @@ export class Connmgr implements HandlerContext {
       let maxLen = call.maxLen;
       if (maxLen === 0xffff && call.reason === 'no_match') maxLen = c.missSendLen;
       const data = maxLen < packet.length ? packet.subarray(0, maxLen) : packet;
-      const pin: PacketIn = {
+      const pin: { type: 'packet_in' } & PacketIn = {
+        type: 'packet_in',
         format:
           c.packetInFormat === 'standard' && c.nxm && c.version === 1
             ? 'nxt_packet_in'
@@ -824,8 +834,8 @@ export class Connmgr implements HandlerContext {
         userdata: call.userdata,
       };
       // Asynchronous messages carry xid 0, as OVS sends them.
-      if (c.pinsched) c.pinsched.send(() => c.send({ type: 'packet_in', ...pin }, 0));
-      else c.send({ type: 'packet_in', ...pin }, 0);
+      if (c.pinsched) c.pinsched.send(() => c.send(pin, 0));
+      else c.send(pin, 0);
     }
   }
 

@@ -7,7 +7,7 @@
 
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { vlog } from '../../lib/vlog.ts';
-import type { FlowModOptions } from '../flow-table.ts';
+import type { FlowModOptions, FlowTables, Rule } from '../flow-table.ts';
 import {
   decodeTableModVacancy,
   encodeTableDescs,
@@ -339,7 +339,7 @@ function statsRequest(
         reply({ stat: 'aggregate', ...sw.flowTables.aggregate(body) });
         return null;
       }
-      sendFlowStats(conn, format, xid, sw.flowTables.flowStats(body));
+      sendFlowStats(conn, format, xid, sw.flowTables, sw.flowTables.select(body));
       return null;
     }
     case 'table':
@@ -354,9 +354,12 @@ function statsRequest(
       sendChunked(conn, format, xid, ports, (ps) => ({ stat: 'port_desc', ports: ps }));
       return null;
     }
-    case 'queue':
-      reply({ stat: 'queue', stats: sw.queueStats?.(body.portNo, body.queueId) ?? [] });
+    case 'queue': {
+      const stats = sw.queueStats?.(body.portNo, body.queueId) ?? [];
+      if (stats instanceof OfpError) return stats;
+      reply({ stat: 'queue', stats });
       return null;
+    }
     case 'group':
       reply({ stat: 'group', stats: sw.groups.stats(body.groupId) });
       return null;
@@ -457,9 +460,21 @@ function checkTableFeaturesChange(tables: readonly TableFeatures[]): OfpError | 
 }
 
 /* Flow stats split over as many replies as 64 kB messages need, OFPSF_REPLY_MORE on all but
- * the last. Batches grow while they fit and halve when one does not. */
-function sendFlowStats(conn: Ofconn, format: 'standard' | 'nxt', xid: number, flows: FlowStats[]) {
-  sendChunked(conn, format, xid, flows, (fs) => ({ stat: 'flow', flows: fs }));
+ * the last. Batches grow while they fit and halve when one does not. Each reply's entries are
+ * made as it is encoded: built all at once, 100,000 entries lived long enough for the
+ * collector to copy every one of them out of the young generation. */
+function sendFlowStats(
+  conn: Ofconn,
+  format: 'standard' | 'nxt',
+  xid: number,
+  tables: FlowTables,
+  rules: Rule[],
+) {
+  const now = tables.now();
+  sendChunked(conn, format, xid, rules, (rs) => ({
+    stat: 'flow',
+    flows: rs.map((r) => tables.ruleStats(r, now)),
+  }));
 }
 
 function sendChunked<T>(

@@ -104,7 +104,9 @@ export class Ofconn {
   /** Bundles opened on this connection (bundle id -> state). */
   readonly bundles = new Map<number, { flags: number; msgs: BundledMessage[]; closed: boolean }>();
   private readonly framer = new OfpFramer();
-  private corked: Uint8Array[] | null = null;
+  /* Replies held while one read's requests are handled (one array, reused). */
+  private readonly corkedOut: Uint8Array[] = [];
+  private corked = false;
   private corkedBytes = 0;
   private readonly versions: readonly number[];
   private xid = 1;
@@ -119,6 +121,8 @@ export class Ofconn {
   onConnected: ((conn: Ofconn) => void) | null = null;
   /** Flow monitor requests and cancels (their own codec: flow-monitor.ts). */
   onFlowMonitor: ((conn: Ofconn, frame: FlowMonitorFrame, raw: Uint8Array) => void) | null = null;
+  /** Requests codec.ts does not model (queue configuration); true when handled. */
+  onRawRequest: ((conn: Ofconn, raw: Uint8Array) => boolean) | null = null;
   /** The send queue emptied after backing up (flow monitors resume on it). */
   onDrain: ((conn: Ofconn) => void) | null = null;
   /** Sees every whole message sent or received (the snoop socket's feed). */
@@ -185,7 +189,9 @@ export class Ofconn {
   /** Answers the request `raw` with `err` carrying as much of the request as fits, as OVS does. */
   sendError(err: OfpError, raw: Uint8Array, xid: number): void {
     if (this.closed) return;
-    const v = this.version || (raw[0] >= 1 && raw[0] <= 6 ? raw[0] : 1);
+    // As OVS's vconn, a message in another version is refused in that message's version.
+    const own = err.error === 'OFPBRC_BAD_VERSION' ? 0 : this.version;
+    const v = own || (raw[0] >= 1 && raw[0] <= 6 ? raw[0] : 1);
     let bytes: Uint8Array;
     try {
       const data = raw.subarray(0, 0xffff - 32);
@@ -200,8 +206,8 @@ export class Ofconn {
   write(bytes: Uint8Array): void {
     if (this.closed) return;
     this.onTraffic?.(bytes);
-    if (this.corked !== null) {
-      this.corked.push(bytes);
+    if (this.corked) {
+      this.corkedOut.push(bytes);
       this.corkedBytes += bytes.length;
       if (this.corkedBytes >= 1 << 20) this.uncork();
       return;
@@ -212,16 +218,16 @@ export class Ofconn {
   /* Replies to one read's worth of requests go out in one write: peers such as ovs-ofctl
    * send a barrier after every flow_mod, and a system call per reply would dominate. */
   private cork(): void {
-    this.corked ??= [];
+    this.corked = true;
   }
 
   private uncork(): void {
-    const out = this.corked;
-    if (out === null) return;
-    this.corked = [];
+    const out = this.corkedOut;
+    if (out.length === 0) return;
+    const bytes = out.length === 1 ? out[0] : Buffer.concat(out);
+    out.length = 0;
     this.corkedBytes = 0;
-    if (out.length === 0 || this.closed) return;
-    this.sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    if (!this.closed) this.sock.write(bytes);
   }
 
   close(): void {
@@ -251,7 +257,7 @@ export class Ofconn {
       this.receiveChunk(chunk);
     } finally {
       this.uncork();
-      this.corked = null;
+      this.corked = false;
     }
   }
 
@@ -274,6 +280,11 @@ export class Ofconn {
 
   private receiveMessage(raw: Uint8Array): void {
     this.onTraffic?.(raw);
+    const v = this.version;
+    if (v !== 0 && raw.length === 8 && raw[0] === v && raw[1] === barrierRequestType(v)) {
+      this.replyBarrier(raw);
+      return;
+    }
     const r = decodeMessage(raw);
     if (this.version === 0) {
       this.receiveHello(raw, r);
@@ -292,6 +303,7 @@ export class Ofconn {
       }
     }
     if (!r.ok && this.setControllerId(raw)) return;
+    if (raw[0] === this.version && this.onRawRequest?.(this, raw)) return;
     if (!r.ok) {
       log.dbg(`${this.name}: bad message: ${r.error.message}`);
       this.sendError(r.error, raw, r.xid);
@@ -302,6 +314,17 @@ export class Ofconn {
       return;
     }
     this.onFrame?.(this, r.frame, raw);
+  }
+
+  /* ovs-ofctl follows every flow_mod with a barrier and waits for its reply, so a barrier's
+   * round trip is on the critical path of add-flows: the reply is the request's header with
+   * the type bumped, with no decoding, dispatch or encoding. Everything the connection was
+   * asked before it is done by now (requests are handled in order, synchronously). */
+  private replyBarrier(raw: Uint8Array): void {
+    const reply = new Uint8Array(8);
+    reply.set(raw);
+    reply[1] = raw[1] + 1;
+    this.write(reply);
   }
 
   /* NXT_SET_CONTROLLER_ID (codec.ts does not know it): which controller(id=N) packet-ins
@@ -378,6 +401,11 @@ export class Ofconn {
     const masks = this.role === 'slave' ? this.asyncConfig.slave : this.asyncConfig.master;
     return ((masks[kind] ?? 0) & (1 << bit)) !== 0;
   }
+}
+
+/* OFPT_BARRIER_REQUEST: 18 in OpenFlow 1.0, 20 from 1.1 on (the reply is one more). */
+function barrierRequestType(version: number): number {
+  return version === 1 ? 18 : 20;
 }
 
 export function versionName(v: number): string {

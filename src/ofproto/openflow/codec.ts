@@ -365,6 +365,9 @@ function decodeHello(r: Reader, version: number): OfpMessage {
 }
 
 function decodeFlowMod10(r: Reader): OfpMessage {
+  const b = r.buf;
+  const at = r.pos;
+  const wildcards = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
   const match = pullOf10Match(r);
   const cookie = r.u64();
   // With OVS's flow_mod_table_id extension the high byte of the command is the table.
@@ -372,7 +375,9 @@ function decodeFlowMod10(r: Reader): OfpMessage {
   const command = commandFrom(cmd & 0xff);
   const idleTimeout = r.u16();
   const hardTimeout = r.u16();
-  const priority = r.u16();
+  // OpenFlow 1.0: a rule that wildcards nothing has the highest priority, whatever it says.
+  const wirePriority = r.u16();
+  const priority = wildcards & 0x3fffff ? wirePriority : 0xffff;
   const bufferId = r.u32();
   const outPort = r.u16();
   const flags = flagsFromWire(r.u16(), OFP10_VERSION);
@@ -1593,7 +1598,9 @@ function encodeFlowMod(
     w.u64(m.cookieMask ? m.cookie : m.newCookie === 0xffffffffffffffffn ? 0n : m.newCookie).u64(
       m.cookieMask,
     );
-  const table = m.tableId === 255 && !m.command.startsWith('delete') ? 0 : m.tableId;
+  // As OVS: OF1.1 forbids table 255 outright, so "all tables" goes out as table 0 there.
+  const table =
+    m.tableId === 255 && (version === 2 || !m.command.startsWith('delete')) ? 0 : m.tableId;
   w.u8(table).u8(cmd).u16(m.idleTimeout).u16(m.hardTimeout).u16(m.priority).u32(m.bufferId);
   w.u32(portToOfp11(m.outPort)).u32(m.outGroup).u16(flagsToWire(m.flags, version));
   w.u16(version >= OFP14_VERSION ? m.importance : 0);
@@ -1903,9 +1910,18 @@ function encodeStatsReply(
 }
 
 /** Encodes a whole message. Throws OfpError when `msg` cannot be said in `version`. */
+/* A dump's replies run to 64 kB each: starting the writer near that size saves the ten
+ * doublings (each a fresh buffer and a copy) of growing it from 128 bytes. */
+function initialSize(msg: OfpMessage): number {
+  if (msg.type === 'stats_reply' && msg.body.stat === 'flow') {
+    return Math.min(1 << 16, 128 + msg.body.flows.length * 160);
+  }
+  return 128;
+}
+
 export function encodeMessage(frame: OfpFrame): Uint8Array {
   const { version, xid, msg } = frame;
-  const w = new Writer(128);
+  const w = new Writer(initialSize(msg));
   const barrier = version === OFP10_VERSION ? OFPT10 : OFPT11;
   switch (msg.type) {
     case 'hello': {

@@ -26,7 +26,6 @@ import {
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
 import { type Match, newMatch } from '../../lib/flow/match.ts';
-import { prefixMaskWords } from '../../lib/packet/addr.ts';
 import type { Reader, Writer } from './bytes.ts';
 
 export const OFPFW10_IN_PORT = 1 << 0;
@@ -54,10 +53,6 @@ function prefixLen(mask: number): number | null {
   return 32 - Math.log2(inv + 1);
 }
 
-function macWords(b: Uint8Array): [number, number] {
-  return [(b[0] << 8) | b[1], ((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0];
-}
-
 function putMac(w: Writer, hi: number, lo: number): void {
   w.u16(hi).u32(lo);
 }
@@ -67,16 +62,12 @@ export function normalizeOf10(m: Match): void {
   const dlType = m.mask[W_DL_TYPE] ? m.key[W_DL_TYPE] : -1;
   const isIp = dlType === ETH_TYPE_IP;
   const isArp = dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP;
-  const clear = (w: number, bits = 0xffffffff) => {
-    m.mask[w] = (m.mask[w] & ~bits) >>> 0;
-    m.key[w] = (m.key[w] & m.mask[w]) >>> 0;
-  };
   if (!isIp && !isArp) {
-    clear(W_NW_SRC);
-    clear(W_NW_DST);
-    clear(W_NW);
+    clearMasked(m, W_NW_SRC, 0xffffffff);
+    clearMasked(m, W_NW_DST, 0xffffffff);
+    clearMasked(m, W_NW, 0xffffffff);
   } else if (isArp) {
-    clear(W_NW, 0xffffff00);
+    clearMasked(m, W_NW, 0xffffff00);
   }
   const proto = m.mask[W_NW] & 0xff ? m.key[W_NW] & 0xff : -1;
   const l4 =
@@ -85,16 +76,37 @@ export function normalizeOf10(m: Match): void {
       proto === IPPROTO_UDP ||
       proto === IPPROTO_SCTP ||
       proto === IPPROTO_ICMP);
-  if (!l4) clear(W_TP);
+  if (!l4) clearMasked(m, W_TP, 0xffffffff);
+}
+
+/* Stops matching on the bits of `bits` in word `w`. */
+function clearMasked(m: Match, w: number, bits: number): void {
+  m.mask[w] = (m.mask[w] & ~bits) >>> 0;
+  m.key[w] = (m.key[w] & m.mask[w]) >>> 0;
+}
+
+/* Sets the bits of `mask` in word `w` of `m` to those of `v`. */
+function setMasked(m: Match, w: number, v: number, mask: number): void {
+  m.mask[w] = (m.mask[w] | mask) >>> 0;
+  m.key[w] = ((m.key[w] & ~mask) | (v & mask)) >>> 0;
+}
+
+/* An IPv4 prefix of `bits` (1 to 32) as a mask word. */
+function prefixWord(bits: number): number {
+  return bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
 }
 
 /** Parses a 40-byte OF1.0 match. */
 export function pullOf10Match(r: Reader): Match {
+  // Every flow_mod from ovs-ofctl comes through here: fields are read straight into the
+  // match's words, with no views, arrays or closures to collect afterwards.
   const m = newMatch();
   const wc = r.u32();
   const inPort = r.u16();
-  const dlSrc = macWords(r.bytes(6));
-  const dlDst = macWords(r.bytes(6));
+  const dlSrcHi = r.u16();
+  const dlSrcLo = r.u32();
+  const dlDstHi = r.u16();
+  const dlDstLo = r.u32();
   const dlVlan = r.u16();
   const pcp = r.u8();
   r.skip(1);
@@ -106,36 +118,32 @@ export function pullOf10Match(r: Reader): Match {
   const nwDst = r.u32();
   const tpSrc = r.u16();
   const tpDst = r.u16();
-  const set = (w: number, v: number, mask = 0xffffffff) => {
-    m.mask[w] = (m.mask[w] | mask) >>> 0;
-    m.key[w] = ((m.key[w] & ~mask) | (v & mask)) >>> 0;
-  };
-  if (!(wc & OFPFW10_IN_PORT)) set(W_IN_PORT, inPort);
+  if (!(wc & OFPFW10_IN_PORT)) setMasked(m, W_IN_PORT, inPort, 0xffffffff);
   if (!(wc & OFPFW10_DL_SRC)) {
-    set(W_DL_SRC, dlSrc[0], 0xffff);
-    set(W_DL_SRC + 1, dlSrc[1]);
+    setMasked(m, W_DL_SRC, dlSrcHi, 0xffff);
+    setMasked(m, W_DL_SRC + 1, dlSrcLo, 0xffffffff);
   }
   if (!(wc & OFPFW10_DL_DST)) {
-    set(W_DL_DST, dlDst[0], 0xffff);
-    set(W_DL_DST + 1, dlDst[1]);
+    setMasked(m, W_DL_DST, dlDstHi, 0xffff);
+    setMasked(m, W_DL_DST + 1, dlDstLo, 0xffffffff);
   }
-  if (!(wc & OFPFW10_DL_TYPE)) set(W_DL_TYPE, dlType, 0xffff);
+  if (!(wc & OFPFW10_DL_TYPE)) setMasked(m, W_DL_TYPE, dlType, 0xffff);
   const vlanWild = (wc & OFPFW10_DL_VLAN) !== 0;
   const pcpWild = (wc & OFPFW10_DL_VLAN_PCP) !== 0;
   if (!vlanWild && dlVlan === OFP_VLAN_NONE) {
-    set(W_VLAN0, 0, 0xffff);
+    setMasked(m, W_VLAN0, 0, 0xffff);
   } else {
-    if (!vlanWild) set(W_VLAN0, (dlVlan & 0xfff) | VLAN_CFI, 0x1fff);
-    if (!pcpWild) set(W_VLAN0, ((pcp & 7) << 13) | VLAN_CFI, 0xe000 | VLAN_CFI);
+    if (!vlanWild) setMasked(m, W_VLAN0, (dlVlan & 0xfff) | VLAN_CFI, 0x1fff);
+    if (!pcpWild) setMasked(m, W_VLAN0, ((pcp & 7) << 13) | VLAN_CFI, 0xe000 | VLAN_CFI);
   }
-  if (!(wc & OFPFW10_NW_TOS)) set(W_NW, (tos & 0xfc) << 16, DSCP_BITS);
-  if (!(wc & OFPFW10_NW_PROTO)) set(W_NW, proto, 0xff);
+  if (!(wc & OFPFW10_NW_TOS)) setMasked(m, W_NW, (tos & 0xfc) << 16, DSCP_BITS);
+  if (!(wc & OFPFW10_NW_PROTO)) setMasked(m, W_NW, proto, 0xff);
   const srcBits = Math.max(0, 32 - ((wc >>> OFPFW10_NW_SRC_SHIFT) & 0x3f));
   const dstBits = Math.max(0, 32 - ((wc >>> OFPFW10_NW_DST_SHIFT) & 0x3f));
-  if (srcBits) set(W_NW_SRC, nwSrc, prefixMaskWords(srcBits, 1)[0]);
-  if (dstBits) set(W_NW_DST, nwDst, prefixMaskWords(dstBits, 1)[0]);
-  if (!(wc & OFPFW10_TP_SRC)) set(W_TP, tpSrc << 16, 0xffff0000);
-  if (!(wc & OFPFW10_TP_DST)) set(W_TP, tpDst, 0xffff);
+  if (srcBits) setMasked(m, W_NW_SRC, nwSrc, prefixWord(srcBits));
+  if (dstBits) setMasked(m, W_NW_DST, nwDst, prefixWord(dstBits));
+  if (!(wc & OFPFW10_TP_SRC)) setMasked(m, W_TP, tpSrc << 16, 0xffff0000);
+  if (!(wc & OFPFW10_TP_DST)) setMasked(m, W_TP, tpDst, 0xffff);
   normalizeOf10(m);
   return m;
 }

@@ -187,8 +187,14 @@ export interface CheckResult {
   of10Only: boolean;
 }
 
+/* The top-level check's working key: every flow_mod is checked, and a fresh 98-word array
+ * each time was a malloc'd backing store per flow_mod. Nothing keeps it past the call (nested
+ * lists get copies). */
+let scratchKey = new Uint32Array(0);
+
 export function checkOfpacts(acts: readonly Ofpact[], match: Match): CheckResult {
-  const key = new Uint32Array(match.key.length);
+  if (scratchKey.length !== match.key.length) scratchKey = new Uint32Array(match.key.length);
+  const key = scratchKey;
   for (let i = 0; i < key.length; i++) key[i] = match.key[i] & match.mask[i];
   const st: State = { key, mask: match.mask, soft: { of10Only: false } };
   try {

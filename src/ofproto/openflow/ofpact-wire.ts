@@ -196,6 +196,12 @@ function loadSegments(a: Extract<Ofpact, { type: 'set_field' }>): Array<[Subfiel
   // per bit made this the costliest part of encoding a dump's load actions.
   const mw = a.mask;
   const nw = mw.length;
+  // The usual load of a whole register (load:N->NXM_NX_REG0[]): one segment over every bit,
+  // as the scan below would find it.
+  if (nw <= 2 && (mw[0] & (nw === 2 ? mw[1] : -1)) === -1) {
+    const nBits = nw * 32;
+    return [[{ field: a.field, ofs: 0, nBits }, BigInt.asUintN(nBits, v)]];
+  }
   const maskBit = (i: number): number =>
     i < nw * 32 ? (mw[nw - 1 - (i >>> 5)] >>> (i & 31)) & 1 : 0;
   const out: Array<[Subfield, bigint]> = [];

@@ -38,6 +38,8 @@ export interface PortStats {
   /** -1 when unknown (OF1.0/1.1 carry no duration). */
   durationSec: number;
   durationNsec: number;
+  /** A netdev's own named counters (OF1.4+: Intel's experimenter property, as OVS sends). */
+  custom?: readonly (readonly [string, bigint])[];
 }
 
 export interface QueueStats {
@@ -93,8 +95,29 @@ export function putTableStats(w: Writer, t: TableStats, version: number): void {
     w.u32(t.activeCount).u64(t.lookupCount).u64(t.matchedCount);
     return;
   }
-  if (version < 4) throw new OfpError('OFPBRC_BAD_VERSION', 'table stats in OF1.1/1.2');
+  if (version < 4) {
+    putOfp11TableStats(w, t, version);
+    return;
+  }
   w.u8(t.tableId).zeros(3).u32(t.activeCount).u64(t.lookupCount).u64(t.matchedCount);
+}
+
+/*
+ * OF1.1 and OF1.2 table stats carry the table's capabilities too; the bitmaps are the ones
+ * real ovs-vswitchd 3.1 sends (captured from its OFPST_TABLE replies). The last table has no
+ * goto_table instruction. Real ovs-ofctl reads these replies before add-flows in OF1.1/1.2.
+ */
+function putOfp11TableStats(w: Writer, t: TableStats, version: number): void {
+  const instructions = t.tableId >= 253 ? 0x3c : 0x3e;
+  w.u8(t.tableId).zeros(7).str(t.name, 32);
+  if (version === 2) {
+    w.u32(0xfbff).u32(0xfbff).u32(instructions).u32(0x01ffe7ff).u32(0x01ffe7ff);
+  } else {
+    w.u64(0x0000101ffffffffdn).u64(0x0000101ffffffffdn).u32(0x03ff8001).u32(0x03ff8001);
+    w.u64(0x0000000ffffffbddn).u64(0x0000000ffffffbddn).u64(U64_MAX).u64(U64_MAX);
+    w.u32(instructions);
+  }
+  w.u32(0).u32(t.maxEntries).u32(t.activeCount).u64(t.lookupCount).u64(t.matchedCount);
 }
 
 export function pullTableStats(r: Reader, version: number): TableStats {
@@ -111,7 +134,21 @@ export function pullTableStats(r: Reader, version: number): TableStats {
       matchedCount: r.u64(),
     };
   }
-  if (version < 4) throw new OfpError('OFPBRC_BAD_VERSION', 'table stats in OF1.1/1.2');
+  if (version < 4) {
+    const tableId = r.u8();
+    r.skip(7);
+    const name = r.str(32);
+    r.skip(version === 2 ? 24 : 64);
+    return {
+      tableId,
+      name,
+      wildcards: 0,
+      maxEntries: r.u32(),
+      activeCount: r.u32(),
+      lookupCount: r.u64(),
+      matchedCount: r.u64(),
+    };
+  }
   const tableId = r.u8();
   r.skip(3);
   return {
@@ -137,6 +174,9 @@ const PORT_COUNTERS = [
 ] as const;
 const PORT_ETH_COUNTERS = ['rxFrameErr', 'rxOverErr', 'rxCrcErr', 'collisions'] as const;
 
+const INTEL_VENDOR_ID = 0xaa01;
+const INTEL_PORT_STATS_CUSTOM = 2;
+
 export function putPortStats(w: Writer, p: PortStats, version: number): void {
   if (version >= 5) {
     const at = w.pos;
@@ -148,6 +188,17 @@ export function putPortStats(w: Writer, p: PortStats, version: number): void {
     for (const k of PORT_COUNTERS) w.u64(p[k]);
     w.u16(0).u16(40).zeros(4);
     for (const k of PORT_ETH_COUNTERS) w.u64(p[k]);
+    if (p.custom?.length) {
+      const prop = w.pos;
+      w.u16(0xffff).u16(0).u32(INTEL_VENDOR_ID).u32(INTEL_PORT_STATS_CUSTOM);
+      w.zeros(2).u16(p.custom.length);
+      for (const [name, value] of p.custom) {
+        const n = Buffer.from(name, 'latin1');
+        w.u8(n.length).bytes(n).u64(value);
+      }
+      w.setU16(prop + 2, w.pos - prop);
+      w.pad(8, prop);
+    }
     w.setU16(at, w.pos - at);
     return;
   }
