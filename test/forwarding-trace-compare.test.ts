@@ -145,6 +145,9 @@ const TRACES: string[][] = [
   [
     'in_port(1),eth(src=50:54:00:00:00:0a,dst=50:54:00:00:00:0b),eth_type(0x0800),ipv4(src=198.18.0.1,dst=198.18.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=80,dst=8080)',
   ],
+  // No eth_type(): an 802.2 frame (dl_type 0x05ff). -generate learns the source MAC, which
+  // the fdb/show after the traces (fdbAfterGenerate) shows.
+  ['in_port(5),eth(src=50:54:00:00:00:0e,dst=ff:ff:ff:ff:ff:ff)', '-generate'],
 ];
 
 /** Splits datapath actions at top-level commas. */
@@ -229,7 +232,17 @@ async function collect(which: 'ours' | 'real'): Promise<Outputs> {
     dumps.fdb1 = sortedLines(mask(run(['fdb/show', 'br1'])));
     dumps.show = run(['dpif/show']);
     dumps.stats = run(['fdb/stats-show', 'br0']);
+    // dump-flows -m: the ufid (a hash of the key, ours differs) masked; then one of its lines,
+    // ufid included, traced as OVS's tests do with a flow taken from a dump.
+    const noUfid = (t: string): string => t.replace(/ufid:[0-9a-f-]+/g, 'ufid:U');
+    dumps.dpif0m = sortedLines(canonical(mask(noUfid(run(['dpif/dump-flows', '-m', 'br0'])))));
+    const lines = appctl(s, ['dpif/dump-flows', '-m', 'br0']).stdout.split('\n').filter(Boolean);
+    lines.sort((a, b) => noUfid(a).localeCompare(noUfid(b)));
+    const line = (lines[0] ?? '').replace(/, packets.*$/, '');
+    dumps.traceDumped = canonical(run(['ofproto/trace', line]));
+    dumps.megaflowsOff = run(['upcall/disable-megaflows']) + run(['upcall/enable-megaflows']);
     const traces = TRACES.map((t) => canonical(run(['ofproto/trace', ...t])));
+    dumps.fdbAfterGenerate = sortedLines(mask(run(['fdb/show', 'br0'])));
     return { traces, dumps };
   } finally {
     stopStack(s);
@@ -249,9 +262,26 @@ describe('forwarding outputs: ours against real OVS', () => {
       assert.equal(ours.traces[i], real.traces[i]);
     });
   }
-  for (const k of ['dpctl', 'dpif0', 'dpif1', 'fdb0', 'fdb1', 'show', 'stats']) {
+  for (const k of [
+    'dpctl',
+    'dpif0',
+    'dpif1',
+    'dpif0m',
+    'traceDumped',
+    'megaflowsOff',
+    'fdbAfterGenerate',
+    'fdb0',
+    'fdb1',
+    'show',
+    'stats',
+  ]) {
     it(`${k} output`, () => {
       assert.equal(ours.dumps[k], real.dumps[k]);
     });
   }
+  it('a flow line of dpif/dump-flows -m, ufid and all, traces', () => {
+    assert.match(ours.dumps.traceDumped ?? '', /^0\n[\s\S]*Datapath actions: /);
+    assert.equal(ours.dumps.megaflowsOff, '0\nmegaflows disabled\n0\nmegaflows enabled\n');
+    assert.match(ours.dumps.fdbAfterGenerate ?? '', /50:54:00:00:00:0e/);
+  });
 });

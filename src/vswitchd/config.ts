@@ -52,6 +52,8 @@ export interface MirrorCfg {
   readonly selectVlan: readonly number[];
   readonly outputPort: string | undefined;
   readonly outputVlan: number | undefined;
+  /** Bytes of each mirrored packet kept (0: all). */
+  readonly snaplen: number;
 }
 
 /** A Controller row (OpenFlow controller or listener of a bridge). */
@@ -239,6 +241,7 @@ function bridgeConfig(idl: Idl, row: IdlRow): BridgeConfig {
       selectVlan: m.set<number>('select_vlan'),
       outputPort: out ? portName(out) : undefined,
       outputVlan: m.integer('output_vlan'),
+      snaplen: m.integer('snaplen') ?? 0,
     });
   }
   const portOrder = shashOrder([...ports.keys()]);

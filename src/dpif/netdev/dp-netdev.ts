@@ -43,7 +43,9 @@ import {
   W_TP,
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
+import { vlog } from '../../lib/vlog.ts';
 import { Dpcls, type DpclsRule } from './dpcls.ts';
+import { type DropReason, dropCounter } from './drop-reason.ts';
 import { Emc, type EmcFlow } from './emc.ts';
 import {
   formatOdpActions,
@@ -54,6 +56,8 @@ import {
 import { type ExecuteSink, OdpExecutor } from './odp-execute.ts';
 import { formatOdpFlow, type OdpFlowFormatOptions } from './odp-key.ts';
 import { DEFAULT_SLOT_SIZE, MD_WORDS, NETDEV_MAX_BURST, PacketBatch } from './packet-batch.ts';
+
+const log = vlog('dpif_netdev');
 
 /** OVS's MAX_FLOWS per PMD thread. */
 export const DEFAULT_FLOW_LIMIT = 65536;
@@ -77,6 +81,8 @@ export interface UpcallResult {
   /** The megaflow's mask (every bit the translation looked at), or null not to install. */
   readonly mask: FlowKey | null;
   readonly ufid?: string;
+  /** Why an empty action list drops (OVS's explicit drop action); default of_pipeline. */
+  readonly dropReason?: DropReason;
 }
 
 export interface ActionUpcall {
@@ -122,6 +128,8 @@ export class DpFlow implements DpclsRule, EmcFlow {
   used = 0;
   tcpFlags = 0;
   dead = false;
+  /** The reason its packets are dropped when its action list is empty (drop_action_*). */
+  dropReason: DropReason | undefined = undefined;
   /** The upcall layer's record of what this flow's translation did (its xlate cache), kept
    * on the flow so the revalidator finds it without a look-up; opaque to the datapath. */
   xcache: unknown = undefined;
@@ -291,6 +299,8 @@ export class DpNetdev {
   private readonly groupTail = new Int32Array(NETDEV_MAX_BURST);
   private readonly next = new Int32Array(NETDEV_MAX_BURST);
   private batchGen = 0;
+  /** The drop reason the last miss upcall gave (for counting its own packet). */
+  private missDropReason: DropReason | undefined = undefined;
   private readonly missMask = new Uint32Array(FLOW_WORDS);
   /* Recirculated packets, one batch per depth. */
   private readonly recirc: PacketBatch[] = [];
@@ -482,6 +492,7 @@ export class DpNetdev {
         this.curOl0 = batch.ol[2 * i];
         this.curOl1 = batch.ol[2 * i + 1];
         const acts = this.handleMiss(batch, i, key);
+        if (acts !== null && acts.length === 0) dropCounter(this.missDropReason).inc();
         if (acts !== null) {
           this.curFrames = batch.frames;
           this.curIdx = i;
@@ -521,6 +532,11 @@ export class DpNetdev {
       // Out of the batch now, so that no later generation number can alias this one.
       f.batchGen = 0;
       groupFlow[g] = null;
+      if (acts.length === 0) {
+        let c = 0;
+        for (let j = groupHead[g]; j >= 0; j = next[j]) c++;
+        dropCounter(f.dropReason).inc(c);
+      }
       for (let j = groupHead[g]; j >= 0; j = next[j]) {
         this.curFrames = frames;
         this.curIdx = j;
@@ -622,6 +638,7 @@ export class DpNetdev {
       this.stats.lost++;
       return null;
     }
+    this.missDropReason = r.dropReason;
     if (r.mask === null || this.byUfid.size >= this.flowLimit) return r.actions;
     // A scratch copy: the flow keeps its own.
     const mask = this.missMask;
@@ -632,7 +649,10 @@ export class DpNetdev {
     // An earlier upcall in this batch may have installed a flow covering this packet.
     if (this.cls.lookup(key) === null) {
       const put = this.flowPut({ key, mask, actions: r.actions, ufid: r.ufid, create: true });
-      if (put.ok && put.created) this.handler.installed?.(put.flow);
+      if (put.ok && put.created) {
+        put.flow.dropReason = r.dropReason;
+        this.handler.installed?.(put.flow);
+      }
     }
     return r.actions;
   }
@@ -738,6 +758,12 @@ export class DpNetdev {
       this.cls.insert(flow);
       this.byUfid.set(ufid, flow);
       this.flowListener?.put(flow);
+      // OVS's dpif-netdev debug line for each new flow: OVS's own tests read megaflows from it.
+      if (log.dbgEnabled) {
+        log.dbg(
+          `flow_add: ufid:${ufid} mega_ufid:${ufid} ${formatOdpFlow(p.key, p.mask)}, actions:${formatOdpActions(p.actions)}`,
+        );
+      }
       return { ok: true, flow, created: true };
     }
     if (p.modify) {
@@ -825,14 +851,22 @@ export class DpNetdev {
   /**
    * One `dpctl/dump-flows` line for `flow`; with `verbose` the `-m` form (ufid, every key
    * attribute, dp:ovs). OVS's trailing dp-extra-info (its miniflow layout) is not printed.
+   * The `dpif` form is ofproto's dpif/dump-flows: its ufid ends with a space and it names no
+   * datapath.
    */
-  formatFlow(flow: DpFlow, opts?: OdpFlowFormatOptions & OdpActionFormatOptions): string {
+  formatFlow(
+    flow: DpFlow,
+    opts?: OdpFlowFormatOptions & OdpActionFormatOptions,
+    form: 'dpctl' | 'dpif' = 'dpctl',
+  ): string {
     const used = flow.used === 0 ? 'never' : `${((this.now() - flow.used) / 1000).toFixed(3)}s`;
     const flags = flow.tcpFlags ? `, flags:${formatTcpFlagsShort(flow.tcpFlags)}` : '';
     const v = opts?.verbose === true;
+    const dpctl = form === 'dpctl';
+    const ufid = v ? `ufid:${flow.ufid}${dpctl ? ', ' : ' '}` : '';
     return (
-      `${v ? `ufid:${flow.ufid}, ` : ''}${formatOdpFlow(flow.key, flow.mask, opts)}, packets:${flow.packets}, ` +
-      `bytes:${flow.bytes}, used:${used}${flags}${v ? ', dp:ovs' : ''}, actions:${formatOdpActions(flow.actions, opts)}`
+      `${ufid}${formatOdpFlow(flow.key, flow.mask, opts)}, packets:${flow.packets}, ` +
+      `bytes:${flow.bytes}, used:${used}${flags}${v && dpctl ? ', dp:ovs' : ''}, actions:${formatOdpActions(flow.actions, opts)}`
     );
   }
 

@@ -478,6 +478,16 @@ function fieldValueIsSet(key: FlowKey, f: Field): boolean {
 }
 
 /**
+ * Whether a parsed mask covers all of a field's bits. A field narrower than the word bits it
+ * lives in (icmp_type in tp_src's 16) is exact when its own nBits are all set.
+ */
+function maskIsExact(f: Field, mask: readonly number[]): boolean {
+  const exact = fieldExactMask(f);
+  if (f.nWords === 1 && f.nBits < 32) exact[0] = (exact[0] & (2 ** f.nBits - 1)) >>> 0;
+  return mask.every((x, i) => (x & exact[i]) >>> 0 === exact[i]);
+}
+
+/**
  * Parses a packet's flow in ovs-ofctl syntax (what ofproto/trace, compose-packet and
  * netdev-dummy/receive take), as OVS's parse_ofp_exact_flow() does: every field exact, each
  * set at most once and only after its prerequisites; in_port defaults to NONE (0xffff).
@@ -510,7 +520,7 @@ export function parseExactFlow(s: string, opts?: ParseOptions): ParseFlowResult 
     const r = parseFieldValue(f, value, opts);
     let err: string | null = null;
     if ('error' in r) err = r.error;
-    else if (r.mask.some((x, i) => (x & fieldExactMask(f)[i]) >>> 0 !== fieldExactMask(f)[i])) {
+    else if (!maskIsExact(f, r.mask)) {
       err = `${value}: wildcards not allowed here`;
     }
     if (err !== null || 'error' in r) {

@@ -28,7 +28,7 @@ import type {
 import type { OdpAction, UserspaceCookie } from '../../dpif/netdev/odp-actions.ts';
 import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
 import type { FlowKey } from '../../lib/flow/layout.ts';
-import { FLOW_WORDS, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
+import { FLOW_WORDS, W_CT_STATE, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
@@ -108,6 +108,15 @@ interface XCache {
 export interface ControllerCallInfo extends ControllerCall {
   /** OpenFlow metadata at the time (in_port, registers...), as a full flow key. */
   readonly flow: FlowKey;
+}
+
+/* Process-wide, as OVS's upcall/disable-megaflows: every new datapath flow then matches
+ * the whole packet (an exact-match flow) instead of the translation's wildcards. */
+let megaflowsEnabled = true;
+let exactMask: Uint32Array | null = null;
+
+export function setMegaflowsEnabled(on: boolean): void {
+  megaflowsEnabled = on;
 }
 
 export class Udpif implements UpcallHandler {
@@ -208,6 +217,14 @@ export class Udpif implements UpcallHandler {
     flow[W_IN_PORT] = where.ofpPort;
     const r = this.translate(where.bridge, flow, true, null);
     this.applySideEffects(r);
+    if (!megaflowsEnabled && !r.slow) {
+      if (!exactMask) {
+        exactMask = new Uint32Array(r.wc.length).fill(0xffffffff);
+        // ct_state is 8 bits wide in a flow's mask, as in OVS (its ODP mask is then not exact).
+        exactMask[W_CT_STATE] = 0xff;
+      }
+      r.wc.set(exactMask);
+    }
     const mask = r.slow ? null : r.wc;
     // The packet that caused the upcall runs outside any megaflow: credit it here.
     this.credit(r.rules, 1, up.packet.length, Date.now());
@@ -293,8 +310,14 @@ export class Udpif implements UpcallHandler {
     const where = this.odpToOfp.get(up.key[W_IN_PORT]);
     const flow = up.key.slice();
     if (where) flow[W_IN_PORT] = where.ofpPort;
+    // A packet-out from CONTROLLER or NONE has no datapath port: its packet-ins name the
+    // OpenFlow in_port the controller gave, as OVS's do.
+    else if (this.packetOutInPort !== null) flow[W_IN_PORT] = this.packetOutInPort;
     b.packetIn(call, up.packet, flow);
   }
+
+  /** The OpenFlow in_port of the packet-out being executed (its upcalls come synchronously). */
+  private packetOutInPort: number | null = null;
 
   private registerCall(call: ControllerCall): number {
     // A packet-out or flow sending to the controller repeats the same call packet after
@@ -337,7 +360,7 @@ export class Udpif implements UpcallHandler {
     ofpacts?: readonly Ofpact[],
   ): XlateResult {
     this.refresh();
-    return xlate({
+    const r = xlate({
       world: this,
       bridge: b.dpif,
       flow,
@@ -347,6 +370,9 @@ export class Udpif implements UpcallHandler {
       names,
       ofpacts,
     });
+    // ofproto/trace -generate learns as a real packet would (upcalls apply theirs in miss).
+    if (sideEffects && trace !== null) this.applySideEffects(r);
+    return r;
   }
 
   /** Looks up a bridge's upcall view by name. */
@@ -506,7 +532,12 @@ export class Udpif implements UpcallHandler {
     let odpIn = 0xffffffff;
     const p = b.dpif.ports.get(flow[W_IN_PORT]);
     if (p && p.odpPort !== null) odpIn = p.odpPort;
-    this.dpif.dp.execute(packet, odpIn, r.actions);
+    this.packetOutInPort = flow[W_IN_PORT];
+    try {
+      this.dpif.dp.execute(packet, odpIn, r.actions);
+    } finally {
+      this.packetOutInPort = null;
+    }
   }
 
   /** Removes every megaflow (dpctl/del-flows). */

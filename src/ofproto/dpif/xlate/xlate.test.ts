@@ -193,6 +193,41 @@ describe('xlate', () => {
     assert.match(r.text, /^userspace\(pid=0,controller\(reason=2/);
   });
 
+  it("a resubmit's in_port holds for its lookup only, not for the rule's actions", () => {
+    // As real OVS 3.1 does: in_port=2 finds the rule, whose actions see in_port=1 again, so
+    // output:1 is skipped (the input port) while output:in_port sends the packet back.
+    const b = bridge(['in_port=1,actions=resubmit(2)', 'in_port=2,actions=output:1,in_port,3']);
+    assert.equal(run(b, pkt).text, '1,3');
+  });
+
+  it('a chain of goto_table through every table is not too deep; backward resubmits are', () => {
+    const chain = ['table=0,in_port=1,actions=output:2,goto_table:1'];
+    for (let t = 1; t < 100; t++) chain.push(`table=${t},actions=goto_table:${t + 1}`);
+    chain.push('table=100,actions=output:3');
+    assert.equal(run(bridge(chain), pkt).text, '2,3');
+    const loop = run(bridge(['actions=output:2,resubmit(,0)']), pkt, true);
+    assert.match(loop.trace, />>>> over max translation depth 64 <<<</);
+    // As OVS: a failed translation says why and installs a drop flow.
+    assert.equal(loop.error, 'Recursion too deep');
+    assert.equal(loop.text, 'drop');
+  });
+
+  it("dec_ttl's exception ends only its own action list: the resubmitting rule goes on", () => {
+    const udp = pkt.replace(',ip,', ',udp,').replace('nw_ttl=64', 'nw_ttl=2');
+    const b = bridge([
+      'table=0,actions=dec_ttl,output:2,resubmit(,1),output:3',
+      'table=1,actions=dec_ttl,output:1',
+    ]);
+    const r = run(b, udp);
+    assert.match(r.text, /^set\(ipv4\(ttl=1\)\),2,userspace\(pid=0,controller\(reason=2.*\),3$/);
+  });
+
+  it("a table miss to the controller carries the table-miss rule's cookie 0", () => {
+    const b = { ...bridge([]), missToController: true };
+    const r = run(b, pkt);
+    assert.match(r.text, /^userspace\(pid=0,controller\(reason=0,.*rule_cookie=0,/);
+  });
+
   it('write_actions run at the end of the pipeline, in action-set order', () => {
     const b = bridge([
       'actions=write_actions(output:3,mod_vlan_vid:7),goto_table:1',

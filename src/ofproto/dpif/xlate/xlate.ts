@@ -179,6 +179,8 @@ export interface XMirror {
   readonly outPort: number | null;
   /** RSPAN: the VLAN copies are flooded on. */
   readonly outVlan: number | null;
+  /** Bytes of each copy kept (a trunc datapath action ahead of its outputs); 0: all. */
+  readonly snaplen: number;
 }
 
 /** Looks up bridges by name (patch ports cross between them). */
@@ -238,6 +240,8 @@ export interface XlateResult {
   readonly slow: boolean;
   /** Mirrors that copied the packet, per bridge (bit i = mirror i). */
   readonly mirrored: ReadonlyMap<string, number>;
+  /** Why translation failed (OVS's xlate_strerror text), and the packet is dropped; or null. */
+  readonly error: string | null;
 }
 
 const MAX_DEPTH = 64;
@@ -286,7 +290,10 @@ class Ctx {
   depth = 0;
   resubmits = 0;
   exit = false;
+  /** Ends the current action list only (dec_ttl's exception): the caller's list goes on. */
+  stopList = false;
   error = false;
+  errorText: string | null = null;
   tableId = 0;
   // No rule yet (a packet-out's actions): OVS's OVS_BE64_MAX.
   ruleCookie = 0xffffffffffffffffn;
@@ -295,6 +302,8 @@ class Ctx {
   inPacketOut = false;
   /** Mirrors already applied, per bridge (each copies a packet once). */
   readonly mirrored = new Map<string, number>();
+  /** The snaplen of the mirror being output to (0: none). */
+  mirrorSnaplen = 0;
   stack: number[][] = [];
 
   constructor(readonly xin: XlateInput) {
@@ -351,20 +360,23 @@ export function xlate(xin: XlateInput): XlateResult {
     doActions(ctx, xin.ofpacts);
     ctx.inPacketOut = false;
   } else {
-    tableAction(ctx, 0, true, true);
+    tableAction(ctx, 0, true, true, -1, true);
   }
   if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
   if (sampling > 0) sflowSample(ctx, sampling);
   finishWc(ctx);
+  // A failed translation installs a drop flow, as OVS's xlate_actions does.
+  const failed = ctx.errorText !== null;
   return {
-    actions: ctx.odp,
+    actions: failed ? [] : ctx.odp,
     wc: ctx.wc,
     finalFlow: ctx.flow,
     rules: ctx.rules,
     learns: ctx.learns,
     flowMods: ctx.flowMods,
-    slow: ctx.slow,
+    slow: failed ? false : ctx.slow,
     mirrored: ctx.mirrored,
+    error: ctx.errorText,
   };
 }
 
@@ -405,19 +417,42 @@ function formatRuleLine(_ctx: Ctx, tableId: number, rule: XRule | null, miss: bo
   return s.replace('. , priority', '. priority');
 }
 
-/** Looks up `tableId` and runs the rule's actions (OVS's xlate_table_action). */
-function tableAction(ctx: Ctx, tableId: number, mayPacketIn: boolean, honorMiss: boolean): void {
+/**
+ * Looks up `tableId` and runs the rule's actions (OVS's xlate_table_action). A resubmit's
+ * in_port (`inPort`, or -1 to keep the packet's) holds for the lookup only: the rule's
+ * actions see the packet's own in_port again, as in OVS. Only a lookup in the same or an
+ * earlier table deepens the recursion, so a chain of goto_tables may run through all tables.
+ */
+function tableAction(
+  ctx: Ctx,
+  tableId: number,
+  mayPacketIn: boolean,
+  honorMiss: boolean,
+  inPort = -1,
+  first = false,
+): void {
   if (ctx.depth >= MAX_DEPTH) {
     ctx.report('error', `over max translation depth ${MAX_DEPTH}`);
     ctx.error = true;
+    ctx.errorText = 'Recursion too deep';
     return;
   }
-  if (++ctx.resubmits > MAX_RESUBMITS) {
+  if (ctx.resubmits >= MAX_RESUBMITS) {
     ctx.report('error', `over ${MAX_RESUBMITS} resubmit actions`);
     ctx.error = true;
+    ctx.errorText = 'Too many resubmits';
     return;
   }
-  const rule = ctx.bridge.tables.lookup(tableId, ctx.flow, ctx.wc);
+  let rule: XRule | null;
+  if (inPort < 0) {
+    rule = ctx.bridge.tables.lookup(tableId, ctx.flow, ctx.wc);
+  } else {
+    const saved = ctx.flow[W_IN_PORT];
+    ctx.flow[W_IN_PORT] = inPort;
+    rule = ctx.bridge.tables.lookup(tableId, ctx.flow, ctx.wc);
+    ctx.flow[W_IN_PORT] = saved;
+  }
+  const deepens = !first && tableId <= ctx.tableId ? 1 : 0;
   const oldTable = ctx.tableId;
   const oldCookie = ctx.ruleCookie;
   const oldTrace = ctx.trace;
@@ -427,15 +462,18 @@ function tableAction(ctx: Ctx, tableId: number, mayPacketIn: boolean, honorMiss:
     ctx.ruleCookie = rule.cookie;
     if (ctx.trace)
       ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, tableId, rule, false));
-    ctx.depth++;
+    ctx.resubmits++;
+    ctx.depth += deepens;
     doActions(ctx, rule.ofpacts);
-    ctx.depth--;
+    ctx.depth -= deepens;
   } else if (honorMiss) {
     const toController = mayPacketIn && ctx.bridge.missToController;
     if (ctx.trace)
       ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, tableId, null, toController));
     if (toController) {
       ctx.report('action', 'CONTROLLER:65535');
+      // OVS's miss goes through its hidden table-miss rule, whose cookie is 0.
+      ctx.ruleCookie = 0n;
       controllerAction(ctx, 'no_match', 0xffff, 0, undefined);
     } else {
       ctx.report('action', 'drop');
@@ -459,6 +497,10 @@ function doActions(ctx: Ctx, acts: readonly Ofpact[]): void {
         formatOfpact(a, ctx.xin.names ? { portName: (p) => ctx.bridge.portName(p) } : undefined),
       );
     doAction(ctx, a);
+    if (ctx.stopList) {
+      ctx.stopList = false;
+      break;
+    }
   }
 }
 
@@ -629,7 +671,7 @@ function doAction(ctx: Ctx, a: Ofpact): void {
         for (const id of a.controllerIds.length ? a.controllerIds : [0])
           controllerAction(ctx, 'invalid_ttl', 0xffff, id, undefined);
         ctx.report('warn', `IPv${v} decrement TTL exception`);
-        ctx.exit = true;
+        ctx.stopList = true;
       }
       break;
     }
@@ -653,12 +695,8 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       flowSampleAction(ctx, a);
       break;
     case 'resubmit': {
-      const inPort = a.port === OFPP_IN_PORT ? flow[W_IN_PORT] : a.port;
       const table = a.tableId === 255 ? ctx.tableId : a.tableId;
-      const saved = flow[W_IN_PORT];
-      flow[W_IN_PORT] = inPort;
-      tableAction(ctx, table, false, false);
-      flow[W_IN_PORT] = saved;
+      tableAction(ctx, table, false, false, a.port === OFPP_IN_PORT ? -1 : a.port);
       break;
     }
     case 'goto_table':
@@ -901,6 +939,7 @@ function mirrorPacket(ctx: Ctx, bundle: NormalPort, bits: number, w0: number, w1
     if (m.vlans) ctx.wc[W_VLAN0] |= VLAN_VID_MASK | VLAN_CFI;
     if (m.vlans && !m.vlans.has(vid)) continue;
     ctx.mirrored.set(b.name, (ctx.mirrored.get(b.name) ?? 0) | (1 << i));
+    ctx.mirrorSnaplen = m.snaplen;
     if (m.outPort !== null) {
       const out = b.normal.portByOfp.get(m.outPort);
       if (out && out.odpPort !== null) mirrorOut(ctx, egress(out, vlans[0], vlans[1], w0));
@@ -915,6 +954,7 @@ function mirrorPacket(ctx: Ctx, bundle: NormalPort, bits: number, w0: number, w1
         mirrorOut(ctx, egress(p, v0, vlans[1], w0));
       }
     }
+    ctx.mirrorSnaplen = 0;
   }
 }
 
@@ -929,6 +969,8 @@ function mirrorOut(ctx: Ctx, o: NormalOutput): void {
   ctx.flow[W_VLAN1] = o.vlan1;
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
   ipfixSample(ctx, o.port.odpPort as number);
+  const snaplen = ctx.mirrorSnaplen;
+  if (snaplen > 0 && snaplen < 0xffff) ctx.odp.push({ type: 'trunc', maxLen: snaplen });
   ctx.odp.push({ type: 'output', port: o.port.odpPort as number });
   ctx.flow[W_VLAN0] = v0;
   ctx.flow[W_VLAN1] = v1;
@@ -957,10 +999,9 @@ function patchOutput(ctx: Ctx, port: XPort): void {
   flow[W_METADATA + 1] = 0;
   for (let i = 0; i < N_REGS; i++) flow[W_REG0 + i] = 0;
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${bridge.name}")`);
-  ctx.depth++;
+  // Entering table 0 again counts against the depth limit (tableAction deepens).
   tableAction(ctx, 0, true, true);
   if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
-  ctx.depth--;
   ctx.exit = false;
   ctx.bridge = savedBridge;
   ctx.trace = savedTrace;
