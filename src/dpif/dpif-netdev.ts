@@ -66,14 +66,16 @@ export class DpifNetdev implements Dpif {
 
   /**
    * `dummyClass`: number ports after their names. The datapath's own port (number 0, named
-   * `ovs-TYPE`) is opened here, as OVS's datapath creates it.
+   * after the datapath: `ovs-TYPE` for a bridge backer) is opened here, as OVS's datapath
+   * creates it. `dpName` names a datapath made by `dpctl/add-dp TYPE@NAME`.
    */
   constructor(
     readonly type: string,
     readonly dummyClass: boolean,
     registry: NetdevRegistry,
+    dpName?: string,
   ) {
-    const name = `ovs-${type}`;
+    const name = dpName ?? `ovs-${type}`;
     this.fullName = `${type}@${name}`;
     this.pmdEnabled = process.env.TYPESWITCH_PMD !== '0';
     this.dp = new DpNetdev({
@@ -95,9 +97,11 @@ export class DpifNetdev implements Dpif {
     return type;
   }
 
-  portAdd(netdev: Netdev): OdpPort {
+  /** `requested`: the number asked for (dpctl/add-if port_no=); EINVAL when it is taken. */
+  portAdd(netdev: Netdev, requested?: OdpPort): OdpPort {
     if (this.byName.has(netdev.name)) throw netdevError('EEXIST');
-    const portNo = this.choosePort(netdev.name);
+    if (requested !== undefined && this.byNumber.has(requested)) throw netdevError('EINVAL');
+    const portNo = requested ?? this.choosePort(netdev.name);
     this.insert({ portNo, name: netdev.name, type: netdev.type, netdev });
     this.attach(portNo, netdev);
     return portNo;

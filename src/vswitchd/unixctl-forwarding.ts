@@ -11,7 +11,7 @@
 
 import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
 import { formatOdpActions } from '../dpif/netdev/odp-actions.ts';
-import { type OdpFlow, parseOdpFlow } from '../dpif/netdev/odp-key-parse.ts';
+import { applyDefaultEthertype, type OdpFlow, parseOdpFlow } from '../dpif/netdev/odp-key-parse.ts';
 import { extractFlow } from '../lib/flow/extract.ts';
 import { FLOW_WORDS, W_IN_PORT } from '../lib/flow/layout.ts';
 import { flowToString, matchToString } from '../lib/flow/match-format.ts';
@@ -27,10 +27,19 @@ import {
   fdbShow,
   fdbStatsShow,
 } from '../ofproto/dpif/mac-learning.ts';
+import { setMegaflowsEnabled } from '../ofproto/dpif/udpif.ts';
 import { formatTrace, type TraceNode } from '../ofproto/dpif/xlate/trace.ts';
 import { formatMegaflow } from '../ofproto/dpif/xlate/xlate.ts';
 import type { Ofproto } from '../ofproto/ofproto.ts';
 import { formatOfpacts } from '../ofproto/openflow/ofpact-format.ts';
+import { dummyAddrs, OvsRouter, registerRouterCommands } from './ovs-router.ts';
+import {
+  allDatapaths,
+  delFlowsHasFile,
+  dpctlDelFlowsFile,
+  findDatapath,
+  registerDpctlCommands,
+} from './unixctl-dpctl.ts';
 import type { Vswitchd } from './vswitchd.ts';
 
 function hexPacket(s: string): Uint8Array | null {
@@ -46,16 +55,16 @@ function ofproto(vs: Vswitchd, name: string): Ofproto {
 }
 
 function dpifByName(vs: Vswitchd, name: string | undefined): DpifNetdev {
-  const all = vs.backers.list();
+  const all = allDatapaths(vs);
   if (name === undefined) {
     if (all.length === 1) return all[0] as DpifNetdev;
     throw new UnixctlError(
       all.length === 0 ? 'no datapaths exist' : 'multiple datapaths, please specify',
     );
   }
-  const d = all.find(
-    (x) => x.fullName === name || x.fullName.split('@')[1] === name || x.type === name,
-  );
+  const d =
+    findDatapath(vs, name) ??
+    all.find((x) => x.fullName === name || x.fullName.split('@')[1] === name || x.type === name);
   if (!d) throw new UnixctlError(`${name}: datapath not found`);
   return d;
 }
@@ -84,7 +93,8 @@ export function traceText(
   s += `Final flow: ${same ? 'unchanged' : flowToString(r.finalFlow)}\n`;
   s += `Megaflow: ${formatMegaflow(flow, r.wc, portName)}\n`;
   s += `Datapath actions: ${r.actions.length ? formatOdpActions(r.actions) : 'drop'}\n`;
-  if (r.slow) {
+  if (r.error !== null) s += `Translation failed (${r.error}), packet is dropped.\n`;
+  else if (r.slow) {
     s += 'This flow is handled by the userspace slow path because it:\n';
     s += '  - Uses action(s) not supported by datapath.\n';
   }
@@ -112,6 +122,8 @@ function trace(vs: Vswitchd, args: string[]): string {
   } else {
     flowText = rest.length >= 2 ? rest.slice(1).join(' ') : (rest[0] ?? '');
   }
+  // A line of dpif/dump-flows -m or dpctl/dump-flows -m starts with the flow's ufid.
+  flowText = flowText.replace(/^\s*ufid:[0-9a-fA-F-]+,?\s*/, '');
   let flow: Uint32Array;
   if (br && !flowText.includes('(')) {
     const r = parseExactFlow(flowText, { portNumber: (n) => br?.portByName(n)?.ofpPort });
@@ -120,7 +132,16 @@ function trace(vs: Vswitchd, args: string[]): string {
   } else {
     let odp: OdpFlow;
     try {
-      odp = parseOdpFlow(flowText);
+      // in_port may name the port (dump-flows -m prints names), as OVS's odp_flow_from_string.
+      const portNo = (name: string): number | undefined => {
+        for (const b of vs.vswitch.bridges.values()) {
+          const p = b.ofproto.portByName(name);
+          if (p && p.odpPort !== null) return p.odpPort;
+        }
+        return undefined;
+      };
+      odp = parseOdpFlow(flowText, { portNo });
+      if (/(^|[,(])eth\(/.test(flowText)) applyDefaultEthertype(flowText, odp.key);
     } catch (e) {
       throw new UnixctlError((e as Error).message);
     }
@@ -160,6 +181,7 @@ function receive(_vs: Vswitchd, args: string[]): string {
       let odp: OdpFlow;
       try {
         odp = parseOdpFlow(a);
+        applyDefaultEthertype(a, odp.key);
       } catch {
         const r = parseExactFlow(a);
         if (!r.ok) throw new UnixctlError(`syntax error at ${a}`);
@@ -192,7 +214,7 @@ function dumpFlows(dpif: DpifNetdev, args: string[], onlyBridge: Ofproto | null)
   for (const p of onlyBridge.ports()) if (p.odpPort !== null) ports.add(p.odpPort);
   let s = '';
   for (const f of dpif.dp.flowDump())
-    if (ports.has(f.key[W_IN_PORT])) s += `${dpif.dp.formatFlow(f, opts)}\n`;
+    if (ports.has(f.key[W_IN_PORT])) s += `${dpif.dp.formatFlow(f, opts, 'dpif')}\n`;
   return s;
 }
 
@@ -221,6 +243,8 @@ function bridgeDumpFlows(br: Ofproto): string {
 }
 
 export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd): void {
+  registerDpctlCommands(cmds, vs);
+  registerRouterCommands(cmds, new OvsRouter(dummyAddrs));
   cmds.register(
     'netdev-dummy/receive',
     'name [--qinq] packet|flow [--len packet_len]',
@@ -248,7 +272,8 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     await dpif.syncStats();
     return dumpFlows(dpif, args, null);
   });
-  cmds.register('dpctl/del-flows', '[dp]', 0, 1, (args) => {
+  cmds.register('dpctl/del-flows', '[dp] [file]', 0, 2, (args) => {
+    if (delFlowsHasFile(vs, args)) return dpctlDelFlowsFile(vs, args);
     const d = dpifByName(vs, args[0]);
     for (const b of vs.vswitch.bridges.values()) if (b.ofproto.dpif === d) b.ofproto.udpif.flush();
     d.dp.flowFlush();
@@ -256,7 +281,13 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
   });
   cmds.register('dpctl/show', '[dp]', 0, 2, async (args) => {
     const name = args.filter((a) => !a.startsWith('-'))[0];
-    const dpifs = name !== undefined ? [dpifByName(vs, name)] : vs.backers.list();
+    if (
+      name !== undefined &&
+      !findDatapath(vs, name) &&
+      !allDatapaths(vs).some((d) => d.type === name || d.fullName.endsWith(`@${name}`))
+    )
+      throw new UnixctlError(`ovs-vswitchd: opening datapath ${name} failed (No such device)\n`);
+    const dpifs = name !== undefined ? [dpifByName(vs, name)] : allDatapaths(vs);
     await Promise.all(dpifs.map((d) => d.syncStats()));
     return dpifs.map(dpctlShow).join('');
   });
@@ -317,6 +348,19 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     }
     return '';
   });
+  for (const on of [false, true]) {
+    cmds.register(`upcall/${on ? 'enable' : 'disable'}-megaflows`, '', 0, 0, () => {
+      setMegaflowsEnabled(on);
+      for (const b of vs.vswitch.bridges.values()) b.ofproto.udpif.flush();
+      for (const d of vs.backers.list()) d.dp.flowFlush();
+      return `megaflows ${on ? 'enabled' : 'disabled'}`;
+    });
+    // Our datapath always dumps by ufid; the switch is accepted as OVS's is.
+    cmds.register(`upcall/${on ? 'enable' : 'disable'}-ufid`, '', 0, 0, () => {
+      const state = on ? 'enabled for supported datapaths' : 'disabled';
+      return `Datapath dumping tersely using UFID ${state}`;
+    });
+  }
   cmds.register('revalidator/purge', '', 0, 0, () => {
     for (const d of vs.backers.list()) d.dp.flowFlush();
     return '';

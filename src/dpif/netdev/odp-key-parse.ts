@@ -367,3 +367,17 @@ function parseAttrList(
     if (!c.eat(',')) break;
   }
 }
+
+/**
+ * What a key with no eth_type() means when it is made into a packet (OVS's odp_flow_key_to_flow,
+ * as netdev-dummy/receive uses it): the Ethertype of its L3 attribute (ipv4, ipv6, mpls), else
+ * an 802.2 frame (FLOW_DL_TYPE_NONE). `text` is the key as parsed into `key`.
+ */
+export function applyDefaultEthertype(text: string, key: Uint32Array): void {
+  if (/(^|[,(])eth_type\(/.test(text)) return;
+  let t = 0x05ff;
+  if (/(^|[,(])ipv4\(/.test(text)) t = 0x0800;
+  else if (/(^|[,(])ipv6\(/.test(text)) t = 0x86dd;
+  else if (/(^|[,(])mpls\(/.test(text)) t = 0x8847;
+  key[W_DL_TYPE] = t;
+}

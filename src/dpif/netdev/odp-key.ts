@@ -384,8 +384,8 @@ export function formatKeyAttrBody(
     case 'ct_mark':
     case 'ct_zone': {
       const f = SCALAR_ATTRS[attr];
-      const full = ones(f.bits);
-      const mv = m(f.word) & full;
+      const full = ones(f.bits) >>> 0;
+      const mv = (m(f.word) & full) >>> 0;
       if (!verbose && mv === 0) return '';
       return mv === full ? hex(key[f.word] & full) : `${hex(key[f.word] & full)}/${hex(mv)}`;
     }
