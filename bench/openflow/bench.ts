@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { cpuSeconds } from '../forwarding/traffic.ts';
 import { DIST, STACK_LABEL, type StackKind, SwitchStack } from '../lib/switch-stack.ts';
 import { BenchController } from './controller.ts';
-import { flowFile } from './flows.ts';
+import { BENCH_BRIDGE_VSCTL, flowFile } from './flows.ts';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -125,37 +125,7 @@ class Bench {
     const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
     const s = await SwitchStack.start(kind, { nodeArgs });
     try {
-      s.vsctl(
-        'add-br',
-        'br0',
-        '--',
-        'set',
-        'bridge',
-        'br0',
-        'datapath_type=dummy',
-        'fail_mode=secure',
-        'protocols=OpenFlow10,OpenFlow13',
-        '--',
-        'add-port',
-        'br0',
-        'p1',
-        '--',
-        'set',
-        'interface',
-        'p1',
-        'type=dummy',
-        'ofport_request=1',
-        '--',
-        'add-port',
-        'br0',
-        'p2',
-        '--',
-        'set',
-        'interface',
-        'p2',
-        'type=dummy',
-        'ofport_request=2',
-      );
+      s.vsctl(...BENCH_BRIDGE_VSCTL);
       const b = new Bench(kind, s);
       // The management socket appears once the bridge is built.
       for (let i = 0; ; i++) {

@@ -40,3 +40,36 @@ export function flowFile(n: number): string {
   for (let i = 0; i < n; i++) lines.push(flowLine(i));
   return `${lines.join('\n')}\n`;
 }
+
+/** The ovs-vsctl arguments that build the bench's bridge: br0, dummy ports p1 and p2. */
+export const BENCH_BRIDGE_VSCTL: readonly string[] = [
+  'add-br',
+  'br0',
+  '--',
+  'set',
+  'bridge',
+  'br0',
+  'datapath_type=dummy',
+  'fail_mode=secure',
+  'protocols=OpenFlow10,OpenFlow13',
+  '--',
+  'add-port',
+  'br0',
+  'p1',
+  '--',
+  'set',
+  'interface',
+  'p1',
+  'type=dummy',
+  'ofport_request=1',
+  '--',
+  'add-port',
+  'br0',
+  'p2',
+  '--',
+  'set',
+  'interface',
+  'p2',
+  'type=dummy',
+  'ofport_request=2',
+];
