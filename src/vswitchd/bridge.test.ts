@@ -251,3 +251,16 @@ test('a confined switch refuses unix sockets outside the run directory', () => {
     else process.env.OVS_RUNDIR = saved;
   }
 });
+
+test('reserved names are refused with no Interface.error text, as OVS refuses them', () => {
+  // Real ovs-vswitchd 3.1 --enable-dummy: ofport -1, error empty, and a bridge|WARN line.
+  const vs = vswitch();
+  const names = ['ovs-netdev', 'ovs-dummy', 'ovs-system', 'gre_sys', 'vxlan_sys0', 'genev_sys'];
+  const ifs = names.map((n) => iface(n));
+  const out = vs.reconfigure(ovs([bridge('br0', [...ifs, iface('ovs-p1')])]));
+  for (const i of ifs) {
+    const o = out.ifaces.find((x) => x.uuid === i.uuid);
+    assert.deepEqual(o && !o.ok ? o.error : 'created', null, i.name);
+  }
+  assert.deepEqual(ofports(vs.bridges.get('br0')), { br0: 65534, 'ovs-p1': 1 });
+});

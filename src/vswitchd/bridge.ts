@@ -96,7 +96,7 @@ export interface Iface {
 /** What the database should say about one Interface row after a reconfiguration. */
 export type IfaceOutcome =
   | { readonly uuid: string; readonly ok: true; readonly iface: Iface }
-  | { readonly uuid: string; readonly ok: false; readonly error: string };
+  | { readonly uuid: string; readonly ok: false; readonly error: string | null };
 
 export interface BridgeOutcome {
   readonly uuid: string;
@@ -133,6 +133,20 @@ export class Bridge {
     return formatEthAddr(b);
   }
 }
+
+/** Datapath port names of OVS 3.1's tunnel netdev classes (lib/netdev-vport.c). */
+const TUNNEL_DPIF_PORTS = [
+  'genev_sys',
+  'gre_sys',
+  'vxlan_sys',
+  'lisp_sys',
+  'stt_sys',
+  'erspan_sys',
+  'ip6erspan_sys',
+  'ip6gre_sys',
+  'gtpu_sys',
+  'udp_sys',
+];
 
 export interface VSwitchOptions {
   registry: NetdevRegistry;
@@ -293,18 +307,34 @@ export class VSwitch {
         const req = validOfportRequest(c.ofportRequest);
         if ((req !== null) !== withRequest || br.ifaces.has(c.name)) continue;
         const r = this.createIface(br, port, c, req ?? validOfportRequest(c.ofport));
-        if (typeof r === 'string') failed.push({ uuid: c.uuid, ok: false, error: r });
+        if (r === null || typeof r === 'string') failed.push({ uuid: c.uuid, ok: false, error: r });
       }
     }
   }
 
-  /** Returns the new interface, or the error text for Interface.error. */
+  /**
+   * Names OVS keeps for itself: the datapath ports of its tunnel classes (by prefix) and
+   * `ovs-` followed by a datapath type (the datapaths' own local ports).
+   */
+  private isReservedName(name: string): boolean {
+    if (TUNNEL_DPIF_PORTS.some((p) => name.startsWith(p))) return true;
+    if (!name.startsWith('ovs-')) return false;
+    const t = name.slice(4);
+    return t === 'system' || t === 'netdev' || this.opts.backers.types().includes(t);
+  }
+
+  /** Returns the new interface, the error text for Interface.error, or null for none. */
   private createIface(
     br: Bridge,
     port: PortConfig,
     c: IfaceConfig,
     req: OfpPort | null,
-  ): Iface | string {
+  ): Iface | string | null {
+    if (this.isReservedName(c.name)) {
+      // As OVS: refused before any device is opened, with no text for Interface.error.
+      log.warn(`could not create interface ${c.name}, name is reserved`);
+      return null;
+    }
     const openType = this.openType(br, c);
     let netdev: Netdev;
     try {
