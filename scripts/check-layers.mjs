@@ -1,6 +1,6 @@
 // Enforces DESIGN.md's one-way imports: a layer may import only layers below it (and lib/).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, dirname, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

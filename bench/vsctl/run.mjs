@@ -9,8 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -41,9 +41,13 @@ async function startServer(k, dir) {
   const sock = join(dir, 'db.sock');
   const r = spawnSync(k.tool, ['create', db, k.schema], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${k.name}: ovsdb-tool create: ${r.stderr}`);
-  const child = spawn(k.server, [db, `--remote=punix:${sock}`, `--unixctl=${join(dir, 'ctl')}`, '--no-chdir', '-vconsole:off'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    k.server,
+    [db, `--remote=punix:${sock}`, `--unixctl=${join(dir, 'ctl')}`, '--no-chdir', '-vconsole:off'],
+    {
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 200 && !existsSync(sock); i++) await sleep(25);
   return { child, sock };
 }
@@ -92,8 +96,18 @@ const nodeMs = node[Math.floor(node.length / 2)];
 const real = results['real OVS'];
 const ours = results.TypeSwitch;
 const ms = (n) => `${n.toFixed(1)} ms`.padStart(11);
-console.log('bench/vsctl                                 real OVS   TypeSwitch   TypeSwitch time / real');
-console.log(`${PORTS_SEQ} calls, one port each (total)        ${ms(real.seqMs)} ${ms(ours.seqMs)}   ${(ours.seqMs / real.seqMs).toFixed(2)}x`);
-console.log(`one call adding ${PORTS_ONE} ports                ${ms(real.oneMs)} ${ms(ours.oneMs)}   ${(ours.oneMs / real.oneMs).toFixed(2)}x`);
-console.log(`per call: --no-wait br-exists (median)      ${ms(real.latMs)} ${ms(ours.latMs)}   ${(ours.latMs / real.latMs).toFixed(2)}x`);
-console.log(`bare node -e 0 (median): ${nodeMs.toFixed(1)} ms; our call / node start-up: ${(ours.latMs / nodeMs).toFixed(2)}x (goal <= 1.5x)`);
+console.log(
+  'bench/vsctl                                 real OVS   TypeSwitch   TypeSwitch time / real',
+);
+console.log(
+  `${PORTS_SEQ} calls, one port each (total)        ${ms(real.seqMs)} ${ms(ours.seqMs)}   ${(ours.seqMs / real.seqMs).toFixed(2)}x`,
+);
+console.log(
+  `one call adding ${PORTS_ONE} ports                ${ms(real.oneMs)} ${ms(ours.oneMs)}   ${(ours.oneMs / real.oneMs).toFixed(2)}x`,
+);
+console.log(
+  `per call: --no-wait br-exists (median)      ${ms(real.latMs)} ${ms(ours.latMs)}   ${(ours.latMs / real.latMs).toFixed(2)}x`,
+);
+console.log(
+  `bare node -e 0 (median): ${nodeMs.toFixed(1)} ms; our call / node start-up: ${(ours.latMs / nodeMs).toFixed(2)}x (goal <= 1.5x)`,
+);

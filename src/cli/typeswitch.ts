@@ -120,7 +120,15 @@ function start(): number {
 function initDatabase(): void {
   const init = JSON.stringify([
     'Open_vSwitch',
-    { op: 'wait', table: 'Open_vSwitch', where: [], columns: [], until: '==', rows: [], timeout: 0 },
+    {
+      op: 'wait',
+      table: 'Open_vSwitch',
+      where: [],
+      columns: [],
+      until: '==',
+      rows: [],
+      timeout: 0,
+    },
     { op: 'insert', table: 'Open_vSwitch', row: {} },
     { op: 'comment', comment: 'typeswitch: initialize database' },
   ]);

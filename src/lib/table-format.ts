@@ -440,7 +440,7 @@ function roundTiesToEven(x: number, p: number): number {
   const digits = n.toString();
   if (digits.length < p + 1 || digits[p] !== '5' || !/^0*$/.test(digits.slice(p + 1))) return x;
   if (Number(digits[p - 1]) % 2 === 1) return x; // away from zero is also "to even" here
-  const exp10 = digits.length - 1 + (e2 >= 0 ? 0 : e2);
+  const exp10 = digits.length - 1 + Math.min(e2, 0);
   const truncated = Number(`${digits[0]}.${digits.slice(1, p)}e${exp10}`);
   return x < 0 ? -truncated : truncated;
 }

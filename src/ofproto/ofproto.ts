@@ -45,8 +45,7 @@ import { GroupTable } from './group-table.ts';
 import { MeterTable } from './meter-table.ts';
 import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
 import { OfpError } from './openflow/errors.ts';
-import { parseFlowMod } from './openflow/flow-mod-parse.ts';
-import type { FlowMod, PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
+import type { PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
 import type { PortStats, QueueStats } from './openflow/stats.ts';
 import { queueConfigReplies } from './queue-desc.ts';
 
@@ -395,8 +394,7 @@ export class Ofproto implements OfSwitch {
     this.netflow?.run();
     const cm = this.connmgr;
     const wants =
-      cm !== null &&
-      cm.connections().some((c) => c.version > 0 && c.version < 4 && c.role !== 'slave');
+      cm?.connections().some((c) => c.version > 0 && c.version < 4 && c.role !== 'slave') ?? false;
     if (wants !== this.wantsMiss) {
       this.wantsMiss = wants;
       this.fwd.missToController = wants;

@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -304,7 +304,6 @@ test('malformed action and key text gives OdpParseError', () => {
 });
 
 /* The live comparison: the same inputs through real ovs-vswitchd (a CI test peer). */
-const haveOvs = existsSync('/usr/sbin/ovs-vswitchd') && existsSync('/usr/sbin/ovsdb-server');
 
 test('live: real ovs-vswitchd prints what our formatter prints', {
   timeout: 120_000,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -57,8 +57,7 @@ function pcap(packets: Uint8Array[]): Buffer {
   return Buffer.concat(parts);
 }
 
-test('every golden frame and every prefix of it parses as real ovs-ofctl parse-pcap says', {
-}, () => {
+test('every golden frame and every prefix of it parses as real ovs-ofctl parse-pcap says', {}, () => {
   const packets: Uint8Array[] = [];
   const labels: string[] = [];
   for (const f of frames) {
@@ -207,8 +206,7 @@ test('bytes past `len` never influence the key', () => {
   );
 });
 
-test('randomly corrupted golden frames parse as real ovs-ofctl parse-pcap says', {
-}, () => {
+test('randomly corrupted golden frames parse as real ovs-ofctl parse-pcap says', {}, () => {
   // Corruptions aim at header bytes (the first 80), where parsing decisions are made.
   const samples = fc.sample(
     fc.tuple(

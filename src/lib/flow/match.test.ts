@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,7 +22,6 @@ import { flowToString, matchToString } from './match-format.ts';
 import { parseExactFlow, parseFieldValue, parseMatch, splitActions } from './match-parse.ts';
 
 const OVS_OFCTL = '/usr/bin/ovs-ofctl';
-const haveOvs = existsSync(OVS_OFCTL);
 
 function ours(s: string): string {
   const r = parseMatch(s);

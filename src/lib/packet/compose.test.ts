@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { extractFlow } from '../flow/extract.ts';
 import { FLOW_WORDS } from '../flow/layout.ts';
@@ -42,8 +41,7 @@ function pcapFrames(buf: Buffer): Buffer[] {
   return out;
 }
 
-test('composePacket builds the bytes real ovs-ofctl compose-packet builds', {
-}, () => {
+test('composePacket builds the bytes real ovs-ofctl compose-packet builds', {}, () => {
   for (const flow of FLOWS) {
     // ovs-ofctl exits non-zero for ND flows (it compares a hidden field) but still writes them.
     const r = spawnSync(OVS_OFCTL, ['--pcap', 'compose-packet', flow]);

@@ -18,7 +18,6 @@ import { decodeMessage, encodeMessage } from '../openflow/codec.ts';
 import { OfpError } from '../openflow/errors.ts';
 import type {
   FlowMod,
-  FlowStats,
   OfpFrame,
   OfpMessage,
   PortDesc,

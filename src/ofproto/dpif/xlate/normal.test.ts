@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -708,9 +708,6 @@ describe('NORMAL VLAN matrix against real OVS 3.1 (golden)', () => {
 
 /* ---------------------------------------------------------------------------------- */
 /* Side by side with a live real ovs-vswitchd. */
-
-const OVS_BINS = ['/usr/sbin/ovsdb-server', '/usr/sbin/ovs-vswitchd', '/usr/bin/ovs-vsctl'];
-const haveOvs = OVS_BINS.every((p) => existsSync(p));
 
 describe('NORMAL side by side with live real OVS 3.1', {}, () => {
   let dir = '';
