@@ -141,7 +141,7 @@ describe('ovsdb-server as OVS autotests check it', { skip: !HAVE_REAL && 'no rea
        ovs-appctl -t ovsdb-server ovsdb-server/add-db db2
        ovs-appctl -t ovsdb-server ovsdb-server/add-remote punix:s1
        cp ovsdb-server.pid old.pid; kill -SEGV $(cat old.pid)
-       for i in $(seq 100); do test -s ovsdb-server.pid && test $(cat ovsdb-server.pid) != $(cat old.pid) && break; sleep 0.1; done
+       for i in $(seq 100); do p=$(cat ovsdb-server.pid 2>/dev/null); test -n "$p" && test "$p" != "$(cat old.pid)" && break; sleep 0.1; done
        for i in $(seq 100); do ovs-appctl -t ovsdb-server version >/dev/null 2>&1 && break; sleep 0.1; done
        ovs-appctl -t ovsdb-server ovsdb-server/list-dbs
        ovs-appctl -t ovsdb-server ovsdb-server/list-remotes
