@@ -5,13 +5,13 @@
  *
  *   ovsdb-client [OPTIONS] COMMAND [SERVER] [DATABASE] [ARG...]
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   DAEMON_STAGE_ENV,
   type Daemon,
   type DaemonOptions,
+  detachKeepingOutput,
   parseDaemonArgs,
   startDaemon,
 } from '../lib/daemon.ts';
@@ -1642,25 +1642,7 @@ async function detach(argv: string[], withUnixctl: boolean): Promise<Daemon> {
     fatal((e as Error).message);
   }
   if (process.env[DAEMON_STAGE_ENV] === undefined) {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      env: { ...process.env, [DAEMON_STAGE_ENV]: 'daemon' },
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-      detached: true,
-    });
-    await new Promise<never>(() => {
-      let ready = false;
-      (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
-        if (ready || !d.toString().includes('ready')) return;
-        ready = true;
-        child.unref();
-        process.exit(0);
-      });
-      child.on('exit', (code, signal) => {
-        if (ready) return;
-        if (signal) process.stderr.write(`${PROGRAM}: child died of ${signal}\n`);
-        process.exit(code ? code : 1);
-      });
-    });
+    await detachKeepingOutput(PROGRAM);
   }
   let daemon: Daemon;
   try {

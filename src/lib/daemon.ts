@@ -243,6 +243,30 @@ function runDetachParent(next: 'monitor' | 'daemon'): Promise<never> {
   });
 }
 
+/**
+ * The foreground half of a --detach for a client tool that keeps the caller's stdout and stderr
+ * (OVS's daemon_save_fd: ovsdb-client's detached transact/lock, ovs-ofctl monitor): runs this
+ * program again as the daemon stage, and exits 0 once it reports ready, or with its status
+ * (naming the signal that killed it) if it fails first.
+ */
+export function detachKeepingOutput(program: string): Promise<never> {
+  const child = respawn('daemon', ['ignore', 'inherit', 'inherit', 'pipe'], true);
+  return new Promise<never>(() => {
+    let ready = false;
+    (child.stdio[READY_FD] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+      if (ready || !d.toString().includes('ready')) return;
+      ready = true;
+      child.unref();
+      process.exit(0);
+    });
+    child.on('exit', (code, signal) => {
+      if (ready) return;
+      if (signal) process.stderr.write(`${program}: child died of ${signal}\n`);
+      process.exit(code ? code : 1);
+    });
+  });
+}
+
 function runMonitor(restartDelayMs: number, notifyUpstream: boolean): Promise<never> {
   const mlog = vlog('monitor');
   openRequestedLogFile();

@@ -9,16 +9,18 @@
  * it is ready, or exits with its status.
  */
 
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { DAEMON_STAGE_ENV, type Daemon, startDaemon } from '../../lib/daemon.ts';
+import {
+  DAEMON_STAGE_ENV,
+  type Daemon,
+  detachKeepingOutput,
+  startDaemon,
+} from '../../lib/daemon.ts';
 import { removePidfile } from '../../lib/pidfile.ts';
 import { UnixctlError } from '../../lib/unixctl/server.ts';
 import type { Ctx } from './ctx.ts';
 import { ofpToString } from './print.ts';
 import type { Received, Vconn } from './vconn.ts';
-
-const READY_FD = 3;
 
 /**
  * In the foreground process of a --detach'ed monitor: runs the monitor in a background copy of
@@ -27,25 +29,7 @@ const READY_FD = 3;
  */
 export async function detachMonitor(argv: readonly string[]): Promise<void> {
   if (!argv.includes('--detach') || process.env[DAEMON_STAGE_ENV] !== undefined) return;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    env: { ...process.env, [DAEMON_STAGE_ENV]: 'daemon' },
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-    detached: true,
-  });
-  await new Promise<never>(() => {
-    let ready = false;
-    (child.stdio[READY_FD] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
-      if (ready || !d.toString().includes('ready')) return;
-      ready = true;
-      child.unref();
-      process.exit(0);
-    });
-    child.on('exit', (code, signal) => {
-      if (ready) return;
-      if (signal) process.stderr.write(`ovs-ofctl: child died of ${signal}\n`);
-      process.exit(code ? code : 1);
-    });
-  });
+  await detachKeepingOutput('ovs-ofctl');
 }
 
 /** OVS's openflow_from_hex(): hex digit pairs (blanks between them allowed), one message. */
