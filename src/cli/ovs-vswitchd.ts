@@ -18,6 +18,7 @@ import {
 } from '../lib/daemon.ts';
 import { defaultDbSocket, rundir } from '../lib/paths.ts';
 import { startupBanner, versionString } from '../lib/unixctl/index.ts';
+import { registerTimeCommands } from '../lib/unixctl/time-commands.ts';
 import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
 import { installPidfileLocker } from '../native/pidfile-lock.ts';
 import { setSelfConfinement } from '../vswitchd/bridge.ts';
@@ -158,7 +159,10 @@ async function main(): Promise<void> {
     for (const br of vs.vswitch.bridges.values()) ports += br.ifaces.size;
     return { ports };
   });
-  if (daemon.unixctl) registerVswitchdCommands(daemon.unixctl.commands, vs);
+  if (daemon.unixctl) {
+    registerVswitchdCommands(daemon.unixctl.commands, vs);
+    if (o.enableDummy) registerTimeCommands(daemon.unixctl.commands);
+  }
   process.on('SIGPIPE', () => {});
   // As OVS: a --detach parent returns once the first configuration is applied.
   await vs.whenConfigured();

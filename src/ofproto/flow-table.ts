@@ -11,6 +11,7 @@
 import { Classifier, type ClsRule, type Conjunction } from '../lib/classifier/classifier.ts';
 import { FLOW_WORDS, type FlowKey, OFPP_CONTROLLER, OFPP_NONE } from '../lib/flow/layout.ts';
 import { type Match, matchEquals } from '../lib/flow/match.ts';
+import { timeMsec } from '../lib/timeval.ts';
 import { OfpError } from './openflow/errors.ts';
 import {
   type AggregateStats,
@@ -143,7 +144,7 @@ export class FlowTables implements ActionCheckers {
   meterExists: ((meterId: number) => boolean) | null = null;
 
   constructor(opts: FlowTablesOptions = {}) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? timeMsec;
     this.nTables = opts.nTables ?? 255;
     for (let i = 0; i < this.nTables; i++) this.tables.push(new Classifier<OfRule>());
     this.lookups = new Float64Array(this.nTables);

@@ -21,6 +21,7 @@ import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
 import { extractFlow } from '../lib/flow/extract.ts';
 import type { FlowKey } from '../lib/flow/layout.ts';
 import { FLOW_WORDS } from '../lib/flow/layout.ts';
+import { type ClockTimer, every, timeMsec } from '../lib/timeval.ts';
 import { packageVersion } from '../lib/unixctl/version.ts';
 import { vlog } from '../lib/vlog.ts';
 import type { EthAddr, Netdev } from '../netdev/netdev.ts';
@@ -124,7 +125,7 @@ export class Ofproto implements OfSwitch {
   packetInSink: PacketInSink | null = null;
   /** OpenFlow connections (null without a run directory). */
   readonly connmgr: Connmgr | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: ClockTimer | null = null;
   private wantsMiss = false;
   /** Bridge other_config:dp-desc. */
   dpDesc = 'None';
@@ -144,7 +145,7 @@ export class Ofproto implements OfSwitch {
     private readonly backers: DpifBackers,
     opts: OfprotoOptions = {},
   ) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? timeMsec;
     this.dpif = backers.acquire(type);
     this.tables = new FlowTables({ now: this.now });
     this.groups = new GroupTable(this.tables, { now: this.now });
@@ -193,8 +194,7 @@ export class Ofproto implements OfSwitch {
       cm.flushed();
     }
     // Flow timeouts, and noticing whether a controller now wants table-miss packet-ins.
-    this.timer = setInterval(() => this.run(), 1000);
-    this.timer.unref();
+    this.timer = every(1000, () => this.run());
   }
 
   /**
@@ -597,7 +597,7 @@ export class Ofproto implements OfSwitch {
     this.netflow?.close();
     this.ipfix?.close();
     this.ipfix = null;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     for (const ofp of [...this.byNumber.keys()]) this.portDel(ofp);
     this.udpif.removeBridge(this.name);

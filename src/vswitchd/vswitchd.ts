@@ -9,6 +9,7 @@
  */
 import { DpifBackers } from '../dpif/backers.ts';
 import { DEFAULT_FLOW_LIMIT } from '../dpif/netdev/dp-netdev.ts';
+import { after, type ClockTimer } from '../lib/timeval.ts';
 import { vlog } from '../lib/vlog.ts';
 import { configureUserspaceTso } from '../netdev/linux/netdev-linux.ts';
 import { NetdevRegistry } from '../netdev/registry.ts';
@@ -54,7 +55,7 @@ export class Vswitchd {
   private dirty = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private statsTimer: NodeJS.Timeout | undefined;
+  private statsTimer: ClockTimer | undefined;
   private statsIntervalMs: number;
   private readonly minStatsIntervalMs: number;
   private configuredOnce = false;
@@ -108,7 +109,7 @@ export class Vswitchd {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    clearTimeout(this.statsTimer);
+    this.statsTimer?.cancel();
     this.idl.close();
     this.vswitch.destroy();
   }
@@ -179,8 +180,8 @@ export class Vswitchd {
   /** Writes device status and statistics now (after a device changed state). */
   refreshStatusSoon(): void {
     if (this.configuredOnce && !this.closed) {
-      clearTimeout(this.statsTimer);
-      this.statsTimer = setTimeout(() => void this.refreshStats(), 0);
+      this.statsTimer?.cancel();
+      this.statsTimer = after(0, () => this.refreshStats());
     }
   }
 
@@ -197,9 +198,10 @@ export class Vswitchd {
   }
 
   private armStatsTimer(): void {
-    clearTimeout(this.statsTimer);
+    this.statsTimer?.cancel();
     if (this.closed) return;
-    this.statsTimer = setTimeout(() => void this.refreshStats(), this.statsIntervalMs);
+    // On the daemon's clock, so that time/warp brings the next statistics write forward.
+    this.statsTimer = after(this.statsIntervalMs, () => this.refreshStats());
   }
 
   /** Rate-limited like OVS: the next refresh is timed from the end of this one. */

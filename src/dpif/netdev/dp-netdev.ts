@@ -17,7 +17,7 @@
  *
  * The per-packet path allocates nothing in the steady state (all hits): keys, layer offsets
  * and the per-packet flow pointers live in arrays made once; statistics are plain numbers.
- * Time comes from an injectable clock read once per batch (Date.now() by default, whose
+ * Time comes from an injectable clock read once per batch (lib/timeval by default, whose
  * boxed result is the one allocation per batch).
  */
 
@@ -43,6 +43,7 @@ import {
   W_TP,
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
+import { timeMsec } from '../../lib/timeval.ts';
 import { vlog } from '../../lib/vlog.ts';
 import { Dpcls, type DpclsRule } from './dpcls.ts';
 import { type DropReason, dropCounter } from './drop-reason.ts';
@@ -212,7 +213,7 @@ export type FlowPutResult =
 export interface DpNetdevOptions {
   readonly io: DpNetdevIo;
   readonly upcall: UpcallHandler;
-  /** Milliseconds; default Date.now. */
+  /** Milliseconds; default timeMsec (lib/timeval: warpable by time/warp). */
   readonly now?: () => number;
   readonly flowLimit?: number;
   /** Seed for sample() and EMC insertion decisions. */
@@ -332,7 +333,7 @@ export class DpNetdev {
   constructor(opts: DpNetdevOptions) {
     this.io = opts.io;
     this.handler = opts.upcall;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? timeMsec;
     this.flowLimit = opts.flowLimit ?? DEFAULT_FLOW_LIMIT;
     this.slotSize = opts.slotSize ?? DEFAULT_SLOT_SIZE;
     if (opts.emcInsertInvProb !== undefined) this.emc.insertInvProb = opts.emcInsertInvProb;

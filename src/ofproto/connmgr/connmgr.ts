@@ -29,6 +29,7 @@ import {
 } from '../../lib/flow/layout.ts';
 import { newMatch } from '../../lib/flow/match.ts';
 import type { TlsOptions } from '../../lib/jsonrpc/stream.ts';
+import { timeMsec } from '../../lib/timeval.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { ControllerCall } from '../dpif/xlate/xlate.ts';
 import type { Rule } from '../flow-table.ts';
@@ -185,7 +186,7 @@ export class Connmgr implements HandlerContext {
     this.sw = sw;
     this.versions = opts.versions?.length ? opts.versions : DEFAULT_VERSIONS;
     this.failMode = opts.failMode ?? 'standalone';
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? timeMsec;
     this.failOpenDelayMs = opts.failOpenDelayMs;
     this.monitors = new Ofmonitors(() => sw.flowTables, N_VISIBLE_TABLES);
     // Chain onto whatever else watches removals (the bridge may too).

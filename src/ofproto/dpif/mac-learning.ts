@@ -19,6 +19,7 @@
  */
 
 import { ofpPortToString } from '../../lib/flow/ofp-port.ts';
+import { timeMsec } from '../../lib/timeval.ts';
 import type { OfpPort } from '../ofp-port.ts';
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300;
@@ -151,7 +152,7 @@ export class MacLearning {
   constructor(o: MacLearningOptions = {}) {
     this.idleTime = normalizeIdleTime(o.idleTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME);
     this.maxEntries = normalizeMaxEntries(o.maxEntries ?? MAC_DEFAULT_MAX);
-    this.clock = o.clock ?? Date.now;
+    this.clock = o.clock ?? timeMsec;
   }
 
   /** Current time in whole seconds. */

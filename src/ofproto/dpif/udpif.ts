@@ -29,6 +29,7 @@ import type { OdpAction, UserspaceCookie } from '../../dpif/netdev/odp-actions.t
 import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
 import type { FlowKey } from '../../lib/flow/layout.ts';
 import { FLOW_WORDS, W_CT_STATE, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
+import { type ClockTimer, every, timeMsec } from '../../lib/timeval.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
@@ -129,7 +130,7 @@ export class Udpif implements UpcallHandler {
   private nextCallId = 1;
   private dirty = false;
   private mapDirty = true;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: ClockTimer | null = null;
   maxIdleMs = DEFAULT_MAX_IDLE_MS;
   /** Times revalidation ran (coverage). */
   revalidations = 0;
@@ -144,8 +145,7 @@ export class Udpif implements UpcallHandler {
     this.mapDirty = true;
     this.changed();
     if (!this.timer) {
-      this.timer = setInterval(() => this.periodic(), 500);
-      this.timer.unref();
+      this.timer = every(500, () => this.periodic());
     }
   }
 
@@ -154,7 +154,7 @@ export class Udpif implements UpcallHandler {
     this.mapDirty = true;
     this.changed();
     if (this.bridges.size === 0 && this.timer) {
-      clearInterval(this.timer);
+      this.timer.cancel();
       this.timer = null;
     }
   }
@@ -227,7 +227,7 @@ export class Udpif implements UpcallHandler {
     }
     const mask = r.slow ? null : r.wc;
     // The packet that caused the upcall runs outside any megaflow: credit it here.
-    this.credit(r.rules, 1, up.packet.length, Date.now());
+    this.credit(r.rules, 1, up.packet.length, timeMsec());
     this.creditMirrors(r.mirrored, 1, up.packet.length);
     // The cache entry goes with the flow the datapath installs next (installed()).
     const nfOut = this.nfOutput(r.actions);
@@ -236,7 +236,7 @@ export class Udpif implements UpcallHandler {
       1,
       up.packet.length,
       flow[W_TCP_FLAGS] & 0xfff,
-      Date.now(),
+      timeMsec(),
       where.ofpPort,
       nfOut,
       mask === null,
@@ -548,7 +548,7 @@ export class Udpif implements UpcallHandler {
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.dpif.setUpcallHandler(null);
     this.dpif.beforeInput = null;
