@@ -103,6 +103,10 @@ describe('ovsdb-server control commands match real ovsdb-server 3.1', () => {
       ['ovsdb-server/memory-trim-on-compaction', 'on'],
       ['ovsdb-server/memory-trim-on-compaction', 'maybe'],
       ['ovsdb-server/sync-status'],
+      ['ovsdb-server/compact', '_Server'],
+      ['ovsdb-server/compact', 'Nope'],
+      ['ovsdb-server/compact', 'Bench'],
+      ['ovsdb-server/compact'],
     ];
     const expected = steps.map((s) => appctl(realCtl, s));
     const actual = steps.map((s) => appctl((ours as ServerProcess).ctl, s));
@@ -112,6 +116,7 @@ describe('ovsdb-server control commands match real ovsdb-server 3.1', () => {
       /Failed to find the database\.\novs-appctl: CTL: server returned an error\n\[2\]/,
     );
     assert.match(expected.join(''), /Bench:T,b:c,junk:\n\[0\]/);
+    assert.match(expected.join(''), /cannot compact built-in databases\n/);
     assert.deepEqual(actual, expected);
     const listed = (ctl: string): string[] =>
       appctl(ctl, ['list-commands'])

@@ -186,6 +186,7 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
       void remotes.reconcile();
     },
     compact: async (name) => {
+      if (name?.startsWith('_')) return ['cannot compact built-in databases'];
       const targets = name === undefined ? [...server.dbs.values()] : [server.dbs.get(name)];
       if (targets.some((t) => t === undefined)) return ['no database by that name'];
       const errors: string[] = [];
