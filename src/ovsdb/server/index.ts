@@ -18,6 +18,9 @@ import { parseDbRemote, RemoteManager, readDbRemote, readDbString } from './remo
 import { SERVER_DB_NAME, ServerDbMaintainer } from './server-db.ts';
 import { warmUp } from './warmup.ts';
 
+/** Whether a server of this process has run the start-up warm-up. */
+let warmedUp = false;
+
 export type { DbAccess } from './db-access.ts';
 export { OvsdbServer, OvsdbSession, ServedDb } from './jsonrpc-server.ts';
 export { RemoteManager } from './remotes.ts';
@@ -166,7 +169,12 @@ export async function startOvsdbServer(opts: StartOptions): Promise<RunningOvsdb
   }
   server.addDb(SERVER_DB_NAME, serverAccess, '<internal>');
   // Before the first client can connect: its requests then run compiled code from the start.
-  if (opts.warmUp !== false) await warmUp();
+  // Once per process: compiled code is the process's, so the next server an embedder (or a
+  // test) starts in it finds the request paths compiled already.
+  if (opts.warmUp !== false && !warmedUp) {
+    warmedUp = true;
+    await warmUp();
+  }
   for (const r of opts.remotes ?? []) remotes.add(r);
   await remotes.reconcile();
 

@@ -31,6 +31,9 @@ const schema = parseDatabaseSchema({
 const clause = (table: Parameters<typeof compileWhere>[0], c: unknown) =>
   compileWhere(table, [c as never]);
 
+/** An update as a client receives it: what is sent is its JSON text. */
+const wire = (u: unknown): unknown => JSON.parse(JSON.stringify(u));
+
 const U1 = '11111111-1111-1111-1111-111111111111';
 const U2 = '22222222-2222-2222-2222-222222222222';
 const V1 = 'aaaaaaaa-1111-1111-1111-111111111111';
@@ -77,7 +80,7 @@ describe('monitor composition', () => {
       initialChanges(spec, () => rows),
       true,
     );
-    assert.deepEqual(u, {
+    assert.deepEqual(wire(u), {
       B: {
         [U1]: {
           new: { name: 'br0', n: 0, tags: ['set', []], ids: ['map', []], _version: ['uuid', V1] },
@@ -93,7 +96,7 @@ describe('monitor composition', () => {
       changes('B', [U1, { old: r(U1, V1, 'a', 1), new: r(U1, V2, 'a', 2) }]),
       false,
     );
-    assert.deepEqual(u, { B: { [U1]: { old: { n: 1 }, new: { name: 'a', n: 2 } } } });
+    assert.deepEqual(wire(u), { B: { [U1]: { old: { n: 1 }, new: { name: 'a', n: 2 } } } });
   });
 
   it('a change to unmonitored columns only sends nothing', () => {
@@ -104,6 +107,25 @@ describe('monitor composition', () => {
       false,
     );
     assert.equal(u, null);
+  });
+
+  it('keys rows by UUID in objects without prototype (no hidden class per row)', () => {
+    const spec = parseMonitorRequests(schema, { B: { columns: ['name'] } }, 2, clause);
+    const u = composeUpdate(
+      spec,
+      changes(
+        'B',
+        [U1, { old: null, new: r(U1, V1, 'a') }],
+        [U2, { old: null, new: r(U2, V2, 'b') }],
+      ),
+      false,
+    );
+    assert.equal(Object.getPrototypeOf(u?.B), null);
+    assert.deepEqual(Object.keys(u?.B as object), [U1, U2]);
+    assert.equal(
+      JSON.stringify(u),
+      `{"B":{"${U1}":{"insert":{"name":"a"}},"${U2}":{"insert":{"name":"b"}}}}`,
+    );
   });
 
   it('v2 insert omits default values, modify sends set/map diffs, delete is null', () => {
@@ -118,7 +140,7 @@ describe('monitor composition', () => {
       changes('B', [U1, { old: null, new: r(U1, V1, 'a', 0, set('x')) }]),
       false,
     );
-    assert.deepEqual(ins, { B: { [U1]: { insert: { name: 'a', tags: 'x' } } } });
+    assert.deepEqual(wire(ins), { B: { [U1]: { insert: { name: 'a', tags: 'x' } } } });
     const mod = composeUpdate(
       spec,
       changes('B', [
@@ -130,7 +152,7 @@ describe('monitor composition', () => {
       ]),
       false,
     );
-    assert.deepEqual(mod, {
+    assert.deepEqual(wire(mod), {
       B: {
         [U1]: {
           modify: {
@@ -147,7 +169,7 @@ describe('monitor composition', () => {
       },
     });
     const del = composeUpdate(spec, changes('B', [U1, { old: r(U1, V1, 'a'), new: null }]), false);
-    assert.deepEqual(del, { B: { [U1]: { delete: null } } });
+    assert.deepEqual(wire(del), { B: { [U1]: { delete: null } } });
   });
 
   it('select flags filter kinds of change', () => {
@@ -177,13 +199,13 @@ describe('monitor composition', () => {
       changes('B', [U1, { old: r(U1, V1, 'a', 1), new: r(U1, V2, 'a', 9) }]),
       false,
     );
-    assert.deepEqual(enter, { B: { [U1]: { insert: { name: 'a', n: 9 } } } });
+    assert.deepEqual(wire(enter), { B: { [U1]: { insert: { name: 'a', n: 9 } } } });
     const leave = composeUpdate(
       spec,
       changes('B', [U1, { old: r(U1, V1, 'a', 9), new: r(U1, V2, 'a', 1) }]),
       false,
     );
-    assert.deepEqual(leave, { B: { [U1]: { delete: null } } });
+    assert.deepEqual(wire(leave), { B: { [U1]: { delete: null } } });
     const outside = composeUpdate(
       spec,
       changes('B', [U2, { old: null, new: r(U2, V1, 'b', 1) }]),
@@ -253,7 +275,7 @@ describe('monitor composition', () => {
       false,
       old,
     );
-    assert.deepEqual(u, { B: { [U1]: { delete: null }, [U2]: { insert: { name: 'b' } } } });
+    assert.deepEqual(wire(u), { B: { [U1]: { delete: null }, [U2]: { insert: { name: 'b' } } } });
   });
 
   it('parse errors carry OVS texts', () => {

@@ -399,7 +399,10 @@ export function composeUpdate(
           : composeRowUpdate2(mt, ch.old, ch.new, initial, condOld, mt.condition);
       if (!rowJson) continue;
       if (!tableJson) {
-        tableJson = {};
+        // Keyed by row UUIDs, each seen once: on a plain object every new key would add a
+        // hidden class (a map transition V8 keeps and searches), several µs per row and
+        // much of the garbage; an object without prototype is a hash table from the start.
+        tableJson = Object.create(null) as JsonObject;
         if (!out) out = {};
         out[name] = tableJson;
       }

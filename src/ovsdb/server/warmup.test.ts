@@ -6,9 +6,9 @@ test('warm-up runs its transactions successfully (it must warm the success paths
   const s = await warmUp({ rounds: 20, maxMs: 10_000, maxCpuMs: 60_000 });
   assert.equal(s.rounds, 20);
   assert.equal(s.failures, 0);
-  // Per round: 4 transactions and an echo, plus a delete from round 16 on; and the initial
-  // replies of the two monitors.
-  assert.equal(s.replies, 20 * 5 + 4 + 2);
+  // Per round: 4 transactions, an echo and 6 single inserts, plus a delete from round 16 on;
+  // and the initial replies of the two monitors.
+  assert.equal(s.replies, 20 * 11 + 4 + 2);
 });
 
 test('warm-up stops at its time bound', async () => {
@@ -23,7 +23,7 @@ test('requests handed straight to a connection are answered in full and in order
   const s = await warmUp({ rounds: 60, maxMs: 20_000, maxCpuMs: 60_000 });
   assert.equal(s.rounds, 60);
   assert.equal(s.failures, 0);
-  assert.equal(s.replies, 60 * 5 + 44 + 2);
+  assert.equal(s.replies, 60 * 11 + 44 + 2);
 });
 
 test('warm-up stops at its CPU-time bound', async () => {
