@@ -8,7 +8,8 @@
         "src/native/af-packet.c",
         "src/native/netdev-ioctl.c",
         "src/native/fd-poll.c",
-        "src/native/rtnetlink.c"
+        "src/native/rtnetlink.c",
+        "src/native/af-xdp.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }

@@ -7,9 +7,11 @@
  *   udp-10k    the same with 10,000 flows (UDP source ports 1024..11023 in turn)
  *   tcp        iperf3, one TCP connection
  *
- * Kinds (topology.ts): ours (userspace TSO, its default: veth offloads on), real (OVS's
- * default: offloads off, as its docs advise for veth), real-tso (OVS with
- * userspace-tso-enable=true, offloads on), linux; ours-notso on request.
+ * Kinds (topology.ts): ours (userspace TSO, its default: veth offloads on), ours-afxdp (afxdp
+ * ports), real (OVS's default: offloads off, as its docs advise for veth), real-tso (OVS with
+ * userspace-tso-enable=true, offloads on), real-afxdp (OVS with afxdp ports, built for its own
+ * turns only: its PMD thread polls a core flat out even when idle), linux; ours-notso on
+ * request.
  *
  * The rate is what the receiver's eth0 counted (its rx_packets), over a window that starts once
  * the generator has run for a while; also shown: what the sender put on its link, the switch
@@ -49,7 +51,17 @@ const listArg = (name: string, all: string[]): string[] => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] ? argv[i + 1].split(',') : all;
 };
-const KINDS = listArg('--kinds', ['ours', 'real', 'real-tso', 'linux']) as SwitchKind[];
+const KINDS = listArg('--kinds', [
+  'ours',
+  'ours-afxdp',
+  'real',
+  'real-tso',
+  'real-afxdp',
+  'linux',
+]) as SwitchKind[];
+/** Kinds whose switch burns a core while idle (OVS's PMD threads poll afxdp ports without
+ * sleeping): built for their own turn only, so they take nothing from the others' turns. */
+const TRANSIENT = new Set<SwitchKind>(['real-afxdp']);
 const CASES = listArg('--cases', ['udp-1', 'udp-10k', 'tcp']);
 const ROUNDS = quick ? 1 : 2;
 const WARM_S = quick ? 1 : 1.5;
@@ -63,6 +75,9 @@ const SINK_MAC = '02:18:00:00:00:c8';
 const LABEL: Record<SwitchKind, string> = {
   ours: 'TypeSwitch',
   'ours-notso': 'TypeSwitch/noTSO',
+  'ours-afxdp': 'TypeSwitch afxdp',
+  'ours-xsktx': 'TypeSwitch xsk-tx',
+  'real-afxdp': 'OVS 3.1 afxdp',
   real: 'OVS 3.1 netdev',
   'real-tso': 'OVS 3.1 +TSO',
   linux: 'Linux bridge',
@@ -244,18 +259,42 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
       .then(() => process.exit(130));
   });
 try {
+  const standing = new Set<SwitchKind>();
   for (const kind of KINDS) {
     const res: KindResult = { udp: {}, tcpBps: [], tcpCpu: [], errors: [] };
     results[kind] = res;
+    if (TRANSIENT.has(kind)) continue;
     try {
       topologies.push(await build(kind));
+      standing.add(kind);
     } catch (e) {
       res.errors.push((e as Error).message);
     }
   }
   for (let round = 0; round < ROUNDS; round++)
     for (const c of CASES)
-      for (const t of topologies) await runCase(t, c, results[t.kind] as KindResult);
+      for (const kind of KINDS) {
+        const res = results[kind] as KindResult;
+        if (!TRANSIENT.has(kind)) {
+          const t = topologies.find((x) => x.kind === kind);
+          if (t) await runCase(t, c, res);
+          continue;
+        }
+        let t: Topology;
+        try {
+          t = await build(kind);
+        } catch (e) {
+          res.errors.push(`${c}: ${(e as Error).message}`);
+          continue;
+        }
+        topologies.push(t);
+        try {
+          await runCase(t, c, res);
+        } finally {
+          topologies.splice(topologies.indexOf(t), 1);
+          await t.destroy();
+        }
+      }
 } finally {
   for (const t of topologies) await t.destroy();
 }
@@ -314,6 +353,10 @@ if (asJson) {
     console.log(
       `    best of rounds: ours/OVS ${ratio(rx('ours'), rx('real'))} (per CPU-second ${ratio(cpu('ours'), cpu('real'))}), ours/bridge ${ratio(rx('ours'), rx('linux'))}`,
     );
+    if (KINDS.includes('ours-afxdp'))
+      console.log(
+        `    afxdp: ours-afxdp/OVS ${ratio(rx('ours-afxdp'), rx('real'))} (per CPU-second ${ratio(cpu('ours-afxdp'), cpu('real'))}), ours-afxdp/OVS-afxdp ${ratio(rx('ours-afxdp'), rx('real-afxdp'))} (per CPU-second ${ratio(cpu('ours-afxdp'), cpu('real-afxdp'))}), ours-afxdp/ours ${ratio(rx('ours-afxdp'), rx('ours'))} (per CPU-second ${ratio(cpu('ours-afxdp'), cpu('ours'))})`,
+      );
   }
   if (CASES.includes('tcp')) {
     console.log('\n  tcp (iperf3, one connection), Gbit/s per round, switch cores');
@@ -327,7 +370,7 @@ if (asJson) {
     }
     const tcp = (kind: SwitchKind) => best(results[kind]?.tcpBps);
     console.log(
-      `    best of rounds: ours/OVS ${ratio(tcp('ours'), tcp('real'))}, ours/OVS+TSO ${ratio(tcp('ours'), tcp('real-tso'))}, ours/bridge ${ratio(tcp('ours'), tcp('linux'))}`,
+      `    best of rounds: ours/OVS ${ratio(tcp('ours'), tcp('real'))}, ours/OVS+TSO ${ratio(tcp('ours'), tcp('real-tso'))}, ours/bridge ${ratio(tcp('ours'), tcp('linux'))}, ours-afxdp/OVS-afxdp ${ratio(tcp('ours-afxdp'), tcp('real-afxdp'))}`,
     );
   }
   for (const kind of KINDS)

@@ -11,6 +11,11 @@
  *   'real'      Open vSwitch 3.1, datapath_type=netdev (its userspace datapath), as OVS's docs
  *               advise for veth: transmit checksum offload off, no userspace TSO
  *   'real-tso'  the same with other_config:userspace-tso-enable=true and the offloads on
+ *   'ours-xsktx' 'ours' with TYPESWITCH_XSK_TX=1: system ports send plain frames through a
+ *               transmit-only AF_XDP socket (receive stays on the AF_PACKET ring)
+ *   'ours-afxdp' TypeSwitch with type=afxdp ports (native XDP on veth, copy mode), offloads off
+ *   'real-afxdp' Open vSwitch 3.1 with type=afxdp ports (Debian's is built with AF_XDP; they
+ *               are PMD ports: a thread polls them without sleeping), offloads off
  *   'linux'     the kernel's bridge (ip link add type bridge), offloads on
  *
  * BENCH_DIST=<dir> runs our daemons from another bundle of the same entry points (e.g. the
@@ -23,11 +28,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns, SwitchHost, type SwitchLaunch, vethBetween } from '../../test/netns-harness.ts';
 
-export type SwitchKind = 'ours' | 'ours-notso' | 'real' | 'real-tso' | 'linux';
+export type SwitchKind =
+  | 'ours'
+  | 'ours-notso'
+  | 'ours-afxdp'
+  | 'ours-xsktx'
+  | 'real'
+  | 'real-tso'
+  | 'real-afxdp'
+  | 'linux';
 
 /** Whether the kind's veths keep their transmit offloads (checksum, TSO). */
 export function offloadsOn(kind: SwitchKind): boolean {
-  return kind !== 'real' && kind !== 'ours-notso';
+  return kind === 'ours' || kind === 'ours-xsktx' || kind === 'real-tso' || kind === 'linux';
+}
+
+/** Whether the switch's ports are `afxdp` (AF_XDP sockets and an XDP program) on the veths. */
+export function afxdpPorts(kind: SwitchKind): boolean {
+  return kind.endsWith('-afxdp');
 }
 
 function launchFor(kind: SwitchKind): SwitchLaunch {
@@ -97,16 +115,28 @@ export class Topology {
       return;
     }
     const impl = this.kind.startsWith('ours') ? 'ours' : 'real';
-    const host = new SwitchHost(impl, this.sw, launchFor(this.kind));
+    // TYPESWITCH_XSK_TX=1: system ports transmit through AF_XDP (src/netdev/linux/pmd-port.ts).
+    const saved = process.env.TYPESWITCH_XSK_TX;
+    if (this.kind === 'ours-xsktx') process.env.TYPESWITCH_XSK_TX = '1';
+    let host: SwitchHost;
+    try {
+      host = new SwitchHost(impl, this.sw, launchFor(this.kind));
+    } finally {
+      if (saved === undefined) delete process.env.TYPESWITCH_XSK_TX;
+      else process.env.TYPESWITCH_XSK_TX = saved;
+    }
     this.host = host;
     await host.start();
-    const tso = this.kind === 'ours' || this.kind === 'real-tso';
+    const tso = this.kind === 'ours' || this.kind === 'ours-xsktx' || this.kind === 'real-tso';
     // Read as ports are opened (OVS: from its configuration pass on, never turned off again),
     // so it goes in before the bridge.
     host.vsctl('set', 'Open_vSwitch', '.', `other_config:userspace-tso-enable=${tso}`);
     host.vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
-    host.vsctl('add-port', 'br0', 'p1');
-    host.vsctl('add-port', 'br0', 'p2');
+    for (const p of ['p1', 'p2']) {
+      if (afxdpPorts(this.kind))
+        host.vsctl('add-port', 'br0', p, '--', 'set', 'interface', p, 'type=afxdp');
+      else host.vsctl('add-port', 'br0', p);
+    }
   }
 
   /** The PID of the process that forwards (ovs-vswitchd), for CPU accounting; none for Linux. */

@@ -239,7 +239,7 @@ export class DpifNetdev implements Dpif {
   }
 
   private attach(portNo: OdpPort, netdev: Netdev): void {
-    if (this.pmdEnabled && netdev instanceof LinuxNetdev) {
+    if (this.pmdEnabled && netdev instanceof LinuxNetdev && netdev.pmdCapable) {
       const pmd = this.pmdThread();
       const spec = netdev.pmdHandOff(() => {
         if (this.pmdPorts.get(portNo) === netdev) pmd.updatePort(portNo, netdev.pmdSpec());

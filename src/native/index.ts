@@ -29,6 +29,18 @@ export interface NativeAddon {
   afpStats(handle: AfPacketHandle): AfPacketStats;
   afpClose(handle: AfPacketHandle): void;
 
+  xskOpen(name: string, options?: XskOpenOptions): XskHandle;
+  xskRecv(handle: XskHandle, out: Uint32Array, max: number): number;
+  xskRelease(handle: XskHandle): void;
+  xskSend(
+    handle: XskHandle,
+    buf: ArrayBufferView | ArrayBuffer,
+    desc: Uint32Array,
+    n: number,
+  ): number;
+  xskStats(handle: XskHandle): XskStats;
+  xskClose(handle: XskHandle): void;
+
   tapOpen(name: string, options?: { create?: boolean }): { fd: number; name: string };
   fdReadBatch(fd: number, buf: Uint8Array, slotSize: number, out: Uint32Array, max: number): number;
   fdWriteBatch(
@@ -108,6 +120,51 @@ export interface AfPacketOpenOptions {
   /** Transmit on a second socket that receives nothing and is never polled (default false):
    * the kernel then wakes no poller for every sent frame it frees. */
   separateTx?: boolean;
+}
+
+/** OVS's options:xdp-mode values; best-effort tries the other three in this order. */
+export type XdpMode = 'best-effort' | 'native-with-zerocopy' | 'native' | 'generic';
+
+export interface XskOpenOptions {
+  /** Default best-effort. */
+  mode?: XdpMode;
+  /** Receive queues, one AF_XDP socket each (OVS's options:n_rxq); default 1, at most 16. */
+  queues?: number;
+  /** UMEM frame size, 2048 (default) or 4096. */
+  frameSize?: number;
+  /** UMEM frames per queue, a power of two: half receive, half transmit; default 4096. */
+  frames?: number;
+  /** XDP_USE_NEED_WAKEUP (OVS's options:use-need-wakeup); default true. */
+  needWakeup?: boolean;
+  /** Transmit only, in copy mode, with no XDP program attached: receive stays with whatever
+   * reads the device now (an AF_PACKET ring). Default false. */
+  txOnly?: boolean;
+}
+
+/** AF_XDP sockets on one interface with their XDP program attached (af-xdp.c). */
+export interface XskHandle {
+  /** One socket per queue; each is readable when its receive ring has frames. */
+  readonly fds: readonly number[];
+  readonly ifindex: number;
+  /** Every queue's UMEM; xskRecv offsets index it. */
+  readonly umem: ArrayBuffer;
+  readonly frameSize: number;
+  /** The mode in use (what best-effort found). */
+  readonly mode: Exclude<XdpMode, 'best-effort'>;
+  readonly needWakeup: boolean;
+}
+
+export interface XskStats {
+  /** XDP_STATISTICS, summed over the queues. */
+  rxDropped: number;
+  rxInvalidDescs: number;
+  txInvalidDescs: number;
+  rxRingFull: number;
+  rxFillRingEmpty: number;
+  /** Transmits refused because every transmit frame was still with the kernel. */
+  txNoFrame: number;
+  /** Frames not sent because they were longer than a UMEM frame. */
+  txErrors: number;
 }
 
 /** An open AF_PACKET socket; `ring` is the RX ring memory, which afpRecv's offsets index. */

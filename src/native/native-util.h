@@ -39,6 +39,7 @@ void ts_af_packet_init(napi_env env, napi_value exports);
 void ts_netdev_ioctl_init(napi_env env, napi_value exports);
 void ts_fd_poll_init(napi_env env, napi_value exports);
 void ts_rtnetlink_init(napi_env env, napi_value exports);
+void ts_af_xdp_init(napi_env env, napi_value exports);
 
 #define TS_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 

@@ -2,7 +2,8 @@
  * Packet I/O rates for 64-byte frames on a veth pair, one thread, in a namespace of its own:
  *   node --import tsx src/native/packet-io-bench.ts [seconds] [tx batch size]
  * TX: our socket on one end sends batches (sendmmsg and the TX ring, each with and without
- * PACKET_QDISC_BYPASS), counted by the peer's kernel rx counter. RX: trafgen (netsniff-ng) floods one end,
+ * PACKET_QDISC_BYPASS; then an AF_XDP socket in native and generic mode), counted by the
+ * peer's kernel rx counter. RX: trafgen (netsniff-ng) floods one end,
  * our TPACKET_V3 socket on the other counts frames received and dropped. FWD: the same flood,
  * and one thread moves each received batch straight from the RX ring out of a second veth
  * pair (no copy in JavaScript), as a datapath port-to-port path would at best.
@@ -12,6 +13,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AfPacketSocket } from './af-packet.ts';
+import { XskSocket } from './af-xdp.ts';
 import { inNetns } from './netdev-ioctl.ts';
 import { createTestNetns } from './netns-fixture.ts';
 
@@ -94,6 +96,30 @@ function benchTx(label: string, opts: { qdiscBypass: boolean; mmsg: boolean }): 
   s.close();
   console.log(
     `TX ${label}: ${Math.round(queued / secs)} frames/s queued, ${Math.round(delivered / secs)} frames/s arrived at the peer; CPU ${Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100)}%, i.e. ${Math.round(queued / ((cpu.user + cpu.system) / 1e6))} frames per CPU-second`,
+  );
+}
+
+/** The same through an AF_XDP socket (copy mode on veth: one skb per frame, built in our
+ * sendto), from a UMEM, with the XDP program of af-xdp.c attached to the sending end. */
+function benchTxXsk(mode: 'native' | 'generic'): void {
+  const s = inNetns(ns.name, () => XskSocket.open('va', { mode }));
+  const { buf, desc } = frames64(BATCH);
+  const before = rxPackets('vb');
+  let queued = 0;
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(seconds * 1e9));
+  let calls = 0;
+  while (true) {
+    queued += s.send(buf, desc, BATCH);
+    if (++calls % 64 === 0 && process.hrtime.bigint() >= end) break;
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const delivered = rxPackets('vb') - before;
+  s.close();
+  console.log(
+    `TX AF_XDP ${mode} (copy): ${Math.round(queued / secs)} frames/s queued, ${Math.round(delivered / secs)} frames/s arrived at the peer; CPU ${Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100)}%, i.e. ${Math.round(delivered / ((cpu.user + cpu.system) / 1e6))} arrived frames per CPU-second`,
   );
 }
 
@@ -228,6 +254,8 @@ try {
   benchTx('ring, via qdisc', { qdiscBypass: false, mmsg: false });
   benchTx('sendmmsg + qdisc bypass', { qdiscBypass: true, mmsg: true });
   benchTx('sendmmsg, via qdisc', { qdiscBypass: false, mmsg: true });
+  benchTxXsk('native');
+  benchTxXsk('generic');
   await benchRx();
   ns.addVeth('vc', 'vd');
   await benchForward();

@@ -80,6 +80,7 @@ static napi_value init(napi_env env, napi_value exports) {
   ts_netdev_ioctl_init(env, exports);
   ts_fd_poll_init(env, exports);
   ts_rtnetlink_init(env, exports);
+  ts_af_xdp_init(env, exports);
   return exports;
 }
 

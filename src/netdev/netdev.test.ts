@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DummyNetdev, resetDummyNumbering } from './dummy.ts';
+import { parseAfxdpOptions, xskFrameSize } from './linux/afxdp.ts';
 import { formatEthAddr, parseEthAddr } from './netdev.ts';
 import { PatchNetdev } from './patch.ts';
 import { NetdevRegistry } from './registry.ts';
@@ -63,6 +64,39 @@ test('registry: dummy types need --enable-dummy; system and tap need a device', 
   assert.equal(override.open('t0', 'tap').type, 'tap');
   assert.equal(override.open('v0', 'vxlan').type, 'vxlan');
   assert.equal(override.open('pp', 'patch').type, 'patch');
+});
+
+test('registry: afxdp types with Linux devices only, listed as real OVS 3.1 lists them', () => {
+  const plain = new NetdevRegistry({ enableDummy: false, override: false });
+  assert.throws(() => plain.open('p1', 'afxdp'), /Address family not supported by protocol/);
+  assert.ok(!plain.types().includes('afxdp'));
+  const linux = new NetdevRegistry({ enableDummy: false, override: false, linux: true });
+  // Real ovs-vswitchd 3.1 (Debian, built with AF_XDP) lists both in iface_types.
+  assert.ok(linux.types().includes('afxdp') && linux.types().includes('afxdp-nonpmd'));
+  assert.throws(() => linux.open('nosuchdev0', 'afxdp'), /No such device/);
+  const override = new NetdevRegistry({ enableDummy: true, override: true });
+  assert.equal(override.open('x0', 'afxdp').type, 'afxdp');
+});
+
+test('afxdp options are read as OVS 3.1 reads them', () => {
+  const p = (o: Record<string, string>) => parseAfxdpOptions('p1', new Map(Object.entries(o)));
+  assert.deepEqual(p({}), { nRxq: 1, mode: 'best-effort', needWakeup: true });
+  assert.deepEqual(p({ n_rxq: '4', 'xdp-mode': 'NATIVE', 'use-need-wakeup': 'yes' }), {
+    nRxq: 4,
+    mode: 'native',
+    needWakeup: true,
+  });
+  assert.deepEqual(p({ n_rxq: '4x', 'use-need-wakeup': 'False' }), {
+    nRxq: 1,
+    mode: 'best-effort',
+    needWakeup: false,
+  });
+  assert.deepEqual(p({ n_rxq: '-3' }), { nRxq: 1, mode: 'best-effort', needWakeup: true });
+  // The log lines real ovs-vswitchd 3.1 writes for these (netdev_afxdp|ERR).
+  assert.deepEqual(p({ n_rxq: '17' }), { error: "p1: Too big 'n_rxq' (17 > 16)." });
+  assert.deepEqual(p({ 'xdp-mode': 'bogus' }), { error: 'p1: Incorrect xdp-mode (bogus).' });
+  assert.equal(xskFrameSize(1500), 2048);
+  assert.equal(xskFrameSize(3000), 4096);
 });
 
 test('Ethernet address parsing and printing', () => {

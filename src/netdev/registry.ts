@@ -9,10 +9,14 @@
  * With it off (the in-process unit tests), `internal` ports live in memory and `system`/`tap`
  * say "No such device", what OVS says for a missing interface.
  *
+ * With `linux` on, `afxdp` opens an existing interface through AF_XDP sockets (linux/afxdp.ts);
+ * `afxdp-nonpmd` the same, forwarded on the main thread.
+ *
  * Not yet here (each says "Address family not supported by protocol", OVS's answer for a type
  * it does not know): tunnels (vxlan, geneve, gre, ...).
  */
 import { DummyNetdev, InternalNetdev } from './dummy.ts';
+import { AfxdpNetdev } from './linux/afxdp.ts';
 import { SystemNetdev } from './linux/system.ts';
 import { TapNetdev } from './linux/tap.ts';
 import { type Netdev, netdevError } from './netdev.ts';
@@ -76,6 +80,7 @@ export class NetdevRegistry {
     if (this.linux) {
       if (t === 'system') return new SystemNetdev(name);
       if (t === 'tap' || t === 'internal') return new TapNetdev(name);
+      if (t === 'afxdp' || t === 'afxdp-nonpmd') return new AfxdpNetdev(name, t);
     }
     if (t === 'internal') return new InternalNetdev(name);
     if (t === 'system' || t === 'tap') throw netdevError('ENODEV');
@@ -85,6 +90,7 @@ export class NetdevRegistry {
   /** What Open_vSwitch.iface_types lists: the types this process can open. */
   types(): string[] {
     const types = ['internal', 'patch', 'system', 'tap'];
+    if (this.linux) types.push('afxdp', 'afxdp-nonpmd');
     if (this.options.enableDummy) types.push('dummy', 'dummy-internal', 'dummy-pmd');
     if (this.options.override) for (const t of OVERRIDABLE_TYPES) types.push(t);
     return [...new Set(types)].sort();

@@ -22,6 +22,7 @@
 
 import { closeSync, openSync } from 'node:fs';
 import { vlog } from '../../lib/vlog.ts';
+import type { XskOpenOptions } from '../../native/af-xdp.ts';
 import {
   formatMac,
   getFlags,
@@ -158,7 +159,7 @@ export function sendRuns(
  * What a PMD thread needs to drive a device's packets itself (pmd-port.ts opens it there).
  */
 export interface PmdPortSpec {
-  readonly kind: 'afpacket' | 'tap';
+  readonly kind: 'afpacket' | 'tap' | 'afxdp';
   readonly name: string;
   /** tap: the device's fd; it stays open on this side, the worker reads and writes it. */
   readonly fd: number;
@@ -167,6 +168,8 @@ export interface PmdPortSpec {
   readonly mtu: number;
   /** afpacket: open with PACKET_VNET_HDR, so GSO super-frames cross the switch whole. */
   readonly tso: boolean;
+  /** afxdp: how to open the AF_XDP sockets (the mode the main thread settled on); else null. */
+  readonly xdp: XskOpenOptions | null;
 }
 
 /**
@@ -480,6 +483,11 @@ export abstract class LinuxNetdev implements Netdev {
   /* ---------------------------------------------------------------------------------- */
   /* A PMD thread (src/dpif/netdev/pmd-thread.ts) driving the device's packets. */
 
+  /** Whether a PMD thread may drive the device (OVS's afxdp-nonpmd may not). */
+  get pmdCapable(): boolean {
+    return true;
+  }
+
   get pmdOwned(): boolean {
     return this.pmdOnChange !== null;
   }
@@ -505,7 +513,18 @@ export abstract class LinuxNetdev implements Netdev {
       netns: this.netnsFd >= 0 ? `/proc/${process.pid}/fd/${this.netnsFd}` : '',
       mtu: this.mtu,
       tso: userspaceTso,
+      xdp: this.pmdXdp(),
     };
+  }
+
+  /** afxdp: the AF_XDP options the worker opens its sockets with. */
+  protected pmdXdp(): XskOpenOptions | null {
+    return null;
+  }
+
+  /** Tells the PMD thread to reopen the device with a new spec (configuration changed). */
+  protected pmdReopen(): void {
+    this.pmdOnChange?.();
   }
 
   /** The PMD thread let go of the device (after it confirmed): finish a pending close, or

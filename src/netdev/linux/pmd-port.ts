@@ -6,6 +6,7 @@
  * which stays owned (and closed) there. Nothing here allocates per frame.
  */
 import { AfPacketSocket } from '../../native/af-packet.ts';
+import { XskSocket } from '../../native/af-xdp.ts';
 import { FdPoller } from '../../native/fd-poll.ts';
 import { requireNativeAddon } from '../../native/index.ts';
 import { inNetns } from '../../native/netdev-ioctl.ts';
@@ -40,7 +41,9 @@ export abstract class PmdPort {
 
   /** Throws (the native layer's errors) when the device cannot be opened here. */
   static open(spec: PmdPortSpec, sink: NetdevRxSink): PmdPort {
-    return spec.kind === 'tap' ? new PmdTapPort(spec, sink) : new PmdAfPacketPort(spec, sink);
+    if (spec.kind === 'tap') return new PmdTapPort(spec, sink);
+    if (spec.kind === 'afxdp') return new PmdXskPort(spec, sink);
+    return new PmdAfPacketPort(spec, sink);
   }
 
   abstract send(batch: TxBatch): void;
@@ -50,6 +53,42 @@ export abstract class PmdPort {
 
   protected reportError(what: string, err: unknown): void {
     log.warnRl(`${this.name}: ${what}: ${(err as Error)?.message ?? err}`);
+  }
+}
+
+/**
+ * TYPESWITCH_XSK_TX=1: `system` ports send ordinary frames through a transmit-only AF_XDP
+ * socket (copy mode, no XDP program: receive stays on the AF_PACKET ring), about a third less
+ * CPU per 64-byte frame on veth (bench/README.md). Off by default: such frames bypass the qdisc
+ * and the packet taps, so tcpdump on the port no longer sees what the switch sends.
+ */
+const XSK_TX = process.env.TYPESWITCH_XSK_TX === '1';
+
+/** A window onto part of a batch, reused: runs of a mixed batch go to different sockets. */
+class PartBatch implements TxBatch {
+  frames: Uint8Array[] = [];
+  off = new Int32Array(BURST);
+  len = new Int32Array(BURST);
+  ol = new Uint32Array(2 * BURST);
+  count = 0;
+
+  fill(b: TxBatch, from: number, to: number): this {
+    const n = to - from;
+    if (n > this.off.length) {
+      this.off = new Int32Array(n);
+      this.len = new Int32Array(n);
+      this.ol = new Uint32Array(2 * n);
+    }
+    const bol = b.ol;
+    for (let k = 0; k < n; k++) {
+      this.frames[k] = b.frames[from + k];
+      this.off[k] = b.off[from + k];
+      this.len[k] = b.len[from + k];
+      this.ol[2 * k] = bol !== undefined ? bol[2 * (from + k)] : 0;
+      this.ol[2 * k + 1] = bol !== undefined ? bol[2 * (from + k) + 1] : 0;
+    }
+    this.count = n;
+    return this;
   }
 }
 
@@ -87,8 +126,55 @@ class PmdAfPacketPort extends PmdPort {
       });
     this.sock = spec.netns ? inNetns(spec.netns, open) : open();
     this.vnet = this.sock.vnetHdr;
+    if (XSK_TX) {
+      const openXsk = (): XskSocket => XskSocket.open(spec.name, { txOnly: true, frames: 2048 });
+      try {
+        this.xsk = spec.netns ? inNetns(spec.netns, openXsk) : openXsk();
+      } catch (err) {
+        this.reportError('transmit-only AF_XDP socket unavailable, using AF_PACKET', err);
+      }
+    }
     this.sock.onReadable((status) => (this.vnet ? this.pollOl(status) : this.poll(status)));
   }
+
+  private xsk: XskSocket | null = null;
+  private readonly xskXmit = (buf: Uint8Array, n: number): number =>
+    (this.xsk as XskSocket).send(buf, this.txDesc, n);
+  private readonly part = new PartBatch();
+
+  /** Whether frame i can go through the AF_XDP socket: no offloads, fits a UMEM frame. */
+  private plain(b: TxBatch, i: number): boolean {
+    return (
+      (b.ol === undefined || b.ol[2 * i] === 0) && b.len[i] <= (this.xsk as XskSocket).frameSize
+    );
+  }
+
+  /** Ordinary frames through the AF_XDP socket, the rest through AF_PACKET, in order. */
+  private sendSplit(batch: TxBatch, other: (b: TxBatch) => void): void {
+    let allPlain = true;
+    for (let i = 0; i < batch.count && allPlain; i++) allPlain = this.plain(batch, i);
+    if (allPlain) {
+      this.txDropped += sendRuns(this.name, batch, this.txDesc, this.xskXmit);
+      return;
+    }
+    let i = 0;
+    while (i < batch.count) {
+      const p = this.plain(batch, i);
+      let j = i + 1;
+      while (j < batch.count && this.plain(batch, j) === p) j++;
+      const part = this.part.fill(batch, i, j);
+      if (p) this.txDropped += sendRuns(this.name, part, this.txDesc, this.xskXmit);
+      else other(part);
+      i = j;
+    }
+  }
+
+  private readonly sendOl = (b: TxBatch): void => {
+    this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmitOl, this.txOl);
+  };
+  private readonly sendPlainAfp = (b: TxBatch): void => {
+    this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmit);
+  };
 
   /** poll() for a vnet socket: frames with offload words go to receiveOffload. */
   private pollOl(status: number): void {
@@ -149,14 +235,16 @@ class PmdAfPacketPort extends PmdPort {
   }
 
   private readonly finisher = new OffloadFinisher((b) => {
-    this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmit);
+    if (this.xsk !== null) this.sendSplit(b, this.sendPlainAfp);
+    else this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmit);
   });
 
   send(batch: TxBatch): void {
     if (this.closed || batch.count === 0) return;
-    if (this.vnet)
-      this.txDropped += sendRuns(this.name, batch, this.txDesc, this.xmitOl, this.txOl);
-    else this.finisher.sendBatch(batch);
+    if (this.vnet) {
+      if (this.xsk !== null) this.sendSplit(batch, this.sendOl);
+      else this.txDropped += sendRuns(this.name, batch, this.txDesc, this.xmitOl, this.txOl);
+    } else this.finisher.sendBatch(batch);
   }
 
   counters(): PmdPortCounters {
@@ -170,6 +258,7 @@ class PmdAfPacketPort extends PmdPort {
     if (this.closed) return;
     this.closed = true;
     this.sock.close();
+    this.xsk?.close();
   }
 }
 
@@ -234,5 +323,73 @@ class PmdTapPort extends PmdPort {
     this.closed = true;
     this.poller?.stop();
     this.poller = null;
+  }
+}
+
+/**
+ * An `afxdp` port: AF_XDP sockets of this thread's own, in the mode the main thread found
+ * (it closed its sockets first: a queue takes one socket). Frames are read from the UMEM in
+ * place; offloaded super-frames from other ports are segmented before they go out.
+ */
+class PmdXskPort extends PmdPort {
+  private readonly sock: XskSocket;
+  private readonly xmit = (buf: Uint8Array, n: number): number =>
+    this.sock.send(buf, this.txDesc, n);
+  private readonly finisher = new OffloadFinisher((b) => {
+    this.txDropped += sendRuns(this.name, b, this.txDesc, this.xmit);
+  });
+
+  constructor(spec: PmdPortSpec, sink: NetdevRxSink) {
+    super(spec.name, sink);
+    const open = (): XskSocket => XskSocket.open(spec.name, spec.xdp ?? {});
+    this.sock = spec.netns ? inNetns(spec.netns, open) : open();
+    this.sock.onReadable((status) => this.poll(status));
+  }
+
+  private poll(status: number): void {
+    if (this.closed) return;
+    if (status < 0) {
+      this.reportError('error polling rx fd', status);
+      this.sock.stopPolling();
+      return;
+    }
+    const sock = this.sock;
+    const umem = sock.umem;
+    const desc = this.rxDesc;
+    const sink = this.sink;
+    try {
+      for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
+        const n = sock.recv(desc, BURST);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) sink.receive(umem, desc[2 * i], desc[2 * i + 1]);
+        sink.flush();
+        sock.release();
+        if (n < BURST) break;
+      }
+    } catch (err) {
+      this.reportError('receive failed', err);
+      if (!sock.closed) sock.release();
+    }
+  }
+
+  send(batch: TxBatch): void {
+    if (this.closed || batch.count === 0) return;
+    this.finisher.sendBatch(batch);
+  }
+
+  counters(): PmdPortCounters {
+    if (this.sock.closed)
+      return { txDropped: this.txDropped + this.finisher.dropped, rxDropped: 0 };
+    const s = this.sock.stats();
+    return {
+      txDropped: this.txDropped + this.finisher.dropped,
+      rxDropped: s.rxDropped + s.rxRingFull,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
   }
 }
