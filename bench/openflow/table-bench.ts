@@ -2,8 +2,10 @@
  * The switch side of bench/openflow without sockets, to see where a flow_mod's or a dump's time
  * goes: in one process, the bench's flows (flows.ts) encoded as ovs-ofctl sends them (OpenFlow
  * 1.0 with NXM), then timed separately: decoding them, applying them to FlowTables, selecting
- * every flow's statistics, and encoding those as multipart replies. Not part of `npm run bench`
- * (no OVS counterpart); run it under `node --cpu-prof` to profile one stage.
+ * every flow's statistics, and encoding those as multipart replies; and, as the switch answers a
+ * dump, selecting and encoding the replies straight from the rules (flow-stats-encode.ts). Not
+ * part of `npm run bench` (no OVS counterpart); run it under `node --cpu-prof` to profile one
+ * stage.
  *
  * Usage: node --import tsx bench/openflow/table-bench.ts [FLOWS] [REPEATS]
  */
@@ -11,6 +13,7 @@ import { newMatch } from '../../src/lib/flow/match.ts';
 import { FlowTables } from '../../src/ofproto/flow-table.ts';
 import { decodeMessage, encodeMessage } from '../../src/ofproto/openflow/codec.ts';
 import { parseFlowMod } from '../../src/ofproto/openflow/flow-mod-parse.ts';
+import { encodeFlowStatsReplies } from '../../src/ofproto/openflow/flow-stats-encode.ts';
 import type { FlowMod, OfpMessage } from '../../src/ofproto/openflow/messages.ts';
 import { flowLine } from './flows.ts';
 
@@ -25,6 +28,15 @@ for (let i = 0; i < N; i++) {
   raws.push(encodeMessage({ version: 1, xid: i, msg }));
 }
 
+const ALL = {
+  aggregate: false,
+  match: newMatch(),
+  tableId: 0xff,
+  outPort: 0xffff,
+  outGroup: 0xffffffff,
+  cookie: 0n,
+  cookieMask: 0n,
+};
 const ms = (t0: number): string => `${(performance.now() - t0).toFixed(0)} ms`;
 for (let rep = 0; rep < REPEATS; rep++) {
   let t = performance.now();
@@ -44,15 +56,7 @@ for (let rep = 0; rep < REPEATS; rep++) {
   }
   const apply = ms(t);
   t = performance.now();
-  const stats = tables.flowStats({
-    aggregate: false,
-    match: newMatch(),
-    tableId: 0xff,
-    outPort: 0xffff,
-    outGroup: 0xffffffff,
-    cookie: 0n,
-    cookieMask: 0n,
-  });
+  const stats = tables.flowStats(ALL);
   const select = ms(t);
   t = performance.now();
   let bytes = 0;
@@ -62,7 +66,26 @@ for (let rep = 0; rep < REPEATS; rep++) {
     bytes += encodeMessage({ version: 1, xid: 1, msg }).length;
   }
   const encode = ms(t);
+  // As the switch answers a dump now: entries straight from the rules (flow-stats-encode.ts).
+  t = performance.now();
+  const rules = tables.select(ALL);
+  const now = tables.now();
+  let direct = 0;
+  encodeFlowStatsReplies(
+    rules.length,
+    (i, out) => tables.fillRuleStats(rules[i], now, out),
+    1,
+    1,
+    true,
+    (reply) => {
+      direct += reply.length;
+    },
+    (_i, e) => {
+      throw e;
+    },
+  );
+  const dump = ms(t);
   console.log(
-    `${N} flows: decode ${decode}, flow_mod ${apply}, flow stats ${select}, encode replies ${encode} (${(bytes / 1e6).toFixed(1)} MB)`,
+    `${N} flows: decode ${decode}, flow_mod ${apply}, flow stats ${select}, encode replies ${encode} (${(bytes / 1e6).toFixed(1)} MB); dump from the rules ${dump} (${(direct / 1e6).toFixed(1)} MB)`,
   );
 }

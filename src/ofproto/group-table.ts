@@ -98,6 +98,7 @@ export class GroupTable {
       case 'insert_bucket':
       case 'remove_bucket': {
         const old = this.groups.get(gm.groupId);
+        if (!old && gm.addOrMod) return this.install({ ...gm, command: 'add' }, null);
         if (!old) return new OfpError('OFPGMFC_UNKNOWN_GROUP');
         return this.install(gm, old);
       }

@@ -20,7 +20,7 @@ import type { OdpPort } from '../dpif/dpif.ts';
 import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
 import { extractFlow } from '../lib/flow/extract.ts';
 import type { FlowKey } from '../lib/flow/layout.ts';
-import { FLOW_WORDS } from '../lib/flow/layout.ts';
+import { slabFlowKey } from '../lib/flow/match.ts';
 import { type ClockTimer, every, timeMsec } from '../lib/timeval.ts';
 import { packageVersion } from '../lib/unixctl/version.ts';
 import { vlog } from '../lib/vlog.ts';
@@ -46,7 +46,9 @@ import { GroupTable } from './group-table.ts';
 import { MeterTable } from './meter-table.ts';
 import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
 import { OfpError } from './openflow/errors.ts';
+import type { IpfixStats } from './openflow/ipfix-stats.ts';
 import type { PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
+import type { Ofpact } from './openflow/ofpact.ts';
 import type { PortStats, QueueStats } from './openflow/stats.ts';
 import { queueConfigReplies } from './queue-desc.ts';
 
@@ -62,6 +64,8 @@ export interface Ofport {
   readonly netdev: Netdev;
   /** null for ports without a datapath port (patch ports). */
   readonly odpPort: OdpPort | null;
+  /** When the port was added (this.now()), for its statistics' duration. */
+  readonly created?: number;
 }
 
 export type FailMode = 'standalone' | 'secure';
@@ -161,6 +165,8 @@ export class Ofproto implements OfSwitch {
       now: this.now,
       findPatchPeer: (peer) => udpif.findPort(peer),
       onChange: () => udpif.changed(),
+      wantsPacketInOnMiss: () => this.wantsPacketInOnMiss(),
+      fragHandling: () => this.connmgr?.fragHandling ?? 0,
     });
     this.tables.onChange = () => udpif.changed();
     this.groups.onChange = () => udpif.changed();
@@ -175,6 +181,21 @@ export class Ofproto implements OfSwitch {
       },
       creditRule: (rule, packets, bytes, used) =>
         this.tables.credit(rule as Rule, packets, bytes, used),
+      creditGroup: (groupId, bucket, packets, bytes) =>
+        this.groups.credit(groupId, bucket, packets, bytes),
+      reduceTimeouts: (rule, idle, hard) => this.tables.reduceTimeouts(rule as Rule, idle, hard),
+      patchStats: (ofp, tx, packets, bytes) => {
+        const nd = this.byNumber.get(ofp as OfpPort)?.netdev;
+        if (nd?.type !== 'patch') return;
+        const st = (nd as PatchNetdev).stats;
+        if (tx) {
+          st.txPackets += packets;
+          st.txBytes += bytes;
+        } else {
+          st.rxPackets += packets;
+          st.rxBytes += bytes;
+        }
+      },
       packetIn: (call, packet, flow) => this.packetInSink?.packetIn(call, packet, flow),
       refresh: () => this.refreshPorts(),
       sflowSample: (packet, inOdp, output, vid, pcp) =>
@@ -392,18 +413,26 @@ export class Ofproto implements OfSwitch {
     this.udpif.pushAllStats();
     this.tables.expire();
     this.netflow?.run();
-    const cm = this.connmgr;
-    const wants =
-      cm?.connections().some((c) => c.version > 0 && c.version < 4 && c.role !== 'slave') ?? false;
+    const wants = this.wantsPacketInOnMiss();
     if (wants !== this.wantsMiss) {
       this.wantsMiss = wants;
-      this.fwd.missToController = wants;
       this.udpif.changed();
     }
   }
 
+  /* OVS's want_packet_in_on_miss: a connection with controller id 0 that speaks OpenFlow
+   * older than 1.3 (or has not negotiated a version yet). */
+  private wantsPacketInOnMiss(): boolean {
+    const cm = this.connmgr;
+    return cm?.connections().some((c) => c.controllerId === 0 && c.version < 4) ?? false;
+  }
+
   /* ---------------------------------------------------------------------------------- */
   /* What the connection manager asks of the bridge (OfSwitch). */
+
+  fragHandlingChanged(): void {
+    this.udpif.changed();
+  }
 
   get flowTables(): FlowTables {
     return this.tables;
@@ -447,6 +476,7 @@ export class Ofproto implements OfSwitch {
       .sort((a, b) => a.ofpPort - b.ofpPort)
       .map((p) => {
         const st = p.netdev.getStats();
+        const age = Math.max(0, this.now() - (p.created ?? this.now()));
         return {
           portNo: p.ofpPort,
           rxPackets: BigInt(st.rxPackets),
@@ -461,8 +491,8 @@ export class Ofproto implements OfSwitch {
           rxOverErr: U64,
           rxCrcErr: U64,
           collisions: U64,
-          durationSec: 0,
-          durationNsec: 0,
+          durationSec: Math.floor(age / 1000),
+          durationNsec: (age % 1000) * 1_000_000,
           custom: p.netdev.type.startsWith('dummy') ? dummyCustomStats(st) : undefined,
         };
       });
@@ -498,19 +528,47 @@ export class Ofproto implements OfSwitch {
   }
 
   packetOut(po: PacketOut): OfpError | null {
+    const send = this.packetOutPrepare(po);
+    if (send instanceof OfpError) return send;
+    send();
+    return null;
+  }
+
+  /** Checks and translates a packet-out now; the function returned sends it. */
+  packetOutPrepare(po: PacketOut): (() => void) | OfpError {
     const view = this.udpif.bridgeByName(this.name);
     if (!view) return new OfpError('OFPBRC_EPERM');
-    if (
-      po.inPort !== 0xfffd &&
-      po.inPort !== 0xffff &&
-      po.inPort !== OFPP_LOCAL &&
-      !this.byNumber.has(po.inPort as OfpPort) &&
-      po.inPort < OFPP_MAX
-    )
-      return new OfpError('OFPBRC_BAD_PORT');
-    const flow = new Uint32Array(FLOW_WORDS);
+    // OVS refuses only numbers past its port space: a packet may claim to come from a port
+    // the bridge does not have (yet).
+    const err = this.checkActionRefs(po.ofpacts);
+    if (err) return err;
+    const flow = slabFlowKey();
     extractFlow(po.data, 0, po.data.length, po.inPort, flow);
-    this.udpif.packetOut(view, po.data, flow, po.ofpacts);
+    // OpenFlow 1.5 packet-outs may preset pipeline fields (tunnel, metadata, registers).
+    const md = po.flowMetadata;
+    if (md) {
+      for (let i = 1; i < md.mask.length; i++) {
+        if (md.mask[i]) flow[i] = (flow[i] & ~md.mask[i]) | (md.key[i] & md.mask[i]);
+      }
+    }
+    return this.udpif.packetOutPrepare(view, po.data, flow, po.ofpacts);
+  }
+
+  /* As for flows (OVS's ofproto_check_ofpacts): the groups and meters a packet-out names
+   * must exist when it is translated. */
+  private checkActionRefs(acts: readonly Ofpact[]): OfpError | null {
+    for (const a of acts) {
+      if (a.type === 'group' && !this.groups.has(a.groupId)) {
+        return new OfpError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId}`);
+      }
+      if (a.type === 'meter' && !this.meters.get(a.meterId)) {
+        return new OfpError('OFPMMFC_INVALID_METER', `meter ${a.meterId}`);
+      }
+      if (a.type === 'write_actions' || a.type === 'clone' || a.type === 'ct') {
+        const e = this.checkActionRefs(a.actions);
+        if (e) return e;
+      }
+    }
     return null;
   }
 
@@ -535,6 +593,30 @@ export class Ofproto implements OfSwitch {
     return null;
   }
 
+  ipfixStats(flow: boolean): IpfixStats[] | null {
+    const agent = this.ipfix;
+    if (!agent) return null;
+    const all = flow ? agent.flowStats() : [agent.bridgeStats()];
+    if (all.length === 0 || all[0] === null) return null;
+    const n = BigInt;
+    return all.map((s) => {
+      const x = s as NonNullable<typeof s>;
+      return {
+        collectorSetId: x.collectorSetId ?? 0,
+        totalFlows: n(x.totalFlows),
+        currentFlows: n(x.currentFlows),
+        pkts: n(x.pkts),
+        ipv4Pkts: n(x.ipv4Pkts),
+        ipv6Pkts: n(x.ipv6Pkts),
+        errorPkts: n(x.errorPkts),
+        ipv4ErrorPkts: n(x.ipv4ErrorPkts),
+        ipv6ErrorPkts: n(x.ipv6ErrorPkts),
+        txPkts: n(x.txPkts),
+        txErrors: n(x.txErrors),
+      };
+    });
+  }
+
   switchDesc(): SwitchDesc {
     return {
       mfrDesc: 'Nicira, Inc.',
@@ -557,7 +639,7 @@ export class Ofproto implements OfSwitch {
       if (odp !== null) this.dpif.portDel(odp);
       throw netdevError('EEXIST');
     }
-    const port: Ofport = { ofpPort: ofp, netdev, odpPort: odp };
+    const port: Ofport = { ofpPort: ofp, netdev, odpPort: odp, created: this.now() };
     this.byNumber.set(ofp, port);
     this.byName.set(netdev.name, port);
     this.syncPorts();

@@ -24,6 +24,7 @@ function iface(name: string, o: Partial<IfaceConfig> = {}): IfaceConfig {
     ofportRequest: undefined,
     ofport: undefined,
     mtuRequest: undefined,
+    lldpEnable: false,
     mac: undefined,
     ...o,
   };

@@ -16,6 +16,7 @@
  */
 import type { DpifBackers } from '../dpif/backers.ts';
 import { UnknownDatapathTypeError } from '../dpif/backers.ts';
+import { coverage } from '../lib/coverage.ts';
 import type { TlsOptions } from '../lib/jsonrpc/stream.ts';
 import { rundir } from '../lib/paths.ts';
 import { vlog } from '../lib/vlog.ts';
@@ -36,6 +37,9 @@ import { DEFAULT_SETTINGS, Ofproto } from '../ofproto/ofproto.ts';
 import type { BridgeConfig, IfaceConfig, OvsConfig, PortConfig } from './config.ts';
 
 const log = vlog('bridge');
+/* The MTU of an internal port on a bridge without other ports (OVS's ETH_PAYLOAD_MAX). */
+const ETH_PAYLOAD_MAX = 1500;
+const covRevReconfigure = coverage('rev_reconfigure');
 
 let selfConfine = true;
 /** Targets already refused, so each refusal is logged once (OVS rate-limits the same error). */
@@ -239,7 +243,46 @@ export class VSwitch {
       for (const iface of br.ifaces.values())
         ifaces.push({ uuid: iface.cfg.uuid, ok: true, iface });
     }
+    const sig = this.reconfigureSignature();
+    // OVS keeps one pending reason per datapath, the last one set: a pass that also changed a
+    // flow table (the fail-open flows of a standalone bridge come and go with its fail mode)
+    // is counted as a flow table revalidation instead.
+    const failModes = new Map([...this.bridges.values()].map((b) => [b.name, b.cfg.failMode]));
+    let flowTable = false;
+    for (const [name, mode] of failModes) {
+      const before = this.lastFailModes.get(name);
+      if (before === undefined ? mode !== 'secure' : before !== mode) flowTable = true;
+    }
+    if (sig !== this.lastSignature && !flowTable) covRevReconfigure.inc();
+    this.lastSignature = sig;
+    this.lastFailModes = failModes;
     return { ifaces, bridges };
+  }
+
+  private lastSignature = '[]';
+  private lastFailModes = new Map<string, string | undefined>();
+
+  /*
+   * What OVS's ofproto-dpif revalidates for with REV_RECONFIGURE (ports, bundles and their
+   * VLANs, mirrors, LLDP, sampling and NetFlow settings): a change of it counts one
+   * rev_reconfigure, as OVS counts one per main-loop pass that had such a change. Flow table
+   * and MAC changes are other reasons, not counted here.
+   */
+  private reconfigureSignature(): string {
+    const parts: unknown[] = [];
+    const names = [...this.bridges.keys()].sort();
+    for (const name of names) {
+      const br = this.bridges.get(name) as Bridge;
+      const ifaces = [...br.ifaces.values()]
+        .map((i) => [i.name, i.ofpPort, i.openType, i.portName, i.cfg.lldpEnable])
+        .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+      const c = br.cfg;
+      parts.push(name, br.type, ifaces, c.mirrors, c.sflow, c.netflow, c.ipfix, c.collectorSets);
+      parts.push(c.ports.map((p) => [p.name, p.tag, p.trunks, p.cvlans, p.vlanMode]));
+    }
+    return JSON.stringify(parts, (_k, v: unknown) =>
+      v instanceof Map ? [...v] : v instanceof Set ? [...v] : v,
+    );
   }
 
   /** Removes every bridge (at exit). */
@@ -260,6 +303,15 @@ export class VSwitch {
 
   private deleteIface(br: Bridge, iface: Iface): void {
     log.info(`bridge ${br.name}: deleted interface ${iface.name} on port ${iface.ofpPort}`);
+    // As OVS when a port goes: a MAC learned on it has likely moved, so the other bridges
+    // (patched to this one) forget it too rather than keep forwarding towards the old spot.
+    const gone = br.ofproto.fwd.macs.entriesOnPort(iface.ofpPort);
+    if (gone.length > 0) {
+      for (const other of this.bridges.values()) {
+        if (other === br) continue;
+        for (const e of gone) other.ofproto.fwd.macs.expireMac(e.mac, e.vlan);
+      }
+    }
     br.ofproto.portDel(iface.ofpPort);
     br.ifaces.delete(iface.name);
   }
@@ -466,17 +518,22 @@ export class VSwitch {
       );
     }
 
-    // Internal ports follow the smallest MTU of the bridge's other ports unless told otherwise.
+    // Internal ports follow the smallest MTU of the bridge's other ports (as just requested),
+    // or the Ethernet default without any, unless told otherwise (OVS's bridge minimum).
+    const isInternal = (i: Iface): boolean => i.cfg.type === 'internal' || i.name === br.name;
+    const requested = (i: Iface): number | undefined =>
+      i.cfg.mtuRequest !== undefined && i.cfg.mtuRequest > 0 ? i.cfg.mtuRequest : undefined;
     let minMtu: number | undefined;
     for (const i of br.ifaces.values()) {
-      if (i.openType.endsWith('internal') || i.name === br.name) continue;
+      if (isInternal(i)) continue;
+      const want = requested(i);
+      if (want !== undefined) i.netdev.setMtu(want);
       const m = i.netdev.getMtu();
       if (m !== null && (minMtu === undefined || m < minMtu)) minMtu = m;
     }
     for (const i of br.ifaces.values()) {
-      const internal = i.cfg.type === 'internal' || i.name === br.name;
-      if (i.cfg.mtuRequest !== undefined && i.cfg.mtuRequest > 0) i.netdev.setMtu(i.cfg.mtuRequest);
-      else if (internal && minMtu !== undefined) i.netdev.setMtu(minMtu);
+      const internal = isInternal(i);
+      if (internal) i.netdev.setMtu(requested(i) ?? minMtu ?? ETH_PAYLOAD_MAX);
       if (internal && i.ofpPort !== OFPP_LOCAL && i.cfg.mac !== undefined) {
         const mac = parseEthAddr(i.cfg.mac);
         if (mac === undefined) continue;

@@ -26,6 +26,8 @@ export interface IfaceConfig {
   readonly ofport: number | undefined;
   readonly mtuRequest: number | undefined;
   readonly mac: string | undefined;
+  /** lldp:enable=true (LLDP itself is not built; the setting still reconfigures). */
+  readonly lldpEnable: boolean;
 }
 
 export interface PortConfig {
@@ -190,6 +192,7 @@ function ifaceConfig(row: IdlRow): IfaceConfig {
     ofport: row.integer('ofport'),
     mtuRequest: row.integer('mtu_request'),
     mac: row.string('mac'),
+    lldpEnable: row.map('lldp').get('enable') === 'true',
   };
 }
 

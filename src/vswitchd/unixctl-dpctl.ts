@@ -538,9 +538,14 @@ export function registerDpctlCommands(cmds: UnixctlCommands, vs: Vswitchd): void
     usage: string,
     min: number,
     max: number,
-    f: (args: string[], r: DpctlReply) => boolean,
+    f: (args: string[], r: DpctlReply, options: readonly string[]) => boolean,
   ): void =>
-    cmds.register(`dpctl/${name}`, usage, min, max, (args) => run((r) => f(stripOptions(args), r)));
+    cmds.register(`dpctl/${name}`, usage, min, max, (args) =>
+      run((r) => {
+        const rest = stripOptions(args);
+        return f(rest, r, args.slice(0, args.length - rest.length));
+      }),
+    );
   reg('add-dp', 'dp [iface...]', 1, 1000, (a, r) => addDp(vs, a, r));
   reg('del-dp', 'dp', 1, 1, (a, r) => delDp(vs, a[0] as string, r));
   reg('add-if', 'dp iface...', 2, 1000, (a, r) => addIfs(vs, a[0] as string, a.slice(1), r));
@@ -562,7 +567,7 @@ export function registerDpctlCommands(cmds: UnixctlCommands, vs: Vswitchd): void
     const { dpif, rest } = optDpOpen(vs, a, 3, r);
     return delFlow(dpif, rest[0] as string, r);
   });
-  reg('get-flow', '[dp] ufid', 1, 2, (a, r) => {
+  reg('get-flow', '[dp] ufid', 1, 2, (a, r, opts) => {
     const { dpif, rest } = optDpOpen(vs, a, 3, r);
     const { ufid } = splitUfid(rest[0] as string, r);
     const f = ufid === undefined ? undefined : dpif.dp.flowGet(ufid);
@@ -573,7 +578,9 @@ export function registerDpctlCommands(cmds: UnixctlCommands, vs: Vswitchd): void
       );
       return false;
     }
-    r.print(`${dpif.dp.formatFlow(f, { verbose: true })}\n`);
+    // Terse unless -m, as every dpctl flow listing (the ufid is the request's anyway).
+    const verbose = opts.some((o) => o === '-m' || o === '--more' || /^-m+$/.test(o));
+    r.print(`${dpif.dp.formatFlow(f, { verbose })}\n`);
     return true;
   });
   reg('add-flows', '[dp] file', 1, 2, (a, r) => processFlowFile(vs, a, 'add', r));

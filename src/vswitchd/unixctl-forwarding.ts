@@ -13,7 +13,14 @@ import type { DpifNetdev } from '../dpif/dpif-netdev.ts';
 import { formatOdpActions } from '../dpif/netdev/odp-actions.ts';
 import { applyDefaultEthertype, type OdpFlow, parseOdpFlow } from '../dpif/netdev/odp-key-parse.ts';
 import { extractFlow } from '../lib/flow/extract.ts';
-import { FLOW_WORDS, W_IN_PORT } from '../lib/flow/layout.ts';
+import {
+  FLOW_WORDS,
+  W_CT_TP,
+  W_IN_PORT,
+  W_RECIRC_ID,
+  W_TUN_GTPU,
+  W_TUN_ID,
+} from '../lib/flow/layout.ts';
 import { flowToString, matchToString } from '../lib/flow/match-format.ts';
 import { parseExactFlow } from '../lib/flow/match-parse.ts';
 import { composePacket } from '../lib/packet/compose.ts';
@@ -27,11 +34,13 @@ import {
   fdbShow,
   fdbStatsShow,
 } from '../ofproto/dpif/mac-learning.ts';
-import { setMegaflowsEnabled } from '../ofproto/dpif/udpif.ts';
+import { setMegaflowsEnabled, udpifOf } from '../ofproto/dpif/udpif.ts';
 import { formatTrace, type TraceNode } from '../ofproto/dpif/xlate/trace.ts';
 import { formatMegaflow } from '../ofproto/dpif/xlate/xlate.ts';
 import type { Ofproto } from '../ofproto/ofproto.ts';
+import type { Ofpact } from '../ofproto/openflow/ofpact.ts';
 import { formatOfpacts } from '../ofproto/openflow/ofpact-format.ts';
+import { parseOfpacts } from '../ofproto/openflow/ofpact-parse.ts';
 import { dummyAddrs, OvsRouter, registerRouterCommands } from './ovs-router.ts';
 import {
   allDatapaths,
@@ -79,20 +88,22 @@ export function traceText(
   flow: Uint32Array,
   generate: boolean,
   names = false,
+  ofpacts?: readonly Ofpact[],
 ): string {
   const root: TraceNode[] = [];
   const udpif = br.udpif;
   const view = udpif.bridgeByName(br.name);
   if (!view) throw new UnixctlError('no such bridge');
   const portName = names ? (p: number): string | undefined => br.fwd.portName(p) : undefined;
-  let s = `Flow: ${flowToString(flow)}\n`;
-  const r = udpif.translate(view, flow, generate, root, names);
+  let s = `Flow: ${flowToString(flow, { portName })}\n`;
+  const r = udpif.translate(view, flow, generate, root, names, ofpacts);
   s += formatTrace(root);
   s += '\n';
   const same = r.finalFlow.every((w, i) => w === flow[i]);
-  s += `Final flow: ${same ? 'unchanged' : flowToString(r.finalFlow)}\n`;
+  s += `Final flow: ${same ? 'unchanged' : flowToString(r.finalFlow, { portName })}\n`;
   s += `Megaflow: ${formatMegaflow(flow, r.wc, portName)}\n`;
-  s += `Datapath actions: ${r.actions.length ? formatOdpActions(r.actions) : 'drop'}\n`;
+  const odpName = names ? odpPortNamer(br.dpif) : undefined;
+  s += `Datapath actions: ${r.actions.length ? formatOdpActions(r.actions, { portName: odpName }) : 'drop'}\n`;
   if (r.error !== null) s += `Translation failed (${r.error}), packet is dropped.\n`;
   else if (r.slow) {
     s += 'This flow is handled by the userspace slow path because it:\n';
@@ -101,67 +112,123 @@ export function traceText(
   return s;
 }
 
-function trace(vs: Vswitchd, args: string[]): string {
-  const rest = args.filter((a) => a !== '-generate' && a !== '--names' && a !== '--no-names');
-  const generate = args.includes('-generate');
+interface TraceRequest {
+  br: Ofproto;
+  flow: Uint32Array;
+  generate: boolean;
+  names: boolean;
+}
+
+/* Packet metadata kept from the flow argument when a packet is given (OVS's
+ * pkt_metadata_from_flow): recirc_id through the conntrack words, and the tunnel. */
+const MD_WORDS: readonly [number, number][] = [
+  [W_RECIRC_ID, W_CT_TP + 1],
+  [W_TUN_ID, W_TUN_GTPU + 1],
+];
+
+/**
+ * ofproto/trace's arguments, as OVS's parse_flow_and_packet: options anywhere, then
+ * `odp_flow`, `dp_name odp_flow` or `bridge br_flow`, optionally followed by a packet in hex.
+ * The errors are OVS's texts (ovs-appctl prints them).
+ */
+function parseTraceArgs(vs: Vswitchd, argv: readonly string[]): TraceRequest {
+  let generate = false;
+  let names = false;
+  const args: string[] = [];
+  for (const a of argv) {
+    if (a === '-generate' || a === '--generate') generate = true;
+    else if (a === '-names' || a === '--names') names = true;
+    else if (a === '--no-names') names = false;
+    else if (a.startsWith('-')) throw new UnixctlError(`${a}: unknown option`);
+    else if (args.length >= 3) throw new UnixctlError('too many arguments');
+    else args.push(a);
+  }
   let packet: Uint8Array | null = null;
-  // A trailing hex string is a packet to trace.
-  if (rest.length >= 2) {
-    const last = rest[rest.length - 1] as string;
-    const p = hexPacket(last);
-    if (p && !last.includes('=') && !last.includes('(')) {
-      packet = p;
-      rest.pop();
+  if (!generate && args.length > 1) {
+    const hex = (args[args.length - 1] as string).replace(/\s+/g, '');
+    const err = !/^([0-9a-fA-F]{2})*$/.test(hex)
+      ? 'Trailing garbage in packet data'
+      : hex.length < 28
+        ? 'Packet data too short for Ethernet'
+        : null;
+    if (err === null) {
+      packet = Uint8Array.from(Buffer.from(hex, 'hex'));
+      args.pop();
+    } else if (args.length > 2) {
+      throw new UnixctlError(err);
     }
+  }
+  let backer: DpifNetdev | undefined;
+  const backers = vs.backers.list();
+  if (args.length === 2) {
+    const a0 = args[0] as string;
+    const type = a0.startsWith('ovs-') ? a0.slice(4) : a0;
+    backer = backers.find((d) => d.type === type);
+  } else if (args.length === 1) {
+    if (backers.length === 1) backer = backers[0];
+  } else {
+    throw new UnixctlError('Syntax error');
+  }
+  const flowText = (args[args.length - 1] as string).replace(/^\s*ufid:[0-9a-fA-F-]+,?\s*/, '');
+  const portNo = (name: string): number | undefined =>
+    backer ? (backer.portQueryByName(name)?.portNo as number | undefined) : undefined;
+  let odp: OdpFlow | null = null;
+  try {
+    odp = parseOdpFlow(flowText, { portNo });
+    if (/(^|[,(])eth\(/.test(flowText)) applyDefaultEthertype(flowText, odp.key);
+  } catch {
+    odp = null;
   }
   let br: Ofproto | undefined;
-  let flowText: string;
-  if (rest.length >= 2 && vs.vswitch.bridges.has(rest[0] as string)) {
-    br = ofproto(vs, rest[0] as string);
-    flowText = rest.slice(1).join(' ');
-  } else {
-    flowText = rest.length >= 2 ? rest.slice(1).join(' ') : (rest[0] ?? '');
-  }
-  // A line of dpif/dump-flows -m or dpctl/dump-flows -m starts with the flow's ufid.
-  flowText = flowText.replace(/^\s*ufid:[0-9a-fA-F-]+,?\s*/, '');
   let flow: Uint32Array;
-  if (br && !flowText.includes('(')) {
-    const r = parseExactFlow(flowText, { portNumber: (n) => br?.portByName(n)?.ofpPort });
-    if (!r.ok) throw new UnixctlError(r.error);
-    flow = r.key;
-  } else {
-    let odp: OdpFlow;
-    try {
-      // in_port may name the port (dump-flows -m prints names), as OVS's odp_flow_from_string.
-      const portNo = (name: string): number | undefined => {
-        for (const b of vs.vswitch.bridges.values()) {
-          const p = b.ofproto.portByName(name);
-          if (p && p.odpPort !== null) return p.odpPort;
-        }
-        return undefined;
-      };
-      odp = parseOdpFlow(flowText, { portNo });
-      if (/(^|[,(])eth\(/.test(flowText)) applyDefaultEthertype(flowText, odp.key);
-    } catch (e) {
-      throw new UnixctlError((e as Error).message);
+  if (odp) {
+    if (!backer) throw new UnixctlError('Cannot find the datapath');
+    const recirc = odp.key[W_RECIRC_ID] as number;
+    if (recirc !== 0) {
+      throw new UnixctlError(`no recirculation data for recirc_id 0x${recirc.toString(16)}`);
     }
-    const odpPort = odp.key[W_IN_PORT];
-    let found: Ofproto | undefined;
-    for (const b of vs.vswitch.bridges.values()) {
-      for (const p of b.ofproto.ports()) if (p.odpPort === odpPort) found = b.ofproto;
-    }
-    if (!found) throw new UnixctlError('no OpenFlow port for datapath port');
-    br = found;
+    const odpPort = odp.key[W_IN_PORT] as number;
     flow = Uint32Array.from(odp.key);
-    for (const p of br.ports()) if (p.odpPort === odpPort) flow[W_IN_PORT] = p.ofpPort;
+    for (const b of vs.vswitch.bridges.values()) {
+      if (b.ofproto.dpif !== backer) continue;
+      for (const p of b.ofproto.ports()) {
+        if (p.odpPort === odpPort) {
+          br = b.ofproto;
+          flow[W_IN_PORT] = p.ofpPort;
+        }
+      }
+    }
+    if (!br) throw new UnixctlError(`no OpenFlow port for datapath port ${odpPort}`);
+  } else {
+    const syntax = `syntax error at ${flowText}`;
+    if (args.length !== 2) throw new UnixctlError(`${syntax} (or the bridge name was omitted)`);
+    const found = vs.vswitch.bridges.get(args[0] as string)?.ofproto;
+    if (!found) throw new UnixctlError(`${args[0]}: unknown bridge`);
+    br = found;
+    const r = parseExactFlow(flowText, { portNumber: (n) => found.portByName(n)?.ofpPort });
+    if (!r.ok) throw new UnixctlError(`Bad openflow flow syntax: ${r.error}`);
+    flow = r.key;
   }
   if (packet) {
-    const inPort = flow[W_IN_PORT];
     const key = new Uint32Array(FLOW_WORDS);
-    extractFlow(packet, 0, packet.length, inPort, key);
+    extractFlow(packet, 0, packet.length, flow[W_IN_PORT] as number, key);
+    for (const [from, to] of MD_WORDS) key.set(flow.subarray(from, to), from);
     flow = key;
   }
-  return traceText(br, flow, generate, args.includes('--names'));
+  return { br, flow, generate, names };
+}
+
+function trace(vs: Vswitchd, args: string[]): string {
+  const t = parseTraceArgs(vs, args);
+  return traceText(t.br, t.flow, t.generate, t.names);
+}
+
+/** ofproto/trace-packet-out: the trace of a packet-out with ACTIONS (the last argument). */
+function tracePacketOut(vs: Vswitchd, args: string[]): string {
+  const acts = parseOfpacts(args[args.length - 1] as string);
+  if (!acts.ok) throw new UnixctlError(acts.error);
+  const t = parseTraceArgs(vs, args.slice(0, -1));
+  return traceText(t.br, t.flow, t.generate, t.names, acts.value);
 }
 
 function receive(_vs: Vswitchd, args: string[]): string {
@@ -258,6 +325,13 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     1,
     10,
     (args) => trace(vs, args),
+  );
+  cmds.register(
+    'ofproto/trace-packet-out',
+    '[-consistent] {[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet] actions',
+    2,
+    10,
+    (args) => tracePacketOut(vs, args),
   );
   // Counters of flows the PMD worker forwards come in first, so dumps show every packet.
   cmds.register('dpif/dump-flows', '[-m] [--names | --no-names] bridge', 1, 4, async (args) => {
@@ -362,7 +436,8 @@ export function registerForwardingCommands(cmds: UnixctlCommands, vs: Vswitchd):
     });
   }
   cmds.register('revalidator/purge', '', 0, 0, () => {
-    for (const d of vs.backers.list()) d.dp.flowFlush();
+    // Statistics first, as OVS's revalidators push them before deleting flows.
+    for (const d of vs.backers.list()) udpifOf(d).flush();
     return '';
   });
 }

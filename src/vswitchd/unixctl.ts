@@ -2,6 +2,7 @@
  * ovs-vswitchd's own unixctl commands, in OVS's output formats:
  *
  *   dpif/show                          datapaths, their bridges and ports (ofport/odp port)
+ *   dpif/dump-dps                      TYPE@BRIDGE of every bridge, sorted
  *   ofproto/list                       bridge names
  *   netdev-dummy/set-admin-state [netdev] up|down
  *
@@ -45,6 +46,13 @@ export function registerVswitchdCommands(cmds: UnixctlCommands, vs: Vswitchd): v
     await Promise.all(vs.backers.list().map((d) => d.syncStats()));
     return dpifShow(vs);
   });
+  cmds.register('dpif/dump-dps', '', 0, 0, () =>
+    [...vs.vswitch.bridges.values()]
+      .map((b) => `${b.ofproto.type}@${b.name}`)
+      .sort(byName)
+      .map((n) => `${n}\n`)
+      .join(''),
+  );
   cmds.register('ofproto/list', '', 0, 0, () =>
     // OVS walks its table of switches, hashed by name.
     shashOrder([...vs.vswitch.bridges.keys()])

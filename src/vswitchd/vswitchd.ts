@@ -13,6 +13,7 @@ import { after, type ClockTimer } from '../lib/timeval.ts';
 import { vlog } from '../lib/vlog.ts';
 import { configureUserspaceTso } from '../netdev/linux/netdev-linux.ts';
 import { NetdevRegistry } from '../netdev/registry.ts';
+import { setBundleIdleTimeout } from '../ofproto/connmgr/bundles.ts';
 import { DEFAULT_MAX_IDLE_MS, udpifOf } from '../ofproto/dpif/udpif.ts';
 import { Idl } from '../ovsdb/client/index.ts';
 import type { Iface } from './bridge.ts';
@@ -171,6 +172,7 @@ export class Vswitchd {
       const n = Number.parseInt(oc?.get(k) ?? '', 10);
       return Number.isFinite(n) && n >= min ? n : dflt;
     };
+    setBundleIdleTimeout(int('bundle-idle-timeout', 0, 0));
     for (const d of this.backers.list()) {
       udpifOf(d).maxIdleMs = int('max-idle', DEFAULT_MAX_IDLE_MS, 500);
       d.dp.flowLimit = int('flow-limit', DEFAULT_FLOW_LIMIT, 1);

@@ -7,16 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
 import { type GroupCommand, type GroupMod, parseGroupMod } from '../../ofproto/openflow/group.ts';
+import { logNormalization } from '../../ofproto/openflow/match-normalize.ts';
 import type { OfpMessage } from '../../ofproto/openflow/messages.ts';
+import { parseOfpacts } from '../../ofproto/openflow/ofpact-parse.ts';
 import { P_ANY, P_OF13_UP, usableProtocols } from '../../ofproto/openflow/protocols.ts';
 import { Ctx, flowModFrame, preprocessedLines } from './ctx.ts';
 import { OfctlFatal, strerror } from './errors.ts';
 import { bundleTransact, flowParseError, lineCommand, tableSpecified } from './flows.ts';
+import { parsePacketOutStr } from './monitor.ts';
 import { protocolsFromVersions } from './options.ts';
 
 type Line =
   | { kind: 'flow'; msg: Parameters<typeof flowModFrame>[0] }
-  | { kind: 'group'; msg: GroupMod };
+  | { kind: 'group'; msg: GroupMod }
+  | { kind: 'packet-out'; msg: OfpMessage };
 
 const GROUP_WORDS: Array<[string, GroupCommand]> = [
   ['add', 'add'],
@@ -60,6 +64,7 @@ export async function cmdBundle(ctx: Ctx, args: string[]): Promise<void> {
       const p = parseFlowMod(lc.rest, lc.command, { portNumber: accept });
       if (!p.ok) fail(flowParseError(p.error));
       else {
+        logNormalization(p.value.match);
         usable &= usableProtocols(p.value, { tableSpecified: tableSpecified(lc.rest) });
         lines.push({ kind: 'flow', msg: p.value });
       }
@@ -68,6 +73,15 @@ export async function cmdBundle(ctx: Ctx, args: string[]): Promise<void> {
       const p = parseGroupMod(gc.rest, gc.command);
       if (!p.ok) fail(p.error);
       else lines.push({ kind: 'group', msg: p.value });
+    } else if ('packet-out'.startsWith(tok)) {
+      let po: ReturnType<typeof parsePacketOutStr>;
+      try {
+        po = parsePacketOutStr(rest, accept, parseOfpacts);
+      } catch (e) {
+        if (e instanceof OfctlFatal) fail(e.message);
+        throw e;
+      }
+      lines.push({ kind: 'packet-out', msg: { type: 'packet_out', bufferId: 0xffffffff, ...po } });
     } else {
       fail(`Unsupported bundle message type: ${tok}`);
     }
@@ -81,7 +95,11 @@ export async function cmdBundle(ctx: Ctx, args: string[]): Promise<void> {
   const sub = new Ctx(o, ctx.out, ctx.err);
   const { vc, protocol } = await sub.openForFlowMod(name, usable & P_OF13_UP);
   const msgs: OfpMessage[] = lines.map((l) =>
-    l.kind === 'flow' ? flowModFrame(l.msg, protocol) : { type: 'group_mod', ...l.msg },
+    l.kind === 'flow'
+      ? flowModFrame(l.msg, protocol)
+      : l.kind === 'group'
+        ? { type: 'group_mod', ...l.msg }
+        : l.msg,
   );
   await bundleTransact(sub, vc, msgs);
   vc.close();

@@ -196,9 +196,15 @@ export class Ctx {
   async portsToAccept(name: string): Promise<((n: string) => number | undefined) | undefined> {
     if (!this.shouldAcceptNames()) return undefined;
     const map = await this.portMap(name);
+    // A name two ports share (long names cut to OpenFlow's 15 characters) names neither.
     return (n: string) => {
-      for (const [no, pn] of map) if (pn === n) return no;
-      return undefined;
+      let found: number | undefined;
+      for (const [no, pn] of map) {
+        if (pn !== n) continue;
+        if (found !== undefined && found !== no) return undefined;
+        found = no;
+      }
+      return found;
     };
   }
 
@@ -215,7 +221,16 @@ export class Ctx {
     if (!this.shouldShowNames()) return undefined;
     const map = await this.portMap(name);
     // Reserved ports (LOCAL, CONTROLLER...) print by their reserved names, never a port's name.
-    return (p: number) => (p >= 0xff00 && p <= 0xffff ? undefined : map.get(p));
+    // Ports sharing a (cut) name are shown by number, as OVS can't tell them apart by name.
+    const seen = new Map<string, number>();
+    for (const pn of map.values()) seen.set(pn, (seen.get(pn) ?? 0) + 1);
+    return (p: number) => {
+      if (p >= 0xff00 && p <= 0xffff) return undefined;
+      const pn = map.get(p);
+      if (pn === undefined || seen.get(pn) !== 1) return undefined;
+      // Names other than a letter then letters and digits are shown JSON-quoted, as OVS does.
+      return /^[A-Za-z][A-Za-z0-9]*$/.test(pn) ? pn : JSON.stringify(pn);
+    };
   }
 
   /* ---- transactions ---- */
@@ -399,6 +414,8 @@ export function parsePortNumber(s: string): number | null {
     const v = Number(s);
     if (v < 0xff00) return v;
     if (v <= 0xffff) return v;
+    // OpenFlow 1.1's 32-bit reserved numbers name the same ports (OVS's OFPP11_OFFSET).
+    if (v >= 0xffffff00 && v <= 0xffffffff) return v - 0xffff0000;
     return null;
   }
   const r = RESERVED[s.toLowerCase()];

@@ -103,7 +103,12 @@ export const PORT_MOD_FLAGS: Array<[string, number, boolean]> = [
 
 export async function cmdModPort(ctx: Ctx, args: string[]): Promise<void> {
   const [name, portName, command] = args;
-  const hit = PORT_MOD_FLAGS.find(([n]) => n.toLowerCase() === command.toLowerCase());
+  // As OVS: a "no-" or bare "no" prefix inverts any flag ("noflood" is "no-flood").
+  const lc = command.toLowerCase();
+  const base = lc.startsWith('no-') ? lc.slice(3) : lc.startsWith('no') ? lc.slice(2) : null;
+  const hit =
+    PORT_MOD_FLAGS.find(([n]) => n === lc) ??
+    (base !== null ? PORT_MOD_FLAGS.find(([n]) => n === `no-${base}`) : undefined);
   // The port is looked up on a connection of its own first, as OVS's fetch_ofputil_phy_port().
   const vc0 = await ctx.open(name);
   const portNo = /^\d+$/.test(portName) ? Number(portName) : null;

@@ -7,6 +7,7 @@ import { fieldByName, getFieldWords } from '../../lib/flow/fields.ts';
 import { prereqOk } from '../../lib/flow/match.ts';
 import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
 import { formatFlowStats } from '../../ofproto/openflow/flow-stats-format.ts';
+import { logNormalization } from '../../ofproto/openflow/match-normalize.ts';
 import type {
   FlowMod,
   FlowModCommand,
@@ -25,7 +26,7 @@ import {
 import { type Ctx, flowModFrame, formatReceivedReq, preprocessedLines, readInput } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
 import { vlogWarn } from './log.ts';
-import { formatReceived } from './print.ts';
+import { formatReceived, hexDump } from './print.ts';
 import { fatalErrno, type Received, type Vconn } from './vconn.ts';
 
 /* ---- flows ---- */
@@ -66,8 +67,17 @@ export async function parseFlowOrDie(
 ): Promise<{ fm: FlowMod; usable: number }> {
   const p = parseFlowMod(text, command, { portNumber: accept });
   if (!p.ok) throw new OfctlFatal(flowParseError(p.error));
+  logNormalization(p.value.match);
   const usable = usableProtocols(p.value, { tableSpecified: tableSpecified(text) });
   if (!usable) throw new OfctlFatal(NO_PROTOCOL);
+  // As OVS's ofpacts_check(): goto_table may only go forward from a given table.
+  const t = p.value.tableId;
+  if (
+    tableSpecified(text) &&
+    p.value.ofpacts.some((a) => a.type === 'goto_table' && a.tableId <= t)
+  ) {
+    throw new OfctlFatal('actions are invalid with specified match (OFPBIC_BAD_TABLE_ID)');
+  }
   return { fm: modifyCookie(p.value), usable };
 }
 
@@ -246,6 +256,7 @@ export async function parseFlowFile(
     }
     const p = parseFlowMod(body, cmd, { portNumber: accept });
     if (!p.ok) throw new OfctlFatal(`${file}:${no}: ${flowParseError(p.error)}`);
+    logNormalization(p.value.match);
     const u = usableProtocols(p.value, { tableSpecified: tableSpecified(body) });
     if (!u) throw new OfctlFatal(`${file}:${no}: ${NO_PROTOCOL}`);
     usable &= u;
@@ -266,8 +277,17 @@ export async function sendFlowMods(
   }
   const { vc, protocol } = await ctx.openForFlowMod(name, usable);
   let r: Received | null;
+  // -m five times dumps each flow_mod sent; six or more, one bare hex string (OVS's tests
+  // replay that string with ofctl/send).
+  let dump = '';
+  const v = ctx.o.verbosity;
   try {
-    r = await vc.transactEachNoreply(fms.length, (i) => vc.request(flowModFrame(fms[i], protocol)));
+    r = await vc.transactEachNoreply(fms.length, (i) => {
+      const rq = vc.request(flowModFrame(fms[i], protocol));
+      if (v === 5) dump += hexDump(rq.bytes);
+      else if (v > 5) dump += `${bareHex(rq.bytes)}\n`;
+      return rq;
+    });
   } catch (e) {
     fatalErrno(e, `talking to ${vc.name}`);
   }
@@ -275,7 +295,18 @@ export async function sendFlowMods(
     ctx.err(formatReceived(r, { verbosity: ctx.o.verbosity + 2 }));
     throw new OfctlFatal('', 1, true);
   }
+  if (dump) ctx.out(dump);
   vc.close();
+}
+
+/** OVS's ds_put_hex(): "0x" then the bytes from the first nonzero one, or "0". */
+function bareHex(b: Uint8Array): string {
+  let i = 0;
+  while (i < b.length && b[i] === 0) i++;
+  if (i === b.length) return '0';
+  let s = `0x${b[i].toString(16)}`;
+  for (i++; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
+  return s;
 }
 
 export async function bundleFlowMods(

@@ -8,7 +8,7 @@ import { decodeMessage } from '../../ofproto/openflow/codec.ts';
 import { type GroupCommand, type GroupMod, parseGroupMod } from '../../ofproto/openflow/group.ts';
 import type { StatsRequest } from '../../ofproto/openflow/messages.ts';
 import { type MeterCommand, type MeterMod, parseMeterMod } from '../../ofproto/openflow/meter.ts';
-import { P_ANY, P_OF13_UP } from '../../ofproto/openflow/protocols.ts';
+import { P_ANY, P_OF10_ANY, P_OF13_UP, P_OF15_OXM } from '../../ofproto/openflow/protocols.ts';
 import { allocXidFor, type Ctx, preprocessedLines, readInput, statsRq } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
 import { bundleTransact } from './flows.ts';
@@ -21,8 +21,23 @@ import { fatalErrno, type Received, type Vconn } from './vconn.ts';
  * fail only when encoded for OF1.1 to OF1.4, as OVS's bad_group_cmd() reports. */
 /* OVS's parser narrows the protocols for the selection-method property (OF1.0 extension and
  * OF1.5 only), but ovs-ofctl 3.1 never checks it: other versions just leave the property out. */
-export function groupUsable(_g: GroupMod): number {
-  return P_ANY;
+export function groupUsable(g: GroupMod): number {
+  // Bucket commands and selection properties exist only in OF1.5 and OVS's OF1.0 extension,
+  // but as in OVS, parsing a bucket's actions resets what is usable: with buckets, the
+  // version check comes only when the message is encoded (needsOf15()).
+  const bucketCmd = g.command === 'insert_bucket' || g.command === 'remove_bucket';
+  if (g.buckets.length) return P_ANY;
+  return bucketCmd || g.props ? P_OF10_ANY | P_OF15_OXM : P_ANY;
+}
+
+/* OVS's encoder refuses bucket commands below OpenFlow 1.5 (OF1.0 has them as an extension). */
+function needsOf15(g: GroupMod, version: number): void {
+  const bucketCmd = g.command === 'insert_bucket' || g.command === 'remove_bucket';
+  if (version >= 2 && version <= 5 && bucketCmd) {
+    throw new OfctlFatal(
+      `${GROUP_CMD_NAMES[g.command]} needs OpenFlow 1.5 or later ('-O OpenFlow15')`,
+    );
+  }
 }
 
 /* command_bucket_id is required by insert-buckets, optional for remove-buckets (all) and
@@ -83,9 +98,12 @@ export async function cmdGroupMod(
     usable &= groupUsable(p.value);
     gms.push(p.value);
   }
+  // --may-create: OVS's OFPGC11_ADD_OR_MOD.
+  if (ctx.o.mayCreate) for (const g of gms) if (g.command === 'modify') g.addOrMod = true;
   if (ctx.o.bundle) {
     // Bundles need OpenFlow 1.3 or later.
     const { vc } = await ctx.openForFlowMod(name, usable & P_OF13_UP);
+    for (const g of gms) needsOf15(g, vc.version);
     await bundleTransact(
       ctx,
       vc,
@@ -96,19 +114,8 @@ export async function cmdGroupMod(
   }
   const { vc } = await ctx.openForFlowMod(name, usable);
   for (const g of gms) {
-    const bucketCmd = g.command === 'insert_bucket' || g.command === 'remove_bucket';
-    if (vc.version >= 2 && vc.version <= 5 && bucketCmd) {
-      throw new OfctlFatal(
-        `${GROUP_CMD_NAMES[g.command]} needs OpenFlow 1.5 or later ('-O OpenFlow15')`,
-      );
-    }
+    needsOf15(g, vc.version);
     const rq = vc.request({ type: 'group_mod', ...g });
-    if (ctx.o.mayCreate && g.command === 'modify') {
-      // --may-create: OVS's OFPGC11_ADD_OR_MOD (0x8000), which our codec has no name for.
-      const at = vc.version === 1 ? 16 : 8;
-      rq.bytes[at] = 0x80;
-      rq.bytes[at + 1] = 0;
-    }
     await ctx.transactNoreply(vc, [rq]);
   }
   vc.close();

@@ -33,6 +33,12 @@ import {
   cmdMeterRequest,
 } from './groups.ts';
 import { registerModules } from './log.ts';
+import {
+  cmdCheckVlan,
+  cmdParseNxm,
+  cmdParseOfp10Match,
+  cmdParseOfp11Match,
+} from './match-tests.ts';
 import { cmdMonitor, cmdPacketOut } from './monitor.ts';
 import { cmdCtFlush, cmdCtFlushZone, cmdDumpIpfix, cmdDumpTlvMap, cmdTlvMod } from './nx-tools.ts';
 import { parseOptions } from './options.ts';
@@ -136,6 +142,12 @@ const COMMANDS: Record<string, Command> = {
   'dump-tlv-map': { min: 1, max: 1, rw: false, run: cmdDumpTlvMap },
   'parse-flow': { min: 1, max: 1, rw: true, run: cmdParseFlow },
   'parse-flows': { min: 1, max: 1, rw: true, run: cmdParseFlows },
+  'check-vlan': { min: 2, max: 2, rw: true, run: cmdCheckVlan },
+  'parse-nx-match': { min: 0, max: 0, rw: true, run: (c, a) => cmdParseNxm(c, a, false) },
+  'parse-nxm': { min: 0, max: 0, rw: true, run: (c, a) => cmdParseNxm(c, a, false) },
+  'parse-oxm': { min: 1, max: 1, rw: true, run: (c, a) => cmdParseNxm(c, a, true) },
+  'parse-ofp10-match': { min: 0, max: 0, rw: true, run: cmdParseOfp10Match },
+  'parse-ofp11-match': { min: 0, max: 0, rw: true, run: cmdParseOfp11Match },
   'print-error': { min: 1, max: 1, rw: true, run: cmdPrintError },
   'encode-error-reply': { min: 2, max: 2, rw: true, run: cmdEncodeErrorReply },
   'ofp-print': { min: 1, max: 2, rw: true, run: cmdOfpPrint },

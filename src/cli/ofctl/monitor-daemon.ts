@@ -128,6 +128,20 @@ export async function startMonitorControl(
       if (!ok) throw new UnixctlError(reply);
       return reply;
     });
+    commands.register('ofctl/packet-out', 'PACKET-OUT', 1, 1, async (args) => {
+      const { parsePacketOutStr } = await import('./monitor.ts');
+      const { parseOfpacts } = await import('../../ofproto/openflow/ofpact-parse.ts');
+      let po: ReturnType<typeof parsePacketOutStr>;
+      try {
+        po = parsePacketOutStr(args[0], undefined, parseOfpacts);
+      } catch (e) {
+        throw new UnixctlError(`${(e as Error).message}\n`);
+      }
+      const rq = vc.request({ type: 'packet_out', bufferId: 0xffffffff, ...po });
+      process.stderr.write(ofpToString(rq.bytes, { verbosity: ctx.o.verbosity }));
+      vc.send(rq.bytes);
+      return '';
+    });
     commands.register('ofctl/barrier', '', 0, 0, () => {
       if (barrierWaiter) throw new UnixctlError('already waiting for barrier reply');
       const rq = vc.request({ type: 'barrier_request' });

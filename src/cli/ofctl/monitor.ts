@@ -4,12 +4,13 @@
  */
 
 import { fieldByName } from '../../lib/flow/fields.ts';
-import { splitActions, splitKeyValues } from '../../lib/flow/match-parse.ts';
+import { type Match, matchSetField, newMatch } from '../../lib/flow/match.ts';
+import { parseFieldValue, splitActions, splitKeyValues } from '../../lib/flow/match-parse.ts';
 import { ofpPortFromString } from '../../lib/flow/ofp-port.ts';
 import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
 import { encodeFlowMonitorMessage } from '../../ofproto/openflow/flow-monitor.ts';
 import type { FlowMod } from '../../ofproto/openflow/messages.ts';
-import { P_ANY, usableProtocols } from '../../ofproto/openflow/protocols.ts';
+import { P_ANY, P_OF15_OXM, usableProtocols } from '../../ofproto/openflow/protocols.ts';
 import { type Ctx, strToPortNo } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
 import { parseWatch } from './flow-monitor-print.ts';
@@ -52,9 +53,29 @@ export async function cmdPacketOut(ctx: Ctx, args: string[]): Promise<void> {
   }
   if (args.length !== 2) throw new OfctlFatal(`Too many arguments (${args.length + 1})`);
   const accept = await ctx.namesForParse(name);
-  const { match: head, actions } = splitActions(args[1]);
+  const po = parsePacketOutStr(args[1], accept, parseOfpacts);
+  // Only OpenFlow 1.5 carries pipeline fields in a packet-out.
+  const usable = actionsUsable(po.ofpacts) & (po.flowMetadata ? P_OF15_OXM : P_ANY);
+  const { vc } = await ctx.openForFlowMod(name, usable);
+  const rq = vc.request({ type: 'packet_out', bufferId: 0xffffffff, ...po });
+  await ctx.transactNoreply(vc, [rq]);
+  vc.close();
+}
+
+/**
+ * OVS's parse_ofp_packet_out_str(): "in_port=P packet=HEX actions=..." (a `bundle` file's
+ * packet-out lines too). Throws OfctlFatal with OVS's message.
+ */
+export function parsePacketOutStr(
+  text: string,
+  accept: Parameters<typeof ofpPortFromString>[1],
+  parseOfpacts: typeof import('../../ofproto/openflow/ofpact-parse.ts').parseOfpacts,
+): { inPort: number; data: Uint8Array; ofpacts: FlowMod['ofpacts']; flowMetadata?: Match } {
+  const { match: head, actions } = splitActions(text);
   let inPort = 0xfffd;
   let data: Uint8Array | null = null;
+  // Pipeline fields the packet starts with (OpenFlow 1.5 carries them).
+  let metadata: Match | null = null;
   for (const [k, v] of splitKeyValues(head)) {
     if (!v) throw new OfctlFatal(`field ${k} missing value`);
     if (k === 'in_port') {
@@ -68,10 +89,19 @@ export async function cmdPacketOut(ctx: Ctx, args: string[]): Promise<void> {
       const d = ethFromHex(v);
       if (typeof d === 'string') throw new OfctlFatal(`packet: ${d}`);
       data = d;
+    } else if (k === 'packet_type' && /^\(?\s*0\s*,\s*(0x)?0+\s*\)?$/.test(v)) {
+      // (0,0): Ethernet, what a packet-out carries anyway.
     } else if (!fieldByName(k)) {
       throw new OfctlFatal(`unknown keyword ${k}`);
     } else {
-      throw new OfctlFatal(`${k} is not a valid pipeline field for PACKET_OUT`);
+      const f = fieldByName(k);
+      if (!f || !isPipelineField(f.name)) {
+        throw new OfctlFatal(`${k} is not a valid pipeline field for PACKET_OUT`);
+      }
+      const pv = parseFieldValue(f, v);
+      if ('error' in pv) throw new OfctlFatal(pv.error);
+      metadata ??= newMatch();
+      matchSetField(metadata, f, pv.value, pv.mask);
     }
   }
   if (!data?.length) throw new OfctlFatal('must specify packet');
@@ -81,10 +111,17 @@ export async function cmdPacketOut(ctx: Ctx, args: string[]): Promise<void> {
     if (!pa.ok) throw new OfctlFatal(pa.error);
     ofpacts = pa.value;
   }
-  const { vc } = await ctx.openForFlowMod(name, actionsUsable(ofpacts));
-  const rq = vc.request({ type: 'packet_out', bufferId: 0xffffffff, inPort, ofpacts, data });
-  await ctx.transactNoreply(vc, [rq]);
-  vc.close();
+  if (metadata) {
+    metadata.key[0] = inPort;
+    metadata.mask[0] = 0xffffffff;
+    return { inPort, data, ofpacts, flowMetadata: metadata };
+  }
+  return { inPort, data, ofpacts };
+}
+
+/* OVS's mf_is_pipeline_field(): what a packet-out may preset besides in_port. */
+function isPipelineField(name: string): boolean {
+  return /^(tun_|tunnel_)|^metadata$|^x{0,2}reg\d+$|^pkt_mark$/.test(name);
 }
 
 /** OVS's eth_from_hex(): hex digit pairs, white space between them allowed. */

@@ -4,6 +4,7 @@
  * and IPFIX statistics. Null when the bytes are none of these (the caller hex-dumps them).
  */
 
+import { decodeMessage } from '../../ofproto/openflow/codec.ts';
 import {
   decodeCtFlush,
   formatCtFlush,
@@ -42,7 +43,7 @@ import {
   NXT_TLV_TABLE_REQUEST,
 } from '../../ofproto/openflow/tlv-table.ts';
 import { vlogWarn } from './log.ts';
-import { formatPort, header, hexDump, type PrintOptions } from './print.ts';
+import { formatPort, header, hexDump, messageBody, type PrintOptions } from './print.ts';
 
 const warnMatch = (msg: string): void => vlogWarn('ofp_match', msg);
 
@@ -83,6 +84,45 @@ function roleStatusBody(m: RawMessage): string {
   return `${s} reason=${ROLE_REASONS[reason] ?? '(unknown)'}`;
 }
 
+const NXT_RESUME = 28;
+const NXT_PACKET_IN2 = 30;
+
+/* A resume carries a packet-in2's properties (the packet, its metadata, the continuation),
+ * and OVS prints it as it prints that packet-in. */
+function resumeBody(m: RawMessage, opts?: PrintOptions): string {
+  const b = m.bytes.slice();
+  b[12] = NXT_PACKET_IN2 >>> 24;
+  b[13] = (NXT_PACKET_IN2 >>> 16) & 0xff;
+  b[14] = (NXT_PACKET_IN2 >>> 8) & 0xff;
+  b[15] = NXT_PACKET_IN2 & 0xff;
+  const r = decodeMessage(b);
+  if (!r.ok) throw Object.assign(new Error(r.error.error), { code: r.error.error });
+  return messageBody(r.frame, opts, b);
+}
+
+const OFPT14_REQUESTFORWARD = 32;
+const NXT_REQUESTFORWARD = 132;
+const ONFT13_REQUESTFORWARD = 2350;
+
+/* A request forwarded to the other controllers: the group or meter mod it carries, in the
+ * outer message's version, printed as that message's own body would be. */
+function requestForwardBody(m: RawMessage, opts?: PrintOptions): string {
+  const b = m.bytes;
+  const fail = (code: string) => Object.assign(new Error(code), { code });
+  const inner = b.subarray(m.bodyAt);
+  if (inner.length < 8) throw fail('OFPBFC_MSG_BAD_LEN');
+  const len = (inner[2] << 8) | inner[3];
+  if (len < 8 || len > inner.length) throw fail('OFPBFC_MSG_BAD_LEN');
+  if (inner[0] !== m.version) throw fail('OFPBRC_BAD_VERSION');
+  const bytes = inner.subarray(0, len);
+  const r = decodeMessage(bytes);
+  if (!r.ok) throw fail(r.error.error);
+  const t = r.frame.msg.type;
+  if (t === 'group_mod') return ` reason=group_mod${messageBody(r.frame, opts, bytes)}`;
+  if (t === 'meter_mod') return ` reason=meter_mod${messageBody(r.frame, opts, bytes)}`;
+  throw fail('OFPBRC_BAD_TYPE');
+}
+
 function identify(m: RawMessage): Known | null {
   const k = m.kind;
   const v = m.version;
@@ -91,6 +131,9 @@ function identify(m: RawMessage): Known | null {
     case 'ofpt':
       if (v >= 2 && k.type === 17) {
         return { name: 'OFPT_TABLE_MOD', body: (x) => formatTableMod(decodeTableMod(x)) };
+      }
+      if (v >= 5 && k.type === OFPT14_REQUESTFORWARD) {
+        return { name: 'OFPT_REQUESTFORWARD', body: requestForwardBody };
       }
       if (v >= 5 && k.type === OFPT14_ROLE_STATUS) {
         return { name: 'OFPT_ROLE_STATUS', body: roleStatusBody };
@@ -153,6 +196,10 @@ function identify(m: RawMessage): Known | null {
           };
         case NXT_CT_FLUSH:
           return { name: 'NXT_CT_FLUSH', body: (x) => formatCtFlush(decodeCtFlush(x)) };
+        case NXT_RESUME:
+          return { name: 'NXT_RESUME', body: resumeBody };
+        case NXT_REQUESTFORWARD:
+          return { name: 'NXT_REQUESTFORWARD', body: requestForwardBody };
         case NXT_SET_CONTROLLER_ID:
           return {
             name: 'NXT_SET_CONTROLLER_ID',
@@ -161,6 +208,9 @@ function identify(m: RawMessage): Known | null {
       }
       return null;
     case 'onft':
+      if (v === 4 && k.subtype === ONFT13_REQUESTFORWARD) {
+        return { name: 'ONFT_REQUESTFORWARD', body: requestForwardBody };
+      }
       if (v === 4 && k.subtype === ONFT_ROLE_STATUS) {
         return { name: 'ONFT_ROLE_STATUS', body: roleStatusBody };
       }

@@ -17,6 +17,7 @@ import {
   formatFlowStats,
 } from '../../ofproto/openflow/flow-stats-format.ts';
 import { formatGroup, formatGroupMod } from '../../ofproto/openflow/group.ts';
+import { nxMatchToString, ofp10MatchToString } from '../../ofproto/openflow/match-print.ts';
 import type {
   AsyncConfig,
   AsyncMasks,
@@ -32,7 +33,9 @@ import { formatHexArg, formatOfpacts } from '../../ofproto/openflow/ofpact-forma
 import { headerByWire } from '../../ofproto/openflow/oxm-fields.ts';
 import type { PortStats, TableStats } from '../../ofproto/openflow/stats.ts';
 import { flowMonitorText } from './flow-monitor-print.ts';
+import { groupFeaturesText } from './groups.ts';
 import { rawMessageText } from './print-raw.ts';
+import { tableFeaturesText } from './table-features.ts';
 import type { Received } from './vconn.ts';
 
 export interface PrintOptions {
@@ -466,7 +469,21 @@ function flowModBody(
   }
   if (table !== 0) s += ` table:${table}`;
   s += ' ';
-  s += matchToString(fm.match, fm.priority, { portName: opts?.portName });
+  // At high verbosity OVS shows an OF1.0 or NXM match as it is on the wire, without priority.
+  let needPriority = false;
+  if ((opts?.verbosity ?? 0) >= 3 && raw && v === 1) {
+    needPriority = true;
+    if (nxt) {
+      const matchLen = (raw[40] << 8) | raw[41];
+      s += nxMatchToString(raw.subarray(48, 48 + matchLen));
+    } else {
+      s += ofp10MatchToString(raw.subarray(8, 48), opts?.verbosity ?? 0, (p) =>
+        formatPort(p, opts),
+      );
+    }
+  } else {
+    s += matchToString(fm.match, fm.priority, { portName: opts?.portName });
+  }
   if (!s.endsWith(' ')) s += ' ';
   if (fm.newCookie !== 0n && fm.newCookie !== U64) s += `cookie:0x${fm.newCookie.toString(16)} `;
   if (fm.cookieMask !== 0n) {
@@ -475,6 +492,7 @@ function flowModBody(
   if (fm.idleTimeout) s += `idle:${fm.idleTimeout} `;
   if (fm.hardTimeout) s += `hard:${fm.hardTimeout} `;
   if (fm.importance) s += `importance:${fm.importance} `;
+  if (needPriority && fm.priority !== 0x8000) s += `pri:${fm.priority} `;
   if (fm.bufferId !== 0xffffffff) s += `buf:0x${fm.bufferId.toString(16)} `;
   const anyPort = v === 1 ? 0xffff : 0xffff;
   if (fm.outPort !== anyPort && fm.outPort !== 0xffffffff)
@@ -664,7 +682,7 @@ function bundleAddBody(
   const names: string[] = [];
   if (m.flags & 1) names.push('atomic');
   if (m.flags & 2) names.push('ordered');
-  if (names.length) s += ` flags=${names.join(' ')}`;
+  s += ` flags=${names.join(' ') || '0'}`;
   return `${s}\n${ofpToString(m.message, opts)}`;
 }
 
@@ -831,7 +849,8 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
     case 'barrier_request':
       return '';
     case 'group_mod': {
-      let t = formatGroupMod(m, v);
+      // OpenFlow 1.0 has groups only as Nicira extensions, which carry OpenFlow 1.5's layout.
+      let t = formatGroupMod(m, v === 1 ? 6 : v);
       // OVS leaves the group type out of bucket commands (ofp_print_group()'s suppress_type).
       if (m.command === 'insert_bucket' || m.command === 'remove_bucket') {
         t = t.replace(`,type=${m.groupType}`, '');
@@ -841,7 +860,10 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
     case 'packet_in':
       return packetInBody(m, opts);
     case 'packet_out': {
-      let t = ` in_port=${formatPort(m.inPort, opts)} actions=${formatOfpacts(m.ofpacts, { portName: opts?.portName })}`;
+      const md = m.flowMetadata
+        ? matchToString(m.flowMetadata, 0x8000, { portName: opts?.portName })
+        : `in_port=${formatPort(m.inPort, opts)}`;
+      let t = ` ${md} actions=${formatOfpacts(m.ofpacts, { portName: opts?.portName })}`;
       if (m.bufferId === 0xffffffff) {
         t += ` data_len=${m.data.length}`;
         if ((opts?.verbosity ?? 1) > 0 && m.data.length) t += `\n${packetToString(m.data)}`;
@@ -883,12 +905,11 @@ export function messageBody(f: OfpFrame, opts?: PrintOptions, raw?: Uint8Array):
         'DISCARD_REPLY',
       ];
       let s = `\n bundle_id=${m.bundleId ? `0x${m.bundleId.toString(16)}` : '0'} type=${types[m.ctrlType] ?? m.ctrlType}`;
-      if (m.flags) {
-        const names: string[] = [];
-        if (m.flags & 1) names.push('atomic');
-        if (m.flags & 2) names.push('ordered');
-        s += ` flags=${names.join(' ')}`;
-      }
+      // As OVS's ofp_print_bit_names(): no flags print as "0".
+      const names: string[] = [];
+      if (m.flags & 1) names.push('atomic');
+      if (m.flags & 2) names.push('ordered');
+      s += ` flags=${names.join(' ') || '0'}`;
       return `${s}\n`;
     }
     case 'stats_reply':
@@ -982,6 +1003,12 @@ function statsReplyBody(
       return s;
     case 'aggregate':
       return `${s} packet_count=${b.packetCount} byte_count=${b.byteCount} flow_count=${b.flowCount}\n`;
+    case 'group_features':
+      return s + groupFeaturesText(b, v);
+    case 'table_features': {
+      const t = tableFeaturesText(b.tables, v).replace(/\n+$/, '\n');
+      return t.startsWith('\n') || t.startsWith(' ***') ? s + t : `${s}\n${t}`;
+    }
     case 'table':
       return s + tableStatsReply(b.stats, v);
     case 'port': {
@@ -1007,7 +1034,7 @@ function statsReplyBody(
       s += '\n';
       const props = v >= 6 && raw ? groupProps15(raw) : null;
       for (const g of b.groups) {
-        let line = formatGroup(g, v);
+        let line = formatGroup(g, v === 1 ? 6 : v);
         // The codec decodes the property now; the raw scan covers what it leaves out.
         const extra = g.props ? undefined : props?.get(g.groupId);
         if (extra) {

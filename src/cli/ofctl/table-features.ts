@@ -446,6 +446,18 @@ const COMMANDS = ['replace', 'modify', 'enable', 'disable'];
 const hex64 = (v: bigint): string => (v ? `0x${v.toString(16)}` : '0');
 
 /** OVS's table-features text, carried from one table to the next for "ditto". */
+/** The table-features part of a stats reply as ofp-print shows it; a bad property says why. */
+export function tableFeaturesText(tables: readonly TableFeatures[], version: number): string {
+  const p = new TableFeaturesPrinter();
+  try {
+    for (const t of tables) p.add(decodeFeatures(t, version));
+  } catch (e) {
+    if (e instanceof Bad) return ` ***decode error: ${e.message}***`;
+    throw e;
+  }
+  return p.finish();
+}
+
 export class TableFeaturesPrinter {
   private s = '';
   private prev: Features | null = null;

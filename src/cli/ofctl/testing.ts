@@ -8,9 +8,12 @@ import { vlog } from '../../lib/vlog.ts';
 import { encodeMessage } from '../../ofproto/openflow/codec.ts';
 import { errorTripletIn, isOfpErrorName } from '../../ofproto/openflow/errors.ts';
 import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
+import { logNormalization } from '../../ofproto/openflow/match-normalize.ts';
 import type { FlowMod } from '../../ofproto/openflow/messages.ts';
 import {
   P_ANY,
+  P_OF10_NXM_TID,
+  P_OF10_STD_TID,
   protocolsToString,
   protocolVersion,
   usableProtocols,
@@ -69,7 +72,13 @@ const PROTOCOL_NAMES: Record<number, string> = {
   256: 'OXM-OpenFlow15',
 };
 
-function printFlowMods(ctx: Ctx, fms: readonly FlowMod[], usable: number): void {
+/* `noTable[i]`: the i-th flow gave no table. */
+function printFlowMods(
+  ctx: Ctx,
+  fms: readonly FlowMod[],
+  usable: number,
+  noTable: readonly boolean[],
+): void {
   ctx.out(`usable protocols: ${protocolsToString(usable)}\n`);
   const allowed = usable & ctx.o.allowedProtocols;
   if (!allowed) throw new OfctlFatal('no usable protocol');
@@ -77,8 +86,14 @@ function printFlowMods(ctx: Ctx, fms: readonly FlowMod[], usable: number): void 
   ctx.out(`chosen protocol: ${PROTOCOL_NAMES[protocol] ?? protocolsToString(protocol)}\n`);
   const version = protocolVersion(protocol);
   let xid = 1;
-  for (const fm of fms) {
-    const bytes = encodeMessage({ version, xid: xid++, msg: flowModFrame(fm, protocol) });
+  for (const [i, fm] of fms.entries()) {
+    const msg = flowModFrame(fm, protocol);
+    const bytes = encodeMessage({ version, xid: xid++, msg });
+    // With the table-id extension OVS sends "no table given" as table 255 in the command's
+    // high byte, where our encoder writes 0 (which a switch reads the same way).
+    if (protocol & (P_OF10_STD_TID | P_OF10_NXM_TID) && noTable[i]) {
+      bytes[msg.type === 'flow_mod' && msg.format === 'nxt' ? 24 : 56] = 0xff;
+    }
     ctx.out(ofpToString(bytes, { verbosity: ctx.o.verbosity }));
   }
 }
@@ -87,26 +102,30 @@ function printFlowMods(ctx: Ctx, fms: readonly FlowMod[], usable: number): void 
 export function cmdParseFlow(ctx: Ctx, args: string[]): void {
   const p = parseFlowMod(args[0], 'add', {});
   if (!p.ok) throw new OfctlFatal(flowParseError(p.error));
+  logNormalization(p.value.match);
   const usable = usableProtocols(p.value, { tableSpecified: tableSpecified(args[0]) });
   if (!usable) throw new OfctlFatal(NO_PROTOCOL);
-  printFlowMods(ctx, [modifyCookie(p.value)], usable);
+  printFlowMods(ctx, [modifyCookie(p.value)], usable, [!tableSpecified(args[0])]);
 }
 
 /** `parse-flows FILE`: parses FILE as add-flows does and prints each flow mod. */
 export function cmdParseFlows(ctx: Ctx, args: string[]): void {
   const text = readInput(args[0]);
   const fms: FlowMod[] = [];
+  const noTable: boolean[] = [];
   let usable = P_ANY;
   for (const { line, no } of preprocessedLines(text)) {
     const lc = lineCommand(line);
     const p = parseFlowMod(lc.rest, lc.command, {});
     if (!p.ok) throw new OfctlFatal(`${args[0]}:${no}: ${flowParseError(p.error)}`);
+    logNormalization(p.value.match);
     const u = usableProtocols(p.value, { tableSpecified: tableSpecified(lc.rest) });
     if (!u) throw new OfctlFatal(`${args[0]}:${no}: ${NO_PROTOCOL}`);
     usable &= u;
     fms.push(modifyCookie(p.value));
+    noTable.push(!tableSpecified(lc.rest));
   }
-  printFlowMods(ctx, fms, usable);
+  printFlowMods(ctx, fms, usable, noTable);
 }
 
 /* OVS's error domains, by wire version, as print-error names them. */

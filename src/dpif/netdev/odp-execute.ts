@@ -54,6 +54,7 @@ import {
   setNdTarget,
   setNdTll,
 } from '../../lib/packet/arp-nd.ts';
+import { crc32c } from '../../lib/packet/crc32c.ts';
 import {
   popMpls,
   popVlan,
@@ -149,6 +150,22 @@ export class Xorshift32 {
 }
 
 const scratchKey = new Uint32Array(FLOW_WORDS);
+
+function readLe32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
+/** How the SCTP header's stored checksum differs (XOR) from the correct CRC32c. */
+function sctpCsumError(b: Uint8Array, l4: number, l4Len: number): number {
+  const stored = readLe32(b, l4 + 8);
+  b[l4 + 8] = b[l4 + 9] = b[l4 + 10] = b[l4 + 11] = 0;
+  const correct = crc32c(b, l4, l4Len) >>> 0;
+  b[l4 + 8] = stored & 0xff;
+  b[l4 + 9] = (stored >>> 8) & 0xff;
+  b[l4 + 10] = (stored >>> 16) & 0xff;
+  b[l4 + 11] = stored >>> 24;
+  return (stored ^ correct) >>> 0;
+}
 
 export class OdpExecutor {
   readonly rng: Xorshift32;
@@ -477,9 +494,27 @@ export class OdpExecutor {
         const want = a.attr === 'tcp' ? 6 : a.attr === 'udp' ? 17 : 132;
         if (proto !== want) return;
         const x = ((k[W_TP] & ~m[W_TP]) | (v[W_TP] & m[W_TP])) >>> 0;
-        const l4Len = end - l4;
+        let l4Len = end - l4;
+        // SCTP's CRC covers the IP payload only, not Ethernet padding (OVS's l4_size).
+        if (proto === 132 && l3 >= 0) {
+          const v4 = b[l3] >>> 4 === 4;
+          const ipEnd = v4
+            ? l3 + ((b[l3 + 2] << 8) | b[l3 + 3])
+            : l3 + 40 + ((b[l3 + 4] << 8) | b[l3 + 5]);
+          if (ipEnd > l4 && ipEnd < end) l4Len = ipEnd - l4;
+        }
+        // SCTP keeps a wrong checksum wrong (OVS's packet_set_sctp_port): the new CRC is
+        // offset by however far the old one was from correct.
+        const sctpFix = proto === 132 && l4Len >= 12 ? sctpCsumError(b, l4, l4Len) : 0;
         if (m[W_TP] >>> 16) setTpSrc(b, proto, l4, l4Len, x >>> 16);
         if (m[W_TP] & 0xffff) setTpDst(b, proto, l4, l4Len, x & 0xffff);
+        if (sctpFix !== 0) {
+          const c = (readLe32(b, l4 + 8) ^ sctpFix) >>> 0;
+          b[l4 + 8] = c & 0xff;
+          b[l4 + 9] = (c >>> 8) & 0xff;
+          b[l4 + 10] = (c >>> 16) & 0xff;
+          b[l4 + 11] = c >>> 24;
+        }
         k[W_TP] = x;
         return;
       }

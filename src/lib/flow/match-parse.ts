@@ -5,6 +5,7 @@
  */
 
 import { parseIpv4, parseIpv6, parseMac, prefixMaskWords } from '../packet/addr.ts';
+import { vlog } from '../vlog.ts';
 import { type Field, type FieldFormat, fieldByName, fieldExactMask } from './fields.ts';
 import {
   ETH_TYPE_ARP,
@@ -317,6 +318,13 @@ export function parseFieldValue(
     case 'ofp-port-oxm': {
       const p = ofpPortFromString(s, opts?.portNumber);
       if (p === null) {
+        // Between OF1.0's 16-bit ports and OF1.1's reserved ones: OVS says why it refuses.
+        const n = /^\d+$/.test(s) ? Number(s) : -1;
+        if (n > 0xffff && n < 0xffffff00) {
+          vlog('ofp_port').warn(
+            `port ${n} is outside the supported range 0 through ffff or 0xffffff00 through 0xffffffff`,
+          );
+        }
         return {
           error:
             fmt === 'ofp-port'

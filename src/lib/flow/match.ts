@@ -98,6 +98,42 @@ export function newMatch(): Match {
   };
 }
 
+let keySlab: ArrayBuffer = new ArrayBuffer(0);
+let keySlabNext = SLAB_MATCHES;
+
+/**
+ * A zeroed flow key carved from a shared slab, as newMatch() does for matches: for short-lived
+ * keys on per-message paths (a packet-out's flow, a packet-in's metadata) that never cross a
+ * thread.
+ */
+export function slabFlowKey(): FlowKey {
+  if (keySlabNext === SLAB_MATCHES) {
+    keySlab = new ArrayBuffer(SLAB_MATCHES * MATCH_BYTES);
+    keySlabNext = 0;
+  }
+  return new Uint32Array(keySlab, keySlabNext++ * MATCH_BYTES, FLOW_WORDS);
+}
+
+const WORD_SLAB_BYTES = 64 * 1024;
+let wordSlab: ArrayBuffer = new ArrayBuffer(0);
+let wordSlabNext = WORD_SLAB_BYTES;
+
+/**
+ * `n` zeroed words (n <= 4096) carved from a shared slab, never handed out twice: for the
+ * working keys of one translation or one message. Not for anything that crosses a thread
+ * (structured cloning a view copies its whole slab).
+ */
+export function newSlabWords(n: number): Uint32Array {
+  const bytes = n * 4;
+  if (wordSlabNext + bytes > WORD_SLAB_BYTES) {
+    wordSlab = new ArrayBuffer(WORD_SLAB_BYTES);
+    wordSlabNext = 0;
+  }
+  const out = new Uint32Array(wordSlab, wordSlabNext, n);
+  wordSlabNext += bytes;
+  return out;
+}
+
 /*
  * Masks that nobody writes any more (a classifier subtable's, which all its rules share), so
  * that encoders may cache what they derive from one (the fields it sets) by identity.

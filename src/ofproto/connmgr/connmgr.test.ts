@@ -252,6 +252,47 @@ test('flow-removed for send_flow_rem flows, port-status, async masks', async () 
   );
 });
 
+for (const [version, wanted] of [
+  [4, true],
+  [5, false],
+] as const) {
+  test(`OF1.${version - 1}: an async mask of "action" ${wanted ? 'covers' : 'no longer covers'} packet-out's controller output`, async () => {
+    const { cm, ctl } = await connected(version);
+    ctl.send({
+      type: 'set_async',
+      format: 'standard',
+      config: { master: { packetIn: 1 << 1 }, slave: { packetIn: 0 } },
+    });
+    ctl.send({ type: 'barrier_request' });
+    await ctl.waitFor((x) => x.msg.type === 'barrier_reply', 'barrier');
+    const flow = newFlowKey();
+    flow[W_IN_PORT] = 1;
+    const pin = (reason: 'packet_out' | 'no_match') =>
+      cm.packetIn(
+        {
+          bridge: 'br0',
+          reason,
+          tableId: 0,
+          cookie: 0n,
+          maxLen: 0xffff,
+          controllerId: 0,
+          userdata: undefined,
+        },
+        new Uint8Array(60),
+        flow,
+      );
+    pin('packet_out');
+    // A no_match packet-in is masked off in both versions: once the barrier after it is
+    // answered, whatever the packet-out produced has been sent.
+    pin('no_match');
+    ctl.send({ type: 'barrier_request' });
+    const barriers = () => ctl.frames.filter((x) => x.msg.type === 'barrier_reply').length;
+    await ctl.waitFor(() => barriers() === 2, 'second barrier');
+    const pins = ctl.frames.filter((x) => x.msg.type === 'packet_in');
+    assert.equal(pins.length, wanted ? 1 : 0);
+  });
+}
+
 test('malformed messages get errors and the connection survives', async () => {
   const { ctl } = await connected(4);
   // A flow_mod cut short after its header.

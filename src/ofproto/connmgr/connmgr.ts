@@ -27,7 +27,7 @@ import {
   W_REG0,
   W_TUN_ID,
 } from '../../lib/flow/layout.ts';
-import { newMatch } from '../../lib/flow/match.ts';
+import { type Match, markMaskShared, newMatch, slabFlowKey } from '../../lib/flow/match.ts';
 import type { TlsOptions } from '../../lib/jsonrpc/stream.ts';
 import { timeMsec } from '../../lib/timeval.ts';
 import { vlog } from '../../lib/vlog.ts';
@@ -46,6 +46,7 @@ import {
 import { encodeMessage } from '../openflow/codec.ts';
 import { OfpError } from '../openflow/errors.ts';
 import { DEFAULT_VERSIONS } from '../openflow/hello.ts';
+import { encodeIpfixReply, ipfixStatsRequestKind } from '../openflow/ipfix-stats.ts';
 import {
   type FlowMod,
   type FlowRemovedReason,
@@ -55,6 +56,7 @@ import {
   type PacketIn,
   type PortDesc,
 } from '../openflow/messages.ts';
+import type { ControllerReason } from '../openflow/ofpact.ts';
 import { isQueueConfigRequest } from '../queue-desc.ts';
 import type { OfSwitch } from './of-switch.ts';
 import { FLOW_REMOVED_BITS, Ofconn, PIN_REASON_BITS, PORT_STATUS_BITS } from './ofconn.ts';
@@ -386,6 +388,14 @@ export class Connmgr implements HandlerContext {
       }
     };
     conn.onRawRequest = (c, raw) => {
+      const ipfix = this.sw.ipfixStats ? ipfixStatsRequestKind(raw) : null;
+      if (ipfix !== null) {
+        const xid = new DataView(raw.buffer, raw.byteOffset).getUint32(4);
+        const stats = this.sw.ipfixStats?.(ipfix === 'flow') ?? null;
+        if (stats === null) c.sendError(new OfpError('NXST_NOT_CONFIGURED'), raw, xid);
+        else c.write(encodeIpfixReply(c.version, ipfix === 'flow', stats, xid));
+        return true;
+      }
       if (!this.sw.queueConfigReplies || !isQueueConfigRequest(raw)) return false;
       const replies = this.sw.queueConfigReplies(raw);
       if (replies instanceof OfpError)
@@ -690,7 +700,18 @@ export class Connmgr implements HandlerContext {
     }
   }
 
-  fragHandling = 0;
+  private fragHandling_ = 0;
+
+  /** OFPC_FRAG_NORMAL (0), DROP (1), REASM (2) or NX_MATCH (3), as set_config set it. */
+  get fragHandling(): number {
+    return this.fragHandling_;
+  }
+
+  set fragHandling(v: number) {
+    if (v === this.fragHandling_) return;
+    this.fragHandling_ = v;
+    this.sw.fragHandlingChanged?.();
+  }
 
   /** The vacancy settings of an OF1.4+ table-mod (OVS's table_mod__ for vacancy). */
   tableMod(tableId: number, v: TableModVacancy): void {
@@ -813,9 +834,12 @@ export class Connmgr implements HandlerContext {
 
   /** A packet-in from translation (the bridge's PacketInSink). */
   packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void {
-    const bit = PIN_REASON_BITS[call.reason];
+    const bit = call.miss ? PIN_REASON_BITS.no_match : PIN_REASON_BITS[call.reason];
     for (const c of this.conns) {
       if (c.controllerId !== call.controllerId || !c.wantsAsync('packetIn', bit)) continue;
+      // Only connections older than OpenFlow 1.3 hear of misses without a table-miss flow.
+      if (call.miss === 'implicit' && c.version >= 4) continue;
+      const reason = wirePacketInReason(call, c.version);
       let maxLen = call.maxLen;
       if (maxLen === 0xffff && call.reason === 'no_match') maxLen = c.missSendLen;
       const data = maxLen < packet.length ? packet.subarray(0, maxLen) : packet;
@@ -827,7 +851,7 @@ export class Connmgr implements HandlerContext {
             : c.packetInFormat,
         bufferId: OFP_NO_BUFFER,
         totalLen: packet.length,
-        reason: call.reason,
+        reason,
         tableId: call.tableId,
         cookie: call.cookie,
         metadata: packetMetadata(flow),
@@ -946,18 +970,61 @@ function normalFlow(priority: number): FlowMod {
   };
 }
 
+/* The reason a packet-in gives on a connection of `version` (OVS's encode_packet_in_reason):
+ * OpenFlow 1.4's finer reasons are "action" before 1.4, a table-miss flow's packet-in is
+ * "action" before 1.3. */
+function wirePacketInReason(call: ControllerCall, version: number): ControllerReason {
+  if (call.miss === 'implicit') return 'no_match';
+  if (call.miss === 'explicit') return version < 4 ? 'action' : 'no_match';
+  const r = call.reason;
+  if ((r === 'action_set' || r === 'group' || r === 'packet_out') && version < 5) return 'action';
+  return r;
+}
+
 /* The pipeline fields a packet-in carries: in_port always, metadata, registers, tunnel id and
  * packet mark when set. */
-function packetMetadata(flow: FlowKey) {
+const PIN_META_WORDS: readonly number[] = [
+  W_METADATA,
+  W_METADATA + 1,
+  W_TUN_ID,
+  W_TUN_ID + 1,
+  W_PKT_MARK,
+  ...Array.from({ length: N_REGS }, (_, i) => W_REG0 + i),
+].filter((w) => w < FLOW_WORDS);
+
+/* The usual packet-in names only its in_port: one read-only mask for all of them lets the
+ * match encoder reuse its field list instead of deriving it per packet-in. */
+const IN_PORT_ONLY_MASK: FlowKey = (() => {
+  const m = new Uint32Array(FLOW_WORDS);
+  m[W_IN_PORT] = 0xffffffff;
+  markMaskShared(m);
+  return m;
+})();
+
+function packetMetadata(flow: FlowKey): Match {
+  let extra = false;
+  for (const w of PIN_META_WORDS) if (flow[w] !== 0) extra = true;
+  if (!extra) {
+    const key = slabFlowKey();
+    key[W_IN_PORT] = flow[W_IN_PORT];
+    return { key, mask: IN_PORT_ONLY_MASK };
+  }
   const m = newMatch();
   m.key[W_IN_PORT] = flow[W_IN_PORT];
   m.mask[W_IN_PORT] = 0xffffffff;
-  const words = [W_METADATA, W_METADATA + 1, W_TUN_ID, W_TUN_ID + 1, W_PKT_MARK];
-  for (let i = 0; i < N_REGS; i++) words.push(W_REG0 + i);
-  for (const w of words) {
-    if (w < FLOW_WORDS && flow[w] !== 0) {
+  for (const w of PIN_META_WORDS) {
+    if (flow[w] !== 0) {
       m.key[w] = flow[w];
       m.mask[w] = 0xffffffff;
+    }
+  }
+  // The 64-bit fields are matched whole (a partial mask would print as tun_id=0x6/0xffffffff).
+  for (const w of [W_METADATA, W_TUN_ID]) {
+    if (m.mask[w] | m.mask[w + 1]) {
+      m.key[w] = flow[w];
+      m.key[w + 1] = flow[w + 1];
+      m.mask[w] = 0xffffffff;
+      m.mask[w + 1] = 0xffffffff;
     }
   }
   return m;

@@ -13,6 +13,7 @@ import type { FlowTables } from '../flow-table.ts';
 import type { GroupTable } from '../group-table.ts';
 import type { MeterTable } from '../meter-table.ts';
 import type { OfpError } from '../openflow/errors.ts';
+import type { IpfixStats } from '../openflow/ipfix-stats.ts';
 import type { PacketOut, PortDesc, SwitchDesc } from '../openflow/messages.ts';
 import type { PortStats, QueueStats } from '../openflow/stats.ts';
 
@@ -33,6 +34,8 @@ export interface OfSwitch {
   readonly flowTables: FlowTables;
   readonly groups: GroupTable;
   readonly meters: MeterTable;
+  /** The fragment handling mode (OFPC_FRAG_*) changed: forwarding must follow it. */
+  fragHandlingChanged?(): void;
   /** Every OpenFlow port, LOCAL included. */
   portDescs(): PortDesc[];
   /** Counters of one port, or of all ports for OFPP_ANY; [] for an unknown port. */
@@ -41,8 +44,12 @@ export interface OfSwitch {
   queueStats?(portNo: number, queueId: number): QueueStats[] | OfpError;
   /** Replies to a queue configuration request (raw: codec.ts does not model it). */
   queueConfigReplies?(raw: Uint8Array): Uint8Array[] | OfpError;
+  /** IPFIX exporter statistics (NXST_IPFIX_BRIDGE / _FLOW); null when none is configured. */
+  ipfixStats?(flow: boolean): IpfixStats[] | null;
   /** Runs a packet-out through the pipeline. */
   packetOut(po: PacketOut): OfpError | null;
+  /** Checks and translates a packet-out now, to send later (a bundle's packet-outs). */
+  packetOutPrepare?(po: PacketOut): (() => void) | OfpError;
   portMod(pm: PortMod): OfpError | null;
   /** mfr "Nicira, Inc.", hw "Open vSwitch", sw the version, serial and dp_desc "None" by default. */
   switchDesc(): SwitchDesc;

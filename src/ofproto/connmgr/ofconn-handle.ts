@@ -7,15 +7,16 @@
 
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { vlog } from '../../lib/vlog.ts';
-import type { FlowModOptions, FlowTables, Rule } from '../flow-table.ts';
+import type { FlowModOptions, FlowTables, Rule, TableMissConfig } from '../flow-table.ts';
 import {
   decodeTableModVacancy,
   encodeTableDescs,
   type TableDesc,
   type TableModVacancy,
 } from '../openflow/async-status.ts';
-import { decodeMessage, encodeMessage } from '../openflow/codec.ts';
+import { encodeMessage } from '../openflow/codec.ts';
 import { OfpError } from '../openflow/errors.ts';
+import { encodeFlowStatsReplies } from '../openflow/flow-stats-encode.ts';
 import type {
   FlowMod,
   OfpFrame,
@@ -25,8 +26,9 @@ import type {
   StatsRequest,
 } from '../openflow/messages.ts';
 import type { TableFeatures } from '../openflow/table-features.ts';
+import { bundleAdd, bundleControl } from './bundles.ts';
 import { OFPP_ANY, type OfSwitch } from './of-switch.ts';
-import { type BundledMessage, type Ofconn, PIN_REASON_BITS } from './ofconn.ts';
+import { type Ofconn, PIN_REASON_BITS } from './ofconn.ts';
 import type { Ofmonitors } from './ofmonitor.ts';
 import { bridgeTableFeatures } from './table-features.ts';
 
@@ -64,6 +66,8 @@ export interface HandlerContext {
 
 /* OFPC_INVALID_TTL_TO_CONTROLLER: an OF1.0-1.2 config flag that OVS keeps as the invalid_ttl
  * bit of the connection's packet-in async mask (OF1.3 dropped the flag). */
+/* OpenFlow 1.1's OFPTC11_TABLE_MISS_* values (the low two bits of a table-mod's config). */
+const TABLE_MISS: readonly (TableMissConfig | null)[] = ['controller', 'continue', 'drop', null];
 const OFPC_INVALID_TTL_TO_CONTROLLER = 1 << 2;
 const OFPC_FRAG_MASK = 0x3;
 
@@ -204,7 +208,17 @@ function handle(
       const vacancy = decodeTableModVacancy(raw);
       if (vacancy instanceof OfpError) return vacancy;
       const err = rejectSlave(conn);
-      if (err === null) ctx.tableMod(msg.tableId, vacancy);
+      if (err === null) {
+        ctx.tableMod(msg.tableId, vacancy);
+        // Only OpenFlow 1.1 and 1.2 have table-miss bits (OVS's ofputil_decode_table_miss).
+        const miss = conn.version === 2 || conn.version === 3 ? TABLE_MISS[msg.config & 3] : null;
+        if (miss) {
+          const n = Math.min(N_VISIBLE_TABLES, ctx.sw.flowTables.nTables);
+          if (msg.tableId === 0xff)
+            for (let t = 0; t < n; t++) ctx.sw.flowTables.setMissConfig(t, miss);
+          else ctx.sw.flowTables.setMissConfig(msg.tableId, miss);
+        }
+      }
       return err;
     }
     case 'role_request':
@@ -227,7 +241,7 @@ function handle(
     case 'bundle_control':
       return bundleControl(ctx, conn, msg, xid, raw);
     case 'bundle_add':
-      return bundleAdd(conn, msg);
+      return bundleAdd(conn, msg, xid, raw);
     default:
       return new OfpError('OFPBRC_BAD_TYPE', msg.type);
   }
@@ -261,8 +275,13 @@ export function prepareFlowMod(
   const isMod = fm.command === 'modify' || fm.command === 'modify_strict';
   const isDel = fm.command === 'delete' || fm.command === 'delete_strict';
   if (v === 1 || msg.format === 'nxt') {
-    // The table is in the command's high byte only with flow_mod_table_id.
+    // The table is in the command's high byte only with flow_mod_table_id; there 0 is table
+    // 0, not "all tables" (the codec cannot tell, not knowing the connection's setting).
     if (!conn.tableIdExt) fm.tableId = 0xff;
+    else if (fm.tableId === 0xff) {
+      const at = msg.format === 'nxt' ? 24 : 56;
+      if (raw.length > at && raw[at] === 0) fm.tableId = 0;
+    }
     // OpenFlow 1.0 gives exact-match flows (no wildcard bit) the highest priority.
     if (v === 1 && msg.format !== 'nxt' && raw.length >= 12 && raw[1] === 14) {
       const wildcards = ((raw[8] << 24) | (raw[9] << 16) | (raw[10] << 8) | raw[11]) >>> 0;
@@ -470,6 +489,20 @@ function sendFlowStats(
   rules: Rule[],
 ) {
   const now = tables.now();
+  // Entries straight from the rules into the replies, unless OF1.0's own format is asked for
+  // (its replies switch to NXM per reply, when a flow needs it: the chunked path's rule).
+  if (format === 'nxt' || conn.version !== 1) {
+    encodeFlowStatsReplies(
+      rules.length,
+      (i, out) => tables.fillRuleStats(rules[i], now, out),
+      conn.version,
+      xid,
+      format === 'nxt',
+      (reply) => conn.write(reply),
+      (_i, e) => log.warn(`${conn.name}: cannot encode reply: ${e.message}`),
+    );
+    return;
+  }
   sendChunked(conn, format, xid, rules, (rs) => ({
     stat: 'flow',
     flows: rs.map((r) => tables.ruleStats(r, now)),
@@ -520,149 +553,6 @@ function sendChunked<T>(
 
 function encodeReply(conn: Ofconn, msg: OfpMessage, xid: number): Uint8Array {
   return encodeMessage({ version: conn.version, xid, msg });
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Bundles (OF1.4+, and ONF's extension in OF1.3).                                          */
-
-const OFPBCT = {
-  OPEN_REQUEST: 0,
-  OPEN_REPLY: 1,
-  CLOSE_REQUEST: 2,
-  CLOSE_REPLY: 3,
-  COMMIT_REQUEST: 4,
-  COMMIT_REPLY: 5,
-  DISCARD_REQUEST: 6,
-  DISCARD_REPLY: 7,
-} as const;
-
-function bundleReply(conn: Ofconn, bundleId: number, ctrlType: number, flags: number, xid: number) {
-  conn.send(
-    { type: 'bundle_control', bundleId, ctrlType, flags, properties: new Uint8Array(0) },
-    xid,
-  );
-}
-
-function bundleControl(
-  ctx: HandlerContext,
-  conn: Ofconn,
-  msg: Extract<OfpMessage, { type: 'bundle_control' }>,
-  xid: number,
-  _raw: Uint8Array,
-): OfpError | null {
-  const b = conn.bundles.get(msg.bundleId);
-  switch (msg.ctrlType) {
-    case OFPBCT.OPEN_REQUEST:
-      if (b) return new OfpError('OFPBFC_BAD_ID');
-      conn.bundles.set(msg.bundleId, { flags: msg.flags, msgs: [], closed: false });
-      bundleReply(conn, msg.bundleId, OFPBCT.OPEN_REPLY, msg.flags, xid);
-      return null;
-    case OFPBCT.CLOSE_REQUEST:
-      if (!b) return new OfpError('OFPBFC_BAD_ID');
-      if (b.closed) {
-        conn.bundles.delete(msg.bundleId);
-        return new OfpError('OFPBFC_BUNDLE_CLOSED');
-      }
-      b.closed = true;
-      bundleReply(conn, msg.bundleId, OFPBCT.CLOSE_REPLY, msg.flags, xid);
-      return null;
-    case OFPBCT.COMMIT_REQUEST: {
-      if (!b) return new OfpError('OFPBFC_BAD_ID');
-      conn.bundles.delete(msg.bundleId);
-      const err = commitBundle(ctx, conn, b.msgs);
-      if (err) return err;
-      bundleReply(conn, msg.bundleId, OFPBCT.COMMIT_REPLY, msg.flags, xid);
-      return null;
-    }
-    case OFPBCT.DISCARD_REQUEST:
-      if (!b) return new OfpError('OFPBFC_BAD_ID');
-      conn.bundles.delete(msg.bundleId);
-      bundleReply(conn, msg.bundleId, OFPBCT.DISCARD_REPLY, msg.flags, xid);
-      return null;
-    default:
-      return new OfpError('OFPBFC_BAD_TYPE');
-  }
-}
-
-function bundleAdd(
-  conn: Ofconn,
-  msg: Extract<OfpMessage, { type: 'bundle_add' }>,
-): OfpError | null {
-  let b = conn.bundles.get(msg.bundleId);
-  if (!b) {
-    // An add opens the bundle implicitly, as in OVS.
-    b = { flags: msg.flags, msgs: [], closed: false };
-    conn.bundles.set(msg.bundleId, b);
-  } else if (b.closed) {
-    conn.bundles.delete(msg.bundleId);
-    return new OfpError('OFPBFC_BUNDLE_CLOSED');
-  }
-  const r = decodeMessage(msg.message);
-  if (!r.ok) return r.error;
-  const t = r.frame.msg.type;
-  if (t !== 'flow_mod' && t !== 'group_mod' && t !== 'port_mod' && t !== 'packet_out') {
-    return new OfpError('OFPBFC_MSG_UNSUP');
-  }
-  b.msgs.push({ frame: r.frame, raw: msg.message });
-  return null;
-}
-
-/*
- * Applies a bundle's messages in order, all or nothing: on the first failure the flow and
- * group tables go back to what they were (port-mods and packet-outs already done stay done).
- */
-function commitBundle(
-  ctx: HandlerContext,
-  conn: Ofconn,
-  frames: BundledMessage[],
-): OfpError | null {
-  if (conn.role === 'slave') return new OfpError('OFPBRC_IS_SECONDARY');
-  const prepared: Array<() => OfpError | null> = [];
-  // The failing message gets its own error, then the commit fails with MSG_FAILED, as in OVS.
-  const failed = (f: BundledMessage, e: OfpError): OfpError => {
-    conn.sendError(e, f.raw, f.frame.xid);
-    return new OfpError('OFPBFC_MSG_FAILED');
-  };
-  for (const bm of frames) {
-    const m = bm.frame.msg;
-    const fail = (e: OfpError) => failed(bm, e);
-    if (m.type === 'flow_mod') {
-      const p = prepareFlowMod(conn, m, bm.raw);
-      if (p instanceof OfpError) return fail(p);
-      prepared.push(() => {
-        const e = ctx.monitors.flowMod(conn, bm.frame.xid, p.fm, () =>
-          ctx.sw.flowTables.flowMod(p.fm, p.opts),
-        );
-        return e && fail(e);
-      });
-    } else if (m.type === 'group_mod') {
-      prepared.push(() => {
-        const e = ctx.sw.groups.groupMod(m);
-        return e && fail(e);
-      });
-    } else if (m.type === 'port_mod') {
-      prepared.push(() => {
-        const e = ctx.sw.portMod(m);
-        return e && fail(e);
-      });
-    } else if (m.type === 'packet_out') {
-      prepared.push(() => {
-        const e = ctx.sw.packetOut(m);
-        return e && fail(e);
-      });
-    }
-  }
-  const restoreFlows = ctx.sw.flowTables.snapshot();
-  const restoreGroups = ctx.sw.groups.snapshot();
-  for (const apply of prepared) {
-    const e = apply();
-    if (e) {
-      restoreGroups();
-      restoreFlows();
-      return e;
-    }
-  }
-  return null;
 }
 
 /** Whether a match is catch-all (helper for callers filtering requests). */

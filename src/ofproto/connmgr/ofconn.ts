@@ -24,6 +24,7 @@ import type {
   PacketInFormat,
 } from '../openflow/messages.ts';
 import type { TableFeatures } from '../openflow/table-features.ts';
+import type { OfpBundle } from './bundles.ts';
 import type { Pinsched } from './pinsched.ts';
 
 const log = vlog('connmgr');
@@ -42,6 +43,10 @@ export const PIN_REASON_BITS = {
   group: 4,
   packet_out: 5,
 } as const;
+const PRE14_ACTION_BITS =
+  (1 << PIN_REASON_BITS.action_set) |
+  (1 << PIN_REASON_BITS.group) |
+  (1 << PIN_REASON_BITS.packet_out);
 export const FLOW_REMOVED_BITS = {
   idle: 0,
   hard: 1,
@@ -102,7 +107,7 @@ export class Ofconn {
   /** A table-features set request still arriving (multipart "more"). */
   pendingTableFeatures: TableFeatures[] | null = null;
   /** Bundles opened on this connection (bundle id -> state). */
-  readonly bundles = new Map<number, { flags: number; msgs: BundledMessage[]; closed: boolean }>();
+  readonly bundles = new Map<number, OfpBundle>();
   private readonly framer = new OfpFramer();
   /* Replies held while one read's requests are handled (one array, reused). */
   private readonly corkedOut: Uint8Array[] = [];
@@ -224,10 +229,21 @@ export class Ofconn {
   private uncork(): void {
     const out = this.corkedOut;
     if (out.length === 0) return;
-    const bytes = out.length === 1 ? out[0] : Buffer.concat(out);
-    out.length = 0;
+    const total = this.corkedBytes;
     this.corkedBytes = 0;
-    if (!this.closed) this.sock.write(bytes);
+    if (this.closed) {
+      out.length = 0;
+      return;
+    }
+    if (out.length === 1) this.sock.write(out[0]);
+    else if (total < 1 << 16) this.sock.write(Buffer.concat(out, total));
+    else {
+      // A dump's 64 kB replies go out as one writev rather than copied into one buffer.
+      this.sock.cork();
+      for (const b of out) this.sock.write(b);
+      this.sock.uncork();
+    }
+    out.length = 0;
   }
 
   close(): void {
@@ -399,7 +415,13 @@ export class Ofconn {
     // Service connections get nothing asynchronous until they set a miss_send_len.
     if (this.type === 'service' && this.missSendLen === 0) return false;
     const masks = this.role === 'slave' ? this.asyncConfig.slave : this.asyncConfig.master;
-    return ((masks[kind] ?? 0) & (1 << bit)) !== 0;
+    let mask = masks[kind] ?? 0;
+    // Before OpenFlow 1.4 "action" covers the reasons 1.4 split out of it (action set, group,
+    // packet-out), as OVS widens a mask set on such a connection.
+    if (kind === 'packetIn' && this.version < 5 && mask & (1 << PIN_REASON_BITS.action)) {
+      mask |= PRE14_ACTION_BITS;
+    }
+    return (mask & (1 << bit)) !== 0;
   }
 }
 

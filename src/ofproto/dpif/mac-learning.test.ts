@@ -357,3 +357,47 @@ describe('fdb unixctl text', () => {
     assert.match(fdbShow(ml), /\nLOCAL {5}0 {2}00:00:00:00:00:01 {4}0\n$/);
   });
 });
+
+describe('overflow eviction order', () => {
+  test('ties between equally full ports break as OVS heap does (captured from real ovs-vswitchd 3.1)', () => {
+    const t = fakeClock();
+    const ml = new MacLearning({ maxEntries: 10, clock: t.clock });
+    const ports = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 5, 5, 5, 5, 5];
+    ports.forEach((p, i) => {
+      ml.update(0x505400000000 + i + 1, 0, P(p));
+      t.advance(1);
+    });
+    const left = [...ml.entries()]
+      .map((e) => `${e.port} ${formatMac48(e.mac)}`)
+      .sort()
+      .join('\n');
+    // What real OVS's fdb/show held after the same fifteen learnings (table size 10).
+    assert.equal(
+      left,
+      [
+        '1 50:54:00:00:00:02',
+        '1 50:54:00:00:00:03',
+        '2 50:54:00:00:00:05',
+        '2 50:54:00:00:00:06',
+        '3 50:54:00:00:00:08',
+        '3 50:54:00:00:00:09',
+        '4 50:54:00:00:00:0a',
+        '5 50:54:00:00:00:0d',
+        '5 50:54:00:00:00:0e',
+        '5 50:54:00:00:00:0f',
+      ].join('\n'),
+    );
+    assert.equal(ml.stats.evicted, 5);
+  });
+
+  test('the evicted entry is the least recently used of its port, refreshes included', () => {
+    const t = fakeClock();
+    const ml = new MacLearning({ maxEntries: 10, clock: t.clock });
+    for (let i = 0; i < 10; i++) ml.update(0x020000000000 + i, 0, P(1));
+    t.advance(400); // everything is old enough to be refreshed
+    ml.update(0x020000000000, 0, P(1));
+    ml.update(0x020000000099, 0, P(2));
+    assert.equal(ml.lookup(0x020000000000, 0)?.port, P(1));
+    assert.equal(ml.lookup(0x020000000001, 0), undefined);
+  });
+});

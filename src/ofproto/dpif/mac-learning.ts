@@ -18,6 +18,7 @@
  * revalidators read and clear through run().
  */
 
+import { coverage } from '../../lib/coverage.ts';
 import { ofpPortToString } from '../../lib/flow/ofp-port.ts';
 import { timeMsec } from '../../lib/timeval.ts';
 import type { OfpPort } from '../ofp-port.ts';
@@ -30,6 +31,13 @@ export const MAC_ENTRY_AGE_STATIC_ENTRY = 0x7fffffff;
 
 /** Milliseconds, like Date.now. */
 export type Clock = () => number;
+
+/* OVS's coverage counters of lib/mac-learning.c (coverage/read-counter reads them). */
+const covLearned = coverage('mac_learning_learned');
+const covExpired = coverage('mac_learning_expired');
+const covEvicted = coverage('mac_learning_evicted');
+const covMoved = coverage('mac_learning_moved');
+const covStaticNoneMove = coverage('mac_learning_static_none_move');
 
 const TWO32 = 0x1_0000_0000;
 
@@ -82,7 +90,82 @@ export interface MacEntry {
 interface PortList {
   head: MacEntry | null;
   tail: MacEntry | null;
+  /** Entries on the port: its priority in the usage heap. */
   n: number;
+  /** Position in the usage heap (1-based). */
+  idx: number;
+}
+
+/*
+ * Ports by how many entries they have, a binary max-heap with OVS's lib/heap.c tie
+ * behaviour: which of several equally full ports loses an entry on overflow is visible in
+ * fdb/show, and OVS's expected outputs depend on it.
+ */
+class UsageHeap {
+  private readonly a: (PortList | undefined)[] = [undefined];
+  private n = 0;
+
+  max(): PortList | undefined {
+    return this.n > 0 ? this.a[1] : undefined;
+  }
+
+  insert(p: PortList): void {
+    this.put(p, ++this.n);
+    this.up(p.idx);
+  }
+
+  remove(p: PortList): void {
+    const i = p.idx;
+    if (i < this.n) this.put(this.a[this.n] as PortList, i);
+    this.a[this.n] = undefined;
+    this.n--;
+    if (i <= this.n) this.upOrDown(i);
+  }
+
+  /** After p.n changed. */
+  changed(p: PortList): void {
+    this.upOrDown(p.idx);
+  }
+
+  private put(p: PortList, i: number): void {
+    this.a[i] = p;
+    p.idx = i;
+  }
+
+  private swap(i: number, j: number): void {
+    const x = this.a[i] as PortList;
+    this.put(this.a[j] as PortList, i);
+    this.put(x, j);
+  }
+
+  private up(i: number): boolean {
+    let moved = false;
+    while (i > 1) {
+      const parent = i >> 1;
+      if ((this.a[parent] as PortList).n >= (this.a[i] as PortList).n) break;
+      this.swap(parent, i);
+      moved = true;
+      i = parent;
+    }
+    return moved;
+  }
+
+  private down(i: number): void {
+    while (2 * i <= this.n) {
+      const l = 2 * i;
+      const r = l + 1;
+      let m = i;
+      if ((this.a[l] as PortList).n > (this.a[m] as PortList).n) m = l;
+      if (r <= this.n && (this.a[r] as PortList).n > (this.a[m] as PortList).n) m = r;
+      if (m === i) break;
+      this.swap(m, i);
+      i = m;
+    }
+  }
+
+  private upOrDown(i: number): void {
+    if (!this.up(i)) this.down(i);
+  }
 }
 
 export interface MacLearningStats {
@@ -144,6 +227,7 @@ export class MacLearning {
   private readonly clock: Clock;
   private readonly byVlan = new Map<number, Map<number, MacEntry>>();
   private readonly ports = new Map<number, PortList>();
+  private readonly usage = new UsageHeap();
   private lruHead: MacEntry | null = null;
   private lruTail: MacEntry | null = null;
   private count = 0;
@@ -255,21 +339,44 @@ export class MacLearning {
     if (e.portNext) e.portNext.portPrev = e.portPrev;
     else pl.tail = e.portPrev;
     e.portPrev = e.portNext = null;
-    if (--pl.n === 0) this.ports.delete(e.port);
+    if (--pl.n === 0) {
+      this.ports.delete(e.port);
+      this.usage.remove(pl);
+    } else {
+      this.usage.changed(pl);
+    }
   }
 
   private portAppend(e: MacEntry): void {
     let pl = this.ports.get(e.port);
     if (!pl) {
-      pl = { head: null, tail: null, n: 0 };
+      pl = { head: null, tail: null, n: 1, idx: 0 };
       this.ports.set(e.port, pl);
+      this.usage.insert(pl);
+    } else {
+      pl.n++;
+      this.usage.changed(pl);
     }
+    this.portListPush(pl, e);
+  }
+
+  private portListPush(pl: PortList, e: MacEntry): void {
     e.portPrev = pl.tail;
     e.portNext = null;
     if (pl.tail) pl.tail.portNext = e;
     else pl.head = e;
     pl.tail = e;
-    pl.n++;
+  }
+
+  /** Most recently used on its port, without changing the port's count. */
+  private portTouch(e: MacEntry): void {
+    const pl = this.ports.get(e.port);
+    if (!pl || pl.tail === e) return;
+    if (e.portPrev) e.portPrev.portNext = e.portNext;
+    else pl.head = e.portNext;
+    if (e.portNext) e.portNext.portPrev = e.portPrev;
+    e.portPrev = e.portNext = null;
+    this.portListPush(pl, e);
   }
 
   private setPort(e: MacEntry, port: OfpPort): void {
@@ -295,10 +402,10 @@ export class MacLearning {
   }
 
   private evictFairly(): void {
-    let best: PortList | undefined;
-    for (const pl of this.ports.values()) if (!best || pl.n > best.n) best = pl;
+    const best = this.usage.max();
     if (!best?.head) return;
     this.stats.evicted++;
+    covEvicted.inc();
     this.expire(best.head);
   }
 
@@ -327,12 +434,14 @@ export class MacLearning {
       this.count++;
       this.portAppend(e);
       this.needRevalidate = true;
-      if (!isStatic) this.stats.learned++;
+      if (!isStatic) {
+        this.stats.learned++;
+        covLearned.inc();
+      }
     } else {
       this.lruUnlink(e);
       // Most recently used on its port too.
-      this.portUnlink(e);
-      this.portAppend(e);
+      this.portTouch(e);
     }
     this.lruAppend(e);
     if (isStatic) {
@@ -355,7 +464,11 @@ export class MacLearning {
     const e = this.find(mac, vlan);
     if (!e) return true;
     const age = this.age(e);
-    if (age === MAC_ENTRY_AGE_STATIC_ENTRY) return false;
+    if (age === MAC_ENTRY_AGE_STATIC_ENTRY) {
+      // A static MAC seen on another port stays put; OVS counts the attempt.
+      if (e.port !== port) covStaticNoneMove.inc();
+      return false;
+    }
     if (age > 0) return true;
     if (isGratArp) {
       if (!isBond) return true;
@@ -379,6 +492,7 @@ export class MacLearning {
     if (isNew) return true;
     if (e.port !== port) {
       this.stats.moved++;
+      covMoved.inc();
       this.setPort(e, port);
       return true;
     }
@@ -409,6 +523,21 @@ export class MacLearning {
     }
   }
 
+  /** The entries on `port`, from least to most recently used on it. */
+  entriesOnPort(port: OfpPort): MacEntry[] {
+    const out: MacEntry[] = [];
+    for (let e = this.ports.get(port)?.head ?? null; e; e = e.portNext) out.push(e);
+    return out;
+  }
+
+  /** Removes the entry for (mac, vlan), static or not, if there is one. */
+  expireMac(mac: number, vlan: number): boolean {
+    const e = this.find(mac, vlan);
+    if (!e) return false;
+    this.expire(e);
+    return true;
+  }
+
   /** Drops every entry on `port` (the port was removed or reconfigured), static ones too. */
   flushPort(port: OfpPort): void {
     const pl = this.ports.get(port);
@@ -431,6 +560,7 @@ export class MacLearning {
     for (let e = this.firstDynamic(); e; e = this.firstDynamic()) {
       if (!(this.count > this.maxEntries || now >= e.expires)) break;
       this.stats.expired++;
+      covExpired.inc();
       this.expire(e);
     }
     const r = this.needRevalidate;

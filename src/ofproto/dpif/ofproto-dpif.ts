@@ -47,6 +47,10 @@ export interface OfprotoDpifOptions {
   readonly findPatchPeer: (peerName: string) => { bridge: string; ofpPort: number } | null;
   /** Called after anything forwarding depends on changed. */
   readonly onChange: () => void;
+  /** Whether some controller connection wants packet-ins for table misses. */
+  readonly wantsPacketInOnMiss?: () => boolean;
+  /** The OpenFlow fragment handling mode (OFPC_FRAG_*). */
+  readonly fragHandling?: () => number;
 }
 
 export class OfprotoDpif implements XBridge {
@@ -57,7 +61,7 @@ export class OfprotoDpif implements XBridge {
   ports: Map<number, XPort> = new Map();
   floodOrder: XPort[] = [];
   normal: NormalBridge = normalBridge([]);
-  missToController = false;
+  private missOverride: boolean | null = null;
   forwardBpdu = false;
   mirrors: XMirror[] = [];
   /** sFlow 1-in-N sampling (0: no sFlow). */
@@ -71,6 +75,23 @@ export class OfprotoDpif implements XBridge {
   private bundles: BundleSettings[] = [];
   private readonly portConfig = new Map<number, number>();
   private readonly names = new Map<number, string>();
+
+  /**
+   * Whether a table miss under the default table-miss behaviour calls for a packet-in: asked
+   * of the connection manager at each translation (OVS's connmgr_wants_packet_in_on_miss), so
+   * a controller that just connected gets the very next miss.
+   */
+  get missToController(): boolean {
+    return this.missOverride ?? this.opts.wantsPacketInOnMiss?.() ?? false;
+  }
+
+  set missToController(v: boolean) {
+    this.missOverride = v;
+  }
+
+  get fragHandling(): number {
+    return this.opts.fragHandling?.() ?? 0;
+  }
 
   constructor(private readonly opts: OfprotoDpifOptions) {
     this.name = opts.name;

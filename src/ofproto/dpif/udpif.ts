@@ -27,19 +27,24 @@ import type {
 } from '../../dpif/netdev/dp-netdev.ts';
 import type { OdpAction, UserspaceCookie } from '../../dpif/netdev/odp-actions.ts';
 import { formatOdpActions } from '../../dpif/netdev/odp-actions.ts';
+import { formatOdpFlow } from '../../dpif/netdev/odp-key.ts';
 import type { FlowKey } from '../../lib/flow/layout.ts';
 import { FLOW_WORDS, W_CT_STATE, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
+import { slabFlowKey } from '../../lib/flow/match.ts';
 import { type ClockTimer, every, timeMsec } from '../../lib/timeval.ts';
 import { vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
 import { NF_OUT_DROP, NF_OUT_MULTI } from './netflow-agent.ts';
 import type { OfprotoDpif } from './ofproto-dpif.ts';
-import type { TraceNode } from './xlate/trace.ts';
+import { formatTrace, type TraceNode } from './xlate/trace.ts';
 import {
   type ControllerCall,
   type XBridge,
+  type XlateFinTimeout,
+  type XlateGroupHit,
   type XlateLearn,
+  type XlatePatch,
   type XlateResult,
   type XlateRuleHit,
   type XRule,
@@ -47,8 +52,12 @@ import {
 } from './xlate/xlate.ts';
 
 const log = vlog('ofproto_dpif_upcall');
+/* OVS logs each flow a revalidator dump returns in module "dpif" at debug level. */
+const dpifLog = vlog('dpif');
 
 export const DEFAULT_MAX_IDLE_MS = 10_000;
+const TCP_FIN = 0x01;
+const TCP_RST = 0x04;
 
 /** What a bridge on this datapath offers the upcall layer. */
 export interface UdpifBridge {
@@ -57,6 +66,12 @@ export interface UdpifBridge {
   learnFlow(fm: FlowMod): void;
   /** Adds datapath statistics to one of the bridge's rules. */
   creditRule(rule: XRule, packets: number, bytes: number, used: number): void;
+  /** Adds statistics to a group and its bucket (index in the group's list). */
+  creditGroup?(groupId: number, bucket: number, packets: number, bytes: number): void;
+  /** Counts packets a patch port sent (tx) or received. */
+  patchStats?(ofpPort: number, tx: boolean, packets: number, bytes: number): void;
+  /** fin_timeout: shortens a rule's timeouts. */
+  reduceTimeouts?(rule: XRule, idle: number, hard: number): void;
   /** A packet-in for the bridge's controllers. */
   packetIn(call: ControllerCall, packet: Uint8Array, flow: FlowKey): void;
   /** Brings the bridge's port view up to date; true if it changed. */
@@ -102,6 +117,11 @@ interface XCache {
   rules: XlateRuleHit[];
   mirrored: ReadonlyMap<string, number>;
   learns: XlateLearn[];
+  finTimeouts: readonly XlateFinTimeout[];
+  patches: readonly XlatePatch[];
+  groups: readonly XlateGroupHit[];
+  /** Flows learn() actions add: applied again on every hit (OVS's XC_LEARN). */
+  flowMods: XlateResult['flowMods'];
   packets: number;
   bytes: number;
 }
@@ -217,6 +237,8 @@ export class Udpif implements UpcallHandler {
     flow[W_IN_PORT] = where.ofpPort;
     const r = this.translate(where.bridge, flow, true, null);
     this.applySideEffects(r);
+    if (r.error === 'Recursion too deep' || r.error === 'Too many resubmits')
+      this.logFailedTranslation(where.bridge, flow, r.error);
     if (!megaflowsEnabled && !r.slow) {
       if (!exactMask) {
         exactMask = new Uint32Array(r.wc.length).fill(0xffffffff);
@@ -225,10 +247,15 @@ export class Udpif implements UpcallHandler {
       }
       r.wc.set(exactMask);
     }
-    const mask = r.slow ? null : r.wc;
+    // The mask the datapath keeps owns its buffer (xlate's shares one with its flow copies).
+    const mask = r.slow ? null : r.wc.slice();
     // The packet that caused the upcall runs outside any megaflow: credit it here.
     this.credit(r.rules, 1, up.packet.length, timeMsec());
     this.creditMirrors(r.mirrored, 1, up.packet.length);
+    this.finTimeouts(r.finTimeouts, flow[W_TCP_FLAGS]);
+    if (r.patches.length !== 0) this.creditPatches(r.patches, 1, up.packet.length);
+    for (const g of r.groups)
+      this.bridges.get(g.bridge)?.creditGroup?.(g.groupId, g.bucket, 1, up.packet.length);
     // The cache entry goes with the flow the datapath installs next (installed()).
     const nfOut = this.nfOutput(r.actions);
     where.bridge.netflowStats?.(
@@ -242,7 +269,18 @@ export class Udpif implements UpcallHandler {
       mask === null,
     );
     this.pendingCache = mask
-      ? { nfOut, rules: r.rules, mirrored: r.mirrored, learns: r.learns, packets: 0, bytes: 0 }
+      ? {
+          nfOut,
+          rules: r.rules,
+          mirrored: r.mirrored,
+          learns: r.learns,
+          finTimeouts: r.finTimeouts,
+          flowMods: r.flowMods,
+          patches: r.patches,
+          groups: r.groups,
+          packets: 0,
+          bytes: 0,
+        }
       : null;
     return { actions: r.actions, mask };
   }
@@ -260,6 +298,19 @@ export class Udpif implements UpcallHandler {
       out = this.odpToOfp.get(a.port)?.ofpPort ?? NF_OUT_DROP;
     }
     return n > 1 ? NF_OUT_MULTI : out;
+  }
+
+  /* A packet with FIN or RST went through fin_timeout actions (OVS's XC_FIN_TIMEOUT). */
+  private finTimeouts(fts: readonly XlateFinTimeout[], tcpFlags: number): void {
+    if (fts.length === 0 || !(tcpFlags & (TCP_FIN | TCP_RST))) return;
+    for (const ft of fts) this.bridges.get(ft.bridge)?.reduceTimeouts?.(ft.rule, ft.idle, ft.hard);
+  }
+
+  private creditPatches(ps: readonly XlatePatch[], packets: number, bytes: number): void {
+    for (const p of ps) {
+      this.bridges.get(p.bridge)?.patchStats?.(p.port, true, packets, bytes);
+      this.bridges.get(p.peerBridge)?.patchStats?.(p.peerPort, false, packets, bytes);
+    }
   }
 
   private creditMirrors(m: ReadonlyMap<string, number>, packets: number, bytes: number): void {
@@ -308,12 +359,41 @@ export class Udpif implements UpcallHandler {
     const b = this.bridges.get(call.bridge);
     if (!b) return;
     const where = this.odpToOfp.get(up.key[W_IN_PORT]);
-    const flow = up.key.slice();
+    // A slab key, not slice(): a packet-in per packet-out made a malloc'd 392-byte copy each.
+    const flow = slabFlowKey();
+    flow.set(up.key.subarray(0, FLOW_WORDS));
     if (where) flow[W_IN_PORT] = where.ofpPort;
     // A packet-out from CONTROLLER or NONE has no datapath port: its packet-ins name the
     // OpenFlow in_port the controller gave, as OVS's do.
     else if (this.packetOutInPort !== null) flow[W_IN_PORT] = this.packetOutInPort;
+    // Registers and metadata live only in translation: the call kept them (OVS freezes them
+    // in the controller action's recirculation state).
+    const meta = call.meta;
+    if (meta !== undefined) for (let i = 0; i < meta.length; i += 2) flow[meta[i]] = meta[i + 1];
     b.packetIn(call, up.packet, flow);
+  }
+
+  private lastFailureLog = -Infinity;
+
+  /**
+   * A translation that ran away (too deep, too many resubmits) is translated again with a
+   * trace, logged whole so that the loop can be found (OVS's upcall_xlate); at most once a
+   * second, as the log is huge.
+   */
+  private logFailedTranslation(b: UdpifBridge, flow: FlowKey, error: string): void {
+    const now = timeMsec();
+    if (now - this.lastFailureLog < 1000) return;
+    this.lastFailureLog = now;
+    const root: TraceNode[] = [];
+    xlate({
+      world: this,
+      bridge: b.dpif,
+      flow,
+      sideEffects: false,
+      trace: root,
+      controllerId: (call) => this.registerCall(call),
+    });
+    log.warn(`${formatTrace(root)}\nTranslation failed (${error}), packet is dropped.`);
   }
 
   /** The OpenFlow in_port of the packet-out being executed (its upcalls come synchronously). */
@@ -331,8 +411,11 @@ export class Udpif implements UpcallHandler {
       last.call.cookie === call.cookie &&
       last.call.maxLen === call.maxLen &&
       last.call.controllerId === call.controllerId &&
+      last.call.miss === call.miss &&
       last.call.userdata === undefined &&
-      call.userdata === undefined
+      call.userdata === undefined &&
+      last.call.meta === undefined &&
+      call.meta === undefined
     )
       return last.id;
     const id = this.registerCall__(call);
@@ -341,7 +424,7 @@ export class Udpif implements UpcallHandler {
   }
 
   private registerCall__(call: ControllerCall): number {
-    const k = `${call.bridge}|${call.reason}|${call.tableId}|${call.cookie}|${call.maxLen}|${call.controllerId}|${call.userdata ? Buffer.from(call.userdata).toString('hex') : ''}`;
+    const k = `${call.bridge}|${call.reason}|${call.tableId}|${call.cookie}|${call.maxLen}|${call.controllerId}|${call.userdata ? Buffer.from(call.userdata).toString('hex') : ''}|${call.miss ?? ''}|${call.meta?.join(',') ?? ''}`;
     let id = this.calls.get(k);
     if (id === undefined) {
       id = this.nextCallId++;
@@ -425,6 +508,11 @@ export class Udpif implements UpcallHandler {
       if (!sameActions(f.actions, r.actions)) {
         dp.flowModify(f.ufid, r.actions);
         log.dbg(`revalidated flow ${f.ufid}: ${formatOdpActions(r.actions)}`);
+        // OVS's dpif debug line for a flow changed in place (its tests read it).
+        if (dpifLog.dbgEnabled)
+          dpifLog.dbg(
+            `${this.dpif.fullName}: put[modify] ufid:${f.ufid} ${formatOdpFlow(f.key, f.mask, { verbose: true })}, actions:${formatOdpActions(r.actions)}`,
+          );
       }
       const xc = xcacheOf(f);
       if (xc) {
@@ -432,6 +520,10 @@ export class Udpif implements UpcallHandler {
         xc.rules = r.rules;
         xc.mirrored = r.mirrored;
         xc.learns = r.learns;
+        xc.finTimeouts = r.finTimeouts;
+        xc.flowMods = r.flowMods;
+        xc.patches = r.patches;
+        xc.groups = r.groups;
       }
     }
     // Learning during the checks above (none: no side effects) leaves nothing to redo.
@@ -464,6 +556,11 @@ export class Udpif implements UpcallHandler {
     xc.bytes = f.bytes;
     if (xc.rules.length !== 0) this.credit(xc.rules, dp, db, f.used);
     if (xc.mirrored.size !== 0) this.creditMirrors(xc.mirrored, dp, db);
+    this.finTimeouts(xc.finTimeouts, f.tcpFlags);
+    if (xc.patches.length !== 0) this.creditPatches(xc.patches, dp, db);
+    for (const g of xc.groups)
+      this.bridges.get(g.bridge)?.creditGroup?.(g.groupId, g.bucket, dp, db);
+    for (const m of xc.flowMods) this.bridges.get(m.bridge)?.learnFlow(m.fm);
     const where = this.odpToOfp.get(f.key[W_IN_PORT]);
     where?.bridge.netflowStats?.(f.key, dp, db, f.tcpFlags, f.used, where.ofpPort, xc.nfOut, false);
     // Hits keep their MAC entries fresh. They never move one back: a packet handled since
@@ -506,6 +603,15 @@ export class Udpif implements UpcallHandler {
     }
   }
 
+  private logFlowDump(): void {
+    const dp = this.dpif.dp;
+    for (const f of dp.flows()) {
+      dpifLog.dbg(
+        `${this.dpif.fullName}: flow_dump ${dp.formatFlow(f, { verbose: true }, 'dpif')}`,
+      );
+    }
+  }
+
   /** Pushes every megaflow's statistics to OpenFlow (before a flow stats reply). */
   pushAllStats(): void {
     this.statsPass();
@@ -513,6 +619,7 @@ export class Udpif implements UpcallHandler {
 
   private periodic(): void {
     try {
+      if (dpifLog.isEnabled('dbg')) this.logFlowDump();
       this.statsPass();
       for (const f of this.dpif.dp.expireIdle(this.maxIdleMs)) this.flowGone(f);
       for (const b of this.bridges.values()) if (b.dpif.macs.run()) this.changed();
@@ -527,17 +634,34 @@ export class Udpif implements UpcallHandler {
    * translated with side effects and executed once, nothing cached.
    */
   packetOut(b: UdpifBridge, packet: Uint8Array, flow: FlowKey, ofpacts: readonly Ofpact[]): void {
+    this.packetOutPrepare(b, packet, flow, ofpacts)();
+  }
+
+  /**
+   * Translates a packet-out now and returns what executes it (OVS's packet_xlate, then
+   * packet_execute): a bundle translates each packet-out against the tables and groups of
+   * its point in the bundle, and sends them only once the whole bundle has committed.
+   */
+  packetOutPrepare(
+    b: UdpifBridge,
+    packet: Uint8Array,
+    flow: FlowKey,
+    ofpacts: readonly Ofpact[],
+  ): () => void {
     const r = this.translate(b, flow, true, null, false, ofpacts);
     this.applySideEffects(r);
     let odpIn = 0xffffffff;
     const p = b.dpif.ports.get(flow[W_IN_PORT]);
     if (p && p.odpPort !== null) odpIn = p.odpPort;
-    this.packetOutInPort = flow[W_IN_PORT];
-    try {
-      this.dpif.dp.execute(packet, odpIn, r.actions);
-    } finally {
-      this.packetOutInPort = null;
-    }
+    const inPort = flow[W_IN_PORT];
+    return () => {
+      this.packetOutInPort = inPort;
+      try {
+        this.dpif.dp.execute(packet, odpIn, r.actions);
+      } finally {
+        this.packetOutInPort = null;
+      }
+    };
   }
 
   /** Removes every megaflow (dpctl/del-flows). */

@@ -156,7 +156,8 @@ export class Writer {
 
   u64(v: bigint): this {
     this.grow(8);
-    this.view.setBigUint64(this.pos, BigInt.asUintN(64, v));
+    // setBigUint64 already wraps modulo 2^64; asUintN() allocated a BigInt per call.
+    this.view.setBigUint64(this.pos, v);
     this.pos += 8;
     return this;
   }
@@ -204,7 +205,37 @@ export class Writer {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+
+  /** Empties the writer for reuse; its buffer stays. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /**
+   * The bytes written, as finish(), but a small message is copied into a shared pool (as
+   * Node's Buffer pool does): a typed array over 64 bytes is a malloc'd backing store the
+   * collector tracks one by one, and per-message encoders (packet-ins, replies) made one each.
+   * Pool space is never reused, so a holder's bytes never change.
+   */
+  finishPooled(): Uint8Array {
+    const n = this.pos;
+    if (n > POOL_MAX) return this.finish();
+    if (poolPos + n > POOL_BYTES) {
+      pool = new ArrayBuffer(POOL_BYTES);
+      poolPos = 0;
+    }
+    const out = new Uint8Array(pool, poolPos, n);
+    out.set(this.buf.subarray(0, n));
+    // Keep each message 8-byte aligned, as Buffer's pool does.
+    poolPos += (n + 7) & ~7;
+    return out;
+  }
 }
+
+const POOL_BYTES = 16 * 1024;
+const POOL_MAX = 2048;
+let pool = new ArrayBuffer(0);
+let poolPos = POOL_BYTES;
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

@@ -6,8 +6,19 @@
  * the match/action/instruction errors from the nested decoders).
  */
 
-import { FLOW_WORDS } from '../../lib/flow/layout.ts';
+import {
+  FLOW_WORDS,
+  W_IN_PORT,
+  W_METADATA,
+  W_PACKET_TYPE,
+  W_REG0,
+  W_TUN_GTPU,
+  W_TUN_ID,
+  W_TUN_TOS_TTL,
+  W_TUN_TP,
+} from '../../lib/flow/layout.ts';
 import { type Match, newMatch } from '../../lib/flow/match.ts';
+import { vlog } from '../../lib/vlog.ts';
 import { DecodeError, Reader, Writer } from './bytes.ts';
 import {
   decodeErrorBody,
@@ -368,7 +379,7 @@ function decodeFlowMod10(r: Reader): OfpMessage {
   const b = r.buf;
   const at = r.pos;
   const wildcards = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-  const match = pullOf10Match(r);
+  const match = pullOf10Match(r, 'log');
   const cookie = r.u64();
   // With OVS's flow_mod_table_id extension the high byte of the command is the table.
   const cmd = r.u16();
@@ -484,6 +495,7 @@ function decodeNxtFlowMod(r: Reader): OfpMessage {
 
 function decodePacketIn(r: Reader, version: number): OfpMessage {
   const bufferId = r.u32();
+  if (version === OFP11_VERSION) return decodePacketIn11(r, bufferId);
   const totalLen = r.u16();
   const metadata = newMatch();
   if (version === OFP10_VERSION) {
@@ -518,6 +530,31 @@ function decodePacketIn(r: Reader, version: number): OfpMessage {
     tableId,
     cookie,
     metadata: m,
+    data: r.rest().slice(),
+  };
+}
+
+/* OpenFlow 1.1's packet-in: 32-bit in_port and in_phy_port before the length, no match. */
+function decodePacketIn11(r: Reader, bufferId: number): OfpMessage {
+  const inPort = r.u32();
+  r.skip(4);
+  const totalLen = r.u16();
+  const reason = r.u8();
+  const tableId = r.u8();
+  const metadata = newMatch();
+  const port = portFromOfp11(inPort);
+  if (port === null) throw new OfpError('OFPBRC_BAD_PORT', `in_port ${inPort}`);
+  metadata.key[0] = port;
+  metadata.mask[0] = 0xffffffff;
+  return {
+    type: 'packet_in',
+    format: 'standard',
+    bufferId,
+    totalLen,
+    reason: PACKET_IN_REASONS[reason] ?? 'no_match',
+    tableId,
+    cookie: 0xffffffffffffffffn,
+    metadata,
     data: r.rest().slice(),
   };
 }
@@ -603,6 +640,17 @@ function decodeNxtPacketIn2(r: Reader): OfpMessage {
   return pi;
 }
 
+/* Flow key words of OVS's pipeline fields (mf_is_pipeline_field()); tun_tos/ttl and the
+ * tunnel ports are not among them. */
+const PIPELINE_WORDS: ReadonlySet<number> = (() => {
+  const s = new Set<number>([W_IN_PORT, W_PACKET_TYPE, W_METADATA, W_METADATA + 1]);
+  for (let w = W_REG0; w < W_REG0 + 16; w++) s.add(w);
+  for (let w = W_TUN_ID; w <= W_TUN_GTPU; w++) {
+    if (w !== W_TUN_TOS_TTL && w !== W_TUN_TP) s.add(w);
+  }
+  return s;
+})();
+
 function decodePacketOut(r: Reader, version: number): OfpMessage {
   const bufferId = r.u32();
   let inPort: number;
@@ -619,8 +667,27 @@ function decodePacketOut(r: Reader, version: number): OfpMessage {
   } else {
     actionsLen = r.u16();
     r.skip(2);
-    const m = pullOxmMatch(r);
-    inPort = m.mask[0] ? m.key[0] : 0xffff;
+    // OVS reads this metadata loosely: fields it does not know are skipped.
+    const m = pullOxmMatch(r, false);
+    // OpenFlow 1.5 says where the packet came from in its metadata; OVS insists on it.
+    if (!m.mask[0]) throw new OfpError('OFPBRC_BAD_PORT', 'packet-out without in_port');
+    // Only pipeline metadata (in_port, metadata, registers, tunnel, packet_type) may be set.
+    for (let w = 0; w < m.mask.length; w++) {
+      if (m.mask[w] && !PIPELINE_WORDS.has(w)) {
+        throw new OfpError('OFPBRC_PIPELINE_FIELDS_ONLY', `packet-out metadata word ${w}`);
+      }
+    }
+    inPort = m.key[0];
+    if (actionsLen > r.remaining) throw new OfpError('OFPBRC_BAD_LEN', 'packet-out actions');
+    const ofpacts = decodeActions(r, actionsLen, version);
+    return {
+      type: 'packet_out',
+      bufferId,
+      inPort,
+      ofpacts,
+      data: r.rest().slice(),
+      flowMetadata: m,
+    };
   }
   if (actionsLen > r.remaining) throw new OfpError('OFPBRC_BAD_LEN', 'packet-out actions');
   const ofpacts = decodeActions(r, actionsLen, version);
@@ -629,7 +696,7 @@ function decodePacketOut(r: Reader, version: number): OfpMessage {
 
 function decodeFlowRemoved(r: Reader, version: number): OfpMessage {
   if (version === OFP10_VERSION) {
-    const match = pullOf10Match(r);
+    const match = pullOf10Match(r, 'none');
     const cookie = r.u64();
     const priority = r.u16();
     const reason = r.u8();
@@ -752,7 +819,21 @@ const ASYNC_PROPS: ReadonlyArray<keyof AsyncMasks> = [
   'requestForward',
 ];
 
-function pullAsync(r: Reader, version: number): AsyncConfig {
+/* The reasons OpenFlow 1.4 defines for each property pair, in ASYNC_PROPS order. */
+const ASYNC_ALLOWED14 = [0x3f, 0x7, 0x3f, 0x7, 0x18, 0x3];
+const ASYNC_NAMES = [
+  'PACKET_IN',
+  'PORT_STATUS',
+  'FLOW_REMOVED',
+  'ROLE_STATUS',
+  'TABLE_STATUS',
+  'REQUESTFORWARD',
+];
+const asyncLog = vlog('ofp_connection');
+
+/* `strict` (a set-async): OVS refuses unknown properties (OFPACFC_UNSUPPORTED) and reasons
+ * the version lacks (OFPACFC_INVALID); a get-async reply is read loosely, dropping both. */
+function pullAsync(r: Reader, version: number, strict = false): AsyncConfig {
   const c: AsyncConfig = { master: {}, slave: {} };
   if (version < OFP14_VERSION) {
     for (const k of ['packetIn', 'portStatus', 'flowRemoved'] as const) {
@@ -764,10 +845,29 @@ function pullAsync(r: Reader, version: number): AsyncConfig {
   while (r.remaining > 0) {
     const t = r.u16();
     const len = r.u16();
+    if (len < 4 || len - 4 > r.remaining)
+      throw new OfpError('OFPBPC_BAD_LEN', `async property ${t}`);
+    const k = t < 2 * ASYNC_PROPS.length ? ASYNC_PROPS[t >> 1] : undefined;
+    if (!k) {
+      if (strict) {
+        asyncLog.warn(`unknown async config property type ${t}`);
+        throw new OfpError('OFPACFC_UNSUPPORTED', `async property ${t}`);
+      }
+      r.skip(((len + 7) & ~7) - 4 <= r.remaining ? ((len + 7) & ~7) - 4 : len - 4);
+      continue;
+    }
     if (len !== 8) throw new OfpError('OFPBPC_BAD_LEN', `async property ${t}`);
-    const mask = r.u32();
-    const k = ASYNC_PROPS[t >> 1];
-    if (!k) throw new OfpError('OFPBPC_BAD_TYPE', `async property ${t}`);
+    let mask = r.u32();
+    const allowed = ASYNC_ALLOWED14[t >> 1];
+    if (mask & ~allowed) {
+      if (strict) {
+        asyncLog.warn(
+          `bad value 0x${mask.toString(16)} for ${ASYNC_NAMES[t >> 1]} (allowed mask 0x${allowed.toString(16)})`,
+        );
+        throw new OfpError('OFPACFC_INVALID', `async property ${t} mask 0x${mask.toString(16)}`);
+      }
+      mask &= allowed;
+    }
     (t & 1 ? c.master : c.slave)[k] = mask;
   }
   return c;
@@ -898,7 +998,7 @@ function pullFlowStats(r: Reader, version: number, nx: boolean): FlowStats {
       ofpacts,
     };
   } else if (version === OFP10_VERSION) {
-    const match = pullOf10Match(r);
+    const match = pullOf10Match(r, 'none');
     const durationSec = r.u32();
     const durationNsec = r.u32();
     const priority = r.u16();
@@ -1451,7 +1551,7 @@ function decodeBody(r: Reader, version: number, type: number): OfpMessage {
         return {
           type: type === OFPT11.SET_ASYNC ? 'set_async' : 'get_async_reply',
           format: 'standard',
-          config: pullAsync(r, version),
+          config: pullAsync(r, version, type === OFPT11.SET_ASYNC),
         };
       case OFPT11.METER_MOD:
         return { type: 'meter_mod', ...pullMeterMod(r) };
@@ -1562,8 +1662,9 @@ function encodeFlowMod(
     (version === OFP10_VERSION && m.cookieMask)
   ) {
     vendorHeader(w, OFP10_VERSION === version ? version : version, xid, NXT.FLOW_MOD);
+    // A modify that matches by cookie mask sends all-ones: "keep each flow's cookie" (OVS).
     const cookieField = isAdd || m.command.startsWith('modify') ? m.newCookie : 0n;
-    w.u64(cookieField === 0xffffffffffffffffn ? 0n : cookieField);
+    w.u64(cookieField === 0xffffffffffffffffn && !m.cookieMask ? 0n : cookieField);
     w.u16(cmd | (m.tableId !== 255 ? m.tableId << 8 : 0));
     w.u16(m.idleTimeout).u16(m.hardTimeout).u16(m.priority).u32(m.bufferId).u16(m.outPort);
     w.u16(flagsToWire(m.flags, OFP10_VERSION));
@@ -1652,6 +1753,13 @@ function encodePacketIn(
   header(w, version, OFPT.PACKET_IN, xid);
   if (version === OFP10_VERSION) {
     w.u32(p.bufferId).u16(p.totalLen).u16(p.metadata.key[0]).u8(reason).u8(0).bytes(p.data);
+    return;
+  }
+  if (version === OFP11_VERSION) {
+    // OF1.1's own layout: in_port and in_phy_port (the same here), no match.
+    const port = portToOfp11(p.metadata.key[0]);
+    w.u32(p.bufferId).u32(port).u32(port).u16(p.totalLen).u8(reason).u8(p.tableId);
+    w.bytes(p.data);
     return;
   }
   w.u32(p.bufferId).u16(p.totalLen).u8(reason).u8(p.tableId);
@@ -1766,7 +1874,19 @@ function putOxsStats(
   w.pad(8, at);
 }
 
-function putFlowStats(w: Writer, f: FlowStats, version: number, nx: boolean): void {
+/** Starts a flow-stats reply whose length and flags the caller patches (flow-stats-encode.ts). */
+export function putFlowStatsReplyHeader(
+  w: Writer,
+  version: number,
+  xid: number,
+  nx: boolean,
+): void {
+  if (nx) nxStatsHeader(w, version, xid, true, NXST_FLOW, 0);
+  else statsHeader(w, version, xid, true, OFPST.FLOW, 0);
+}
+
+/** One flow-stats entry: NXM (`nx`), OF1.0, OXM, or OF1.5's OXS form. */
+export function putFlowStats(w: Writer, f: FlowStats, version: number, nx: boolean): void {
   const start = w.pos;
   if (version >= OFP15_VERSION && !nx) {
     w.u16(0).zeros(2).u8(f.tableId).u8(0).u16(f.priority).u16(f.idleTimeout).u16(f.hardTimeout);
@@ -1919,9 +2039,27 @@ function initialSize(msg: OfpMessage): number {
   return 128;
 }
 
+/* One writer reused by every encodeMessage() (each result is copied out of it): a fresh one per
+ * message was two allocations, its buffer and DataView. Null while in use, so a nested call
+ * gets a writer of its own. */
+let spareWriter: Writer | null = null;
+const SPARE_WRITER_MAX = 1 << 17;
+
 export function encodeMessage(frame: OfpFrame): Uint8Array {
+  const size = initialSize(frame.msg);
+  let w = spareWriter;
+  spareWriter = null;
+  if (w === null || w.buf.length < size) w = new Writer(size);
+  else w.reset();
+  try {
+    return encodeWith(w, frame);
+  } finally {
+    if (w.buf.length <= SPARE_WRITER_MAX) spareWriter = w;
+  }
+}
+
+function encodeWith(w: Writer, frame: OfpFrame): Uint8Array {
   const { version, xid, msg } = frame;
-  const w = new Writer(initialSize(msg));
   const barrier = version === OFP10_VERSION ? OFPT10 : OFPT11;
   switch (msg.type) {
     case 'hello': {
@@ -2035,7 +2173,10 @@ export function encodeMessage(frame: OfpFrame): Uint8Array {
       } else {
         const at = w.pos;
         w.u16(0).zeros(2);
-        const m = newMatch();
+        // The pipeline fields the packet starts with, in_port always among them.
+        const m = msg.flowMetadata
+          ? { key: msg.flowMetadata.key.slice(), mask: msg.flowMetadata.mask.slice() }
+          : newMatch();
         m.key[0] = msg.inPort;
         m.mask[0] = 0xffffffff;
         putOxmMatch(w, m, version);
@@ -2159,7 +2300,7 @@ export function encodeMessage(frame: OfpFrame): Uint8Array {
   }
   if (w.pos > 0xffff) throw new OfpError('OFPBRC_BAD_LEN', 'message longer than 65535 bytes');
   w.setU16(2, w.pos);
-  return w.finish();
+  return w.finishPooled();
 }
 
 /** The OFPT_ERROR OVS sends for `error` in reply to `request` (its first 64 bytes as data). */

@@ -84,12 +84,12 @@ function tupleProps(t: CtTuple, proto: number): number[] {
   if (!isZero(t.src)) out.push(...prop(T_SRC, t.src));
   if (!isZero(t.dst)) out.push(...prop(T_DST, t.dst));
   if (isIcmp(proto)) {
-    out.push(...prop(T_ICMP_ID, [t.icmpId >> 8, t.icmpId & 255]));
+    out.push(...prop(T_ICMP_ID, [t.icmpId >> 8, t.icmpId & 255, 0, 0]));
     out.push(...prop(T_ICMP_TYPE, [t.icmpType]));
     out.push(...prop(T_ICMP_CODE, [t.icmpCode]));
   } else {
-    if (t.srcPort) out.push(...prop(T_SRC_PORT, [t.srcPort >> 8, t.srcPort & 255]));
-    if (t.dstPort) out.push(...prop(T_DST_PORT, [t.dstPort >> 8, t.dstPort & 255]));
+    if (t.srcPort) out.push(...prop(T_SRC_PORT, [t.srcPort >> 8, t.srcPort & 255, 0, 0]));
+    if (t.dstPort) out.push(...prop(T_DST_PORT, [t.dstPort >> 8, t.dstPort & 255, 0, 0]));
   }
   return out;
 }
@@ -105,7 +105,7 @@ export function encodeCtFlush(
   if (o.length) body.push(...prop(ORIG, o, true));
   const r = tupleProps(m.reply, m.ipProto);
   if (r.length) body.push(...prop(REPLY, r, true));
-  if (zone !== null) body.push(...prop(ZONE, [zone >> 8, zone & 255]));
+  if (zone !== null) body.push(...prop(ZONE, [zone >> 8, zone & 255, 0, 0]));
   return nxtMessage(version, NXT_CT_FLUSH, xid, Uint8Array.from(body));
 }
 
@@ -120,8 +120,9 @@ function* props(b: Uint8Array, at: number, end: number): Generator<[number, Uint
   }
 }
 
+/* OVS reads a 16-bit property from any payload of 2 bytes or more (it writes 2 + 2 pad). */
 function be16(p: Uint8Array): number {
-  if (p.length !== 2) throw new OfpError('OFPBPC_BAD_LEN');
+  if (p.length < 2) throw new OfpError('OFPBPC_BAD_LEN');
   return (p[0] << 8) | p[1];
 }
 

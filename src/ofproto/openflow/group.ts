@@ -27,9 +27,12 @@ const COMMAND_CODES: Record<GroupCommand, number> = {
   remove_bucket: 5,
 };
 
+/* OVS's extension command: add the group, or modify it if it exists. */
+const OFPGC11_ADD_OR_MOD = 0x8000;
 export const OFPG_MAX = 0xffffff00;
 export const OFPG_ALL = 0xfffffffc;
 export const OFPG_ANY = 0xffffffff;
+export const OFPG15_BUCKET_MAX = 0xffffff00;
 export const OFPG15_BUCKET_FIRST = 0xfffffffd;
 export const OFPG15_BUCKET_LAST = 0xfffffffe;
 export const OFPG15_BUCKET_ALL = 0xffffffff;
@@ -63,6 +66,8 @@ export interface GroupMod {
   commandBucketId: number;
   buckets: Bucket[];
   props?: GroupProps;
+  /** With command 'modify': OVS's OFPGC11_ADD_OR_MOD (0x8000), which creates a missing group. */
+  addOrMod?: boolean;
 }
 
 export interface GroupDesc {
@@ -100,7 +105,9 @@ function putBuckets(
     const a = w.pos;
     putActions(w, b.ofpacts, actVersion);
     w.setU16(at + 2, w.pos - a);
-    if (t === 'select') w.u16(0).u16(8).u16(b.weight).zeros(2);
+    // As OVS: a weight goes with select groups, and with any bucket that has one (buckets
+    // inserted into a group whose type the message does not say).
+    if (t === 'select' || b.weight) w.u16(0).u16(8).u16(b.weight).zeros(2);
     if (b.watchPort !== 0xffff) w.u16(1).u16(8).u32(portToOfp11(b.watchPort));
     if (b.watchGroup !== OFPG_ANY) w.u16(2).u16(8).u32(b.watchGroup);
     w.setU16(at, w.pos - at);
@@ -169,7 +176,10 @@ function pullBuckets(
 
 /** The body of a group-mod (after the OpenFlow or NXT header). */
 export function putGroupMod(w: Writer, g: GroupMod, version: number): void {
-  w.u16(COMMAND_CODES[g.command]).u8(GROUP_TYPES.indexOf(g.groupType)).u8(0).u32(g.groupId);
+  w.u16(g.addOrMod ? OFPGC11_ADD_OR_MOD : COMMAND_CODES[g.command])
+    .u8(GROUP_TYPES.indexOf(g.groupType))
+    .u8(0)
+    .u32(g.groupId);
   if (version < 6 && version !== 1) {
     putBuckets(w, g.buckets, g.groupType, version);
     return;
@@ -183,6 +193,25 @@ export function putGroupMod(w: Writer, g: GroupMod, version: number): void {
 }
 
 const NTR_VENDOR_ID = 0x0000154d;
+const NTR_COMPAT_VENDOR_ID = 0x00001540;
+
+/* A hashed field as OVS prints it: its name when the value is all-ones (hashed whole), else
+ * name=value with the value shown as the field's own kind of value. */
+function selectionFieldText(name: string, format: string, v: Uint8Array): string {
+  if (v.every((b) => b === 0xff)) return name;
+  let text: string;
+  if (format === 'ipv4' && v.length === 4) text = v.join('.');
+  else if (format === 'ethernet') {
+    text = Array.from(v, (b) => b.toString(16).padStart(2, '0')).join(':');
+  } else if (format === 'decimal' && v.length <= 4) {
+    text = String(v.reduce((acc, b) => acc * 256 + b, 0));
+  } else {
+    text = `0x${Buffer.from(v)
+      .toString('hex')
+      .replace(/^0+(?=.)/, '')}`;
+  }
+  return `${name}=${text}`;
+}
 const NTRT_SELECTION_METHOD = 1;
 
 /* The selection-method property: experimenter header, method name (16 bytes), parameter, then
@@ -192,7 +221,7 @@ function putSelectionMethod(w: Writer, p: GroupProps, version: number): void {
   w.u16(0xffff).u16(0).u32(NTR_VENDOR_ID).u32(NTRT_SELECTION_METHOD).zeros(4);
   w.str(p.method, 16).u64(p.param);
   for (const f of p.fields) {
-    const h = headerFor(f, true, version === 1 ? 6 : version);
+    const h = headerFor(f.split('=')[0], true, version === 1 ? 6 : version);
     if (!h) continue;
     w.u32(headerWord(h, false));
     if (h.experimenter) w.u32(h.experimenter);
@@ -210,10 +239,10 @@ function pullGroupProps(r: Reader, end: number): GroupProps | undefined {
     const type = r.u16();
     const len = r.u16();
     if (len < 4 || at + len > end) throw new OfpError('OFPBPC_BAD_LEN', 'group property');
+    const vendor = type === 0xffff && len >= 40 ? r.u32() : 0;
+    // OVS 2.4 wrote the Netronome id as 0x1540; OVS still reads that spelling.
     if (
-      type === 0xffff &&
-      len >= 40 &&
-      r.u32() === NTR_VENDOR_ID &&
+      (vendor === NTR_VENDOR_ID || vendor === NTR_COMPAT_VENDOR_ID) &&
       r.u32() === NTRT_SELECTION_METHOD
     ) {
       r.skip(4);
@@ -228,9 +257,12 @@ function pullGroupProps(r: Reader, end: number): GroupProps | undefined {
         const vlen = (hw & 0xff) - (exp ? 4 : 0);
         if (vlen < 0 || r.pos + vlen > at + len)
           throw new OfpError('OFPBPC_BAD_LEN', 'group field');
-        r.skip(vlen);
-        if (h) fields.push(h.field.name);
+        const value = r.bytes(vlen);
+        if (h) fields.push(selectionFieldText(h.field.name, h.field.format, value));
       }
+      // OVS keeps selection fields in a bitmap by field id, so they print in its field order.
+      const rank = (t: string) => FIELD_ORDER.get(t.split('=')[0]) ?? Number.MAX_SAFE_INTEGER;
+      fields.sort((a, b) => rank(a) - rank(b));
       props = { method, param, fields };
     }
     r.pos = at + ((len + 7) & ~7);
@@ -241,9 +273,10 @@ function pullGroupProps(r: Reader, end: number): GroupProps | undefined {
 
 export function pullGroupMod(r: Reader, version: number): GroupMod {
   const cmd = r.u16();
-  const command = (Object.keys(COMMAND_CODES) as GroupCommand[]).find(
-    (k) => COMMAND_CODES[k] === cmd,
-  );
+  const addOrMod = cmd === OFPGC11_ADD_OR_MOD;
+  const command = addOrMod
+    ? 'modify'
+    : (Object.keys(COMMAND_CODES) as GroupCommand[]).find((k) => COMMAND_CODES[k] === cmd);
   if (!command) throw new OfpError('OFPGMFC_BAD_COMMAND', `command ${cmd}`);
   const t = r.u8();
   const groupType = GROUP_TYPES[t];
@@ -257,6 +290,7 @@ export function pullGroupMod(r: Reader, version: number): GroupMod {
       groupId,
       commandBucketId: OFPG15_BUCKET_ALL,
       buckets: pullBuckets(r, r.remaining, groupType, version),
+      ...(addOrMod && { addOrMod }),
     };
   }
   const blen = r.u16();
@@ -264,6 +298,7 @@ export function pullGroupMod(r: Reader, version: number): GroupMod {
   const commandBucketId = r.u32();
   const buckets = pullBuckets(r, blen, groupType, 6, version);
   const g: GroupMod = { command, groupType, groupId, commandBucketId, buckets };
+  if (addOrMod) g.addOrMod = true;
   const props = r.remaining > 0 ? pullGroupProps(r, r.end) : undefined;
   if (props) g.props = props;
   return g;
@@ -358,7 +393,7 @@ const COMMAND_TEXT: Record<GroupCommand, string> = {
 
 /** OVS's group-mod print: ` ADD group_id=...` (command_bucket_id shown for bucket commands). */
 export function formatGroupMod(g: GroupMod, version: number): string {
-  let s = ` ${COMMAND_TEXT[g.command]} `;
+  let s = ` ${g.addOrMod ? 'ADD_OR_MOD' : COMMAND_TEXT[g.command]} `;
   if (g.command === 'insert_bucket' || g.command === 'remove_bucket') {
     s += `command_bucket_id:${fmtBucketId(g.commandBucketId)},`;
   }
@@ -381,14 +416,17 @@ function splitBuckets(s: string): { head: string; buckets: string[] } {
     const c = s[i];
     if (c === '(') depth++;
     else if (c === ')') depth--;
-    else if (depth === 0 && s.startsWith('bucket=', i) && (i === 0 || s[i - 1] === ',')) {
+    else if (depth === 0 && s.startsWith('bucket=', i) && (i === 0 || /[,\s]/.test(s[i - 1]))) {
       parts.push(s.slice(start, i));
       start = i;
     }
   }
   parts.push(s.slice(start));
-  const head = parts[0].replace(/,$/, '');
-  return { head, buckets: parts.slice(1).map((p) => p.slice('bucket='.length).replace(/,$/, '')) };
+  const head = parts[0].replace(/[,\s]+$/, '');
+  return {
+    head,
+    buckets: parts.slice(1).map((p) => p.slice('bucket='.length).replace(/[,\s]+$/, '')),
+  };
 }
 
 /* As OVS's OF1.5 encoder: a bucket given without bucket_id gets the lowest id that no bucket
@@ -509,8 +547,12 @@ export function parseGroupMod(text: string, command: GroupCommand): ParseResult<
       }
       if (k === 'group_id') {
         g.groupId = v === 'all' ? OFPG_ALL : v === 'any' ? OFPG_ANY : parseU32(v, 'group_id');
+        if (v !== 'any' && g.groupId !== OFPG_ALL && g.groupId > OFPG_MAX) {
+          return { ok: false, error: `invalid group id ${g.groupId}` };
+        }
         haveId = true;
       } else if (k === 'type') {
+        if (!typed) return { ok: false, error: 'type is not needed' };
         const t = v === 'fast_failover' ? 'ff' : v;
         if (!GROUP_TYPES.includes(t as GroupType))
           return { ok: false, error: `invalid group type ${v}` };
@@ -525,6 +567,10 @@ export function parseGroupMod(text: string, command: GroupCommand): ParseResult<
               : v === 'all'
                 ? OFPG15_BUCKET_ALL
                 : parseU32(v, 'command_bucket_id');
+        const special = [OFPG15_BUCKET_FIRST, OFPG15_BUCKET_LAST, OFPG15_BUCKET_ALL];
+        if (g.commandBucketId > OFPG15_BUCKET_MAX && !special.includes(g.commandBucketId)) {
+          return { ok: false, error: `invalid command bucket id ${g.commandBucketId}` };
+        }
       } else {
         return { ok: false, error: `unknown keyword ${k}` };
       }

@@ -37,6 +37,21 @@ const ORDER = [
   'txErrors',
 ] as const;
 
+/**
+ * Whether `raw` is an NXST_IPFIX_BRIDGE or NXST_IPFIX_FLOW request ('bridge' / 'flow'), or
+ * null: codec.ts does not model these requests, the switch answers them from the raw bytes.
+ */
+export function ipfixStatsRequestKind(raw: Uint8Array): 'bridge' | 'flow' | null {
+  const version = raw[0] ?? 0;
+  const of10 = version === 1;
+  const at = of10 ? 12 : 16;
+  if (raw.length < at + 8 || raw[1] !== (of10 ? 16 : 18)) return null;
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (dv.getUint16(8) !== 0xffff || dv.getUint32(at) !== 0x2320) return null;
+  const sub = dv.getUint32(at + 4);
+  return sub === NXST_IPFIX_BRIDGE ? 'bridge' : sub === NXST_IPFIX_FLOW ? 'flow' : null;
+}
+
 export function encodeIpfixRequest(version: number, flow: boolean, xid: number): Uint8Array {
   return nxstMessage(
     version,

@@ -35,6 +35,7 @@ import {
 } from '../../lib/flow/match.ts';
 import { DecodeError, Reader, type Writer } from './bytes.ts';
 import { OfpError } from './errors.ts';
+import { OFP11_MATCH_LEN, pullOf11Match } from './match-of11.ts';
 import {
   headerByWire,
   headerFor,
@@ -416,8 +417,11 @@ export interface PulledEntry {
   mask: Uint8Array | null;
 }
 
-/** Pulls one TLV header+payload (shared by matches and set_field / learn). */
-export function pullEntry(r: Reader): PulledEntry {
+/**
+ * Pulls one TLV header+payload (shared by matches and set_field / learn). In a match
+ * (`inMatch`) a known header with the wrong length is an unknown field, as in OVS.
+ */
+export function pullEntry(r: Reader, inMatch = false): PulledEntry {
   if (r.remaining < 4) throw new OfpError('OFPBMC_BAD_LEN', 'truncated OXM header');
   const word = r.u32();
   const cls = word >>> 16;
@@ -432,10 +436,11 @@ export function pullEntry(r: Reader): PulledEntry {
   }
   if (r.remaining < len) throw new OfpError('OFPBMC_BAD_LEN', 'OXM payload truncated');
   const payload = r.bytes(len);
-  const h = headerByWire(cls, num, experimenter) ?? null;
+  let h = headerByWire(cls, num, experimenter) ?? null;
   if (h) {
     const want = h.nBytes * (hasMask ? 2 : 1);
-    if (len !== want) throw new OfpError('OFPBMC_BAD_LEN', `${h.name} length ${len}`);
+    if (len !== want && inMatch) h = null;
+    else if (len !== want) throw new OfpError('OFPBMC_BAD_LEN', `${h.name} length ${len}`);
   }
   const half = hasMask ? len / 2 : len;
   return {
@@ -495,13 +500,14 @@ export function pullMatchRaw(
   const sub = r.sub(len);
   while (sub.remaining > 0) {
     const at = sub.pos;
+    // The cookie pseudo-field shares its number with mpls_ttl: the length tells them apart.
     if (
       sub.remaining >= 4 &&
-      sub.peekU32() >>> 9 === ((NXM_NX_COOKIE_CLS << 7) | NXM_NX_COOKIE_NUM)
+      sub.peekU32() >>> 9 === ((NXM_NX_COOKIE_CLS << 7) | NXM_NX_COOKIE_NUM) &&
+      (sub.peekU32() & 0x1ff) === (sub.peekU32() & 0x100 ? 0x110 : 8)
     ) {
       const word = sub.u32();
       const hasMask = (word & 0x100) !== 0;
-      if ((word & 0xff) !== (hasMask ? 16 : 8)) throw new OfpError('OFPBMC_BAD_LEN', 'cookie');
       if (!cookie) throw new OfpError('OFPBMC_BAD_FIELD', 'cookie not allowed here');
       if (cookie.mask) throw new OfpError('OFPBMC_DUP_FIELD', 'cookie');
       try {
@@ -512,23 +518,33 @@ export function pullMatchRaw(
       }
       continue;
     }
-    applyEntry(m, pullEntry(sub), strict);
+    applyEntry(m, pullEntry(sub, true), strict);
   }
   return m;
 }
 
-/** Parses an OF1.2+ `ofp_match` (OXM), consuming its padding. */
-export function pullOxmMatch(r: Reader): Match {
+/**
+ * Parses an OF1.2+ `ofp_match` (OXM), consuming its padding; not `strict`: unknown fields are
+ * skipped and prerequisites not checked (OVS's oxm_pull_match_loose()).
+ */
+export function pullOxmMatch(r: Reader, strict = true): Match {
   if (r.remaining < 4) throw new OfpError('OFPBMC_BAD_LEN', 'ofp_match header');
   const type = r.peekU16();
   const len = r.peekU16(2);
   if (len < 4) throw new OfpError('OFPBMC_BAD_LEN', 'ofp_match length');
+  // OpenFlow 1.1's fixed match, which OVS takes in any version that has ofp_match headers.
+  if (type === OFPMT_STANDARD) {
+    if (len !== OFP11_MATCH_LEN || r.remaining < len) {
+      throw new OfpError('OFPBMC_BAD_LEN', 'standard match');
+    }
+    return pullOf11Match(r);
+  }
   if (type !== OFPMT_OXM) throw new OfpError('OFPBMC_BAD_TYPE', `match type ${type}`);
   const padded = (len + 7) & ~7;
   if (r.remaining < padded) throw new OfpError('OFPBMC_BAD_LEN', 'ofp_match beyond message');
   const start = r.pos;
   r.skip(4);
-  const m = pullMatchRaw(r, len - 4);
+  const m = pullMatchRaw(r, len - 4, strict);
   r.pos = start + padded;
   return m;
 }

@@ -8,9 +8,11 @@
 import {
   ETH_TYPE_ARP,
   ETH_TYPE_IP,
+  ETH_TYPE_IPV6,
   ETH_TYPE_RARP,
   FLOW_WORDS,
   IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -26,6 +28,8 @@ import {
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
 import { type Match, newMatch } from '../../lib/flow/match.ts';
+import { matchToString } from '../../lib/flow/match-format.ts';
+import { VlogRateLimit, vlog } from '../../lib/vlog.ts';
 import type { Reader, Writer } from './bytes.ts';
 
 export const OFPFW10_IN_PORT = 1 << 0;
@@ -45,6 +49,8 @@ export const OFP_VLAN_NONE = 0xffff;
 export const OFP10_MATCH_LEN = 40;
 
 const DSCP_BITS = 0x00fc0000;
+const log = vlog('ofp_match');
+const normalizeRl = new VlogRateLimit(1, 5);
 
 function prefixLen(mask: number): number | null {
   if (mask === 0) return 0;
@@ -57,26 +63,43 @@ function putMac(w: Writer, hi: number, lo: number): void {
   w.u16(hi).u32(lo);
 }
 
-/** Drops constraints OF1.0 semantics say cannot apply (OVS's ofputil_normalize_match). */
-export function normalizeOf10(m: Match): void {
+/**
+ * Drops constraints OF1.0 semantics say cannot apply (OVS's ofputil_normalize_match); true
+ * when it dropped any.
+ */
+export function normalizeOf10(m: Match): boolean {
   const dlType = m.mask[W_DL_TYPE] ? m.key[W_DL_TYPE] : -1;
   const isIp = dlType === ETH_TYPE_IP;
+  const isIp6 = dlType === ETH_TYPE_IPV6;
   const isArp = dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP;
+  const before4 = [m.mask[W_NW_SRC], m.mask[W_NW_DST], m.mask[W_NW], m.mask[W_TP]];
   if (!isIp && !isArp) {
     clearMasked(m, W_NW_SRC, 0xffffffff);
     clearMasked(m, W_NW_DST, 0xffffffff);
-    clearMasked(m, W_NW, 0xffffffff);
+    if (!isIp6) clearMasked(m, W_NW, 0xffffffff);
   } else if (isArp) {
     clearMasked(m, W_NW, 0xffffff00);
   }
-  const proto = m.mask[W_NW] & 0xff ? m.key[W_NW] & 0xff : -1;
+  // The flow's nw_proto, masked or not, as OVS looks at it.
+  const proto = m.key[W_NW] & 0xff;
   const l4 =
-    isIp &&
-    (proto === IPPROTO_TCP ||
-      proto === IPPROTO_UDP ||
-      proto === IPPROTO_SCTP ||
-      proto === IPPROTO_ICMP);
+    (isIp &&
+      (proto === IPPROTO_TCP ||
+        proto === IPPROTO_UDP ||
+        proto === IPPROTO_SCTP ||
+        proto === IPPROTO_ICMP)) ||
+    (isIp6 &&
+      (proto === IPPROTO_TCP ||
+        proto === IPPROTO_UDP ||
+        proto === IPPROTO_SCTP ||
+        proto === IPPROTO_ICMPV6));
   if (!l4) clearMasked(m, W_TP, 0xffffffff);
+  return (
+    before4[0] !== m.mask[W_NW_SRC] ||
+    before4[1] !== m.mask[W_NW_DST] ||
+    before4[2] !== m.mask[W_NW] ||
+    before4[3] !== m.mask[W_TP]
+  );
 }
 
 /* Stops matching on the bits of `bits` in word `w`. */
@@ -96,8 +119,12 @@ function prefixWord(bits: number): number {
   return bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
 }
 
-/** Parses a 40-byte OF1.0 match. */
-export function pullOf10Match(r: Reader): Match {
+/**
+ * Parses a 40-byte OF1.0 match. `normalize`: drop what OF1.0 semantics rule out, as OVS does
+ * for flow mods ('log' also logs what changed); OVS prints flow-removed messages and flow
+ * statistics as sent ('none').
+ */
+export function pullOf10Match(r: Reader, normalize: 'quiet' | 'log' | 'none' = 'quiet'): Match {
   // Every flow_mod from ovs-ofctl comes through here: fields are read straight into the
   // match's words, with no views, arrays or closures to collect afterwards.
   const m = newMatch();
@@ -144,8 +171,30 @@ export function pullOf10Match(r: Reader): Match {
   if (dstBits) setMasked(m, W_NW_DST, nwDst, prefixWord(dstBits));
   if (!(wc & OFPFW10_TP_SRC)) setMasked(m, W_TP, tpSrc << 16, 0xffff0000);
   if (!(wc & OFPFW10_TP_DST)) setMasked(m, W_TP, tpDst, 0xffff);
-  normalizeOf10(m);
+  if (normalize === 'log') normalizeOf10Logged(m);
+  else if (normalize !== 'none') normalizeOf10(m);
   return m;
+}
+
+/** normalizeOf10(), logging the match before and after when that changed it, as OVS does. */
+const preKey = new Uint32Array(FLOW_WORDS);
+const preMask = new Uint32Array(FLOW_WORDS);
+
+export function normalizeOf10Logged(m: Match): void {
+  if (!log.infoEnabled) {
+    normalizeOf10(m);
+    return;
+  }
+  // The match as it came, formatted only if normalization changes it: a string per flow_mod
+  // was a few percent of a switch's time adding flows.
+  const pre = { key: preKey, mask: preMask };
+  preKey.set(m.key.subarray(0, FLOW_WORDS));
+  preMask.set(m.mask.subarray(0, FLOW_WORDS));
+  if (normalizeOf10(m) && normalizeRl.admit() !== null) {
+    log.info('normalization changed ofp_match, details:');
+    log.info(` pre: ${matchToString(pre, 0x8000)}`);
+    log.info(`post: ${matchToString(m, 0x8000)}`);
+  }
 }
 
 /**
@@ -214,9 +263,11 @@ export function putOf10Match(w: Writer, m: Match): void {
   const tci = k[W_VLAN0] & 0xffff;
   let dlVlan = 0;
   let pcp = 0;
-  if (vm === 0xffff && tci === 0) {
+  if (vm === 0) {
+    wc |= OFPFW10_DL_VLAN | OFPFW10_DL_VLAN_PCP;
+  } else if (vm & VLAN_CFI && !(tci & VLAN_CFI)) {
+    // "No VLAN": OVS leaves the PCP bit of the wildcards clear (and the PCP zero).
     dlVlan = OFP_VLAN_NONE;
-    wc |= OFPFW10_DL_VLAN_PCP;
   } else {
     if (vm & 0x0fff) dlVlan = tci & 0xfff;
     else wc |= OFPFW10_DL_VLAN;

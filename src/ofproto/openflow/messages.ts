@@ -157,6 +157,8 @@ export interface PacketOut {
   inPort: number;
   ofpacts: Ofpact[];
   data: Uint8Array;
+  /** OpenFlow 1.5's whole packet metadata match, when decoded from one (in_port is in it). */
+  flowMetadata?: Match;
 }
 
 export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';

@@ -79,6 +79,10 @@ export function pullMeterMod(r: Reader): MeterMod {
   if (!command) throw new OfpError('OFPMMFC_BAD_COMMAND', `command ${cmd}`);
   const flags = r.u16();
   const meterId = r.u32();
+  // A rate is in kb/s or in packets/s, not both (OVS checks this for add and modify only).
+  if (command !== 'delete' && flags & 1 && flags & 2) {
+    throw new OfpError('OFPMMFC_BAD_FLAGS', 'kbps and pktps');
+  }
   return { command, flags, meterId, bands: pullBands(r, r.remaining) };
 }
 

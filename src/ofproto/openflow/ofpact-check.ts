@@ -8,7 +8,7 @@
  * the list is walked.
  */
 
-import { fieldByName } from '../../lib/flow/fields.ts';
+import { fieldByName, setFieldBit } from '../../lib/flow/fields.ts';
 import {
   ETH_TYPE_IP,
   ETH_TYPE_IPV6,
@@ -24,6 +24,7 @@ import {
   W_VLAN0,
 } from '../../lib/flow/layout.ts';
 import { type Match, prereqOk } from '../../lib/flow/match.ts';
+import { VlogRateLimit, vlog } from '../../lib/vlog.ts';
 import { OfpError } from './errors.ts';
 import type { Ofpact, Subfield } from './ofpact.ts';
 
@@ -52,15 +53,58 @@ function soft(st: State): void {
   st.soft.of10Only = true;
 }
 
-function checkField(st: State, name: string, write: boolean): void {
+const warnRl = new VlogRateLimit(1, 5);
+
+/* OVS warns as it refuses: set_field's own words, or meta_flow's for a subfield read
+ * ("source") or written ("destination"). */
+function warnPrereq(role: 'set_field' | 'source' | 'destination', name: string): void {
+  if (warnRl.admit() === null) return;
+  if (role === 'set_field')
+    vlog('ofp_actions').warn(`set_field ${name} lacks correct prerequisites`);
+  else vlog('meta_flow').warn(`${role} field ${name} lacks correct prerequisites`);
+}
+
+function checkField(
+  st: State,
+  name: string,
+  write: boolean,
+  role: 'set_field' | 'source' | 'destination' = write ? 'destination' : 'source',
+): void {
   const f = fieldByName(name);
   if (!f) throw new OfpError('OFPBAC_BAD_ARGUMENT', `unknown field ${name}`);
   if (write && !f.writable) throw new OfpError('OFPBAC_BAD_SET_ARGUMENT', `${name} is read-only`);
-  if (!prereqOk(f.prereq, st.key)) inconsistent(`${name} lacks correct prerequisites`);
+  if (!prereqOk(f.prereq, st.key)) {
+    warnPrereq(role, name);
+    inconsistent(`${name} lacks correct prerequisites`);
+  }
 }
 
 function checkSub(st: State, sf: Subfield, write = false): void {
   checkField(st, sf.field, write);
+}
+
+/* learn: sources are read from the flow being matched; destinations are checked against the
+ * flow the learned rule will match, as far as the immediate match specs before them build it. */
+function checkLearn(st: State, a: Extract<Ofpact, { type: 'learn' }>): void {
+  const dst: State = { key: new Uint32Array(st.key.length), mask: st.mask, soft: st.soft };
+  for (const sp of a.specs) {
+    if (sp.kind === 'output') {
+      checkSub(st, sp.src);
+      continue;
+    }
+    if ('subfield' in sp.src) checkSub(st, sp.src.subfield);
+    if (sp.kind === 'load') {
+      checkSub(dst, sp.dst, true);
+      continue;
+    }
+    checkSub(dst, sp.dst);
+    const f = fieldByName(sp.dst.field);
+    if (f && 'value' in sp.src) {
+      for (let i = 0; i < sp.dst.nBits; i++) {
+        setFieldBit(dst.key, f, sp.dst.ofs + i, Number((sp.src.value >> BigInt(i)) & 1n));
+      }
+    }
+  }
 }
 
 function checkList(st: State, acts: readonly Ofpact[]): void {
@@ -71,7 +115,7 @@ function checkOne(st: State, a: Ofpact): void {
   const k = st.key;
   switch (a.type) {
     case 'set_field':
-      checkField(st, a.field, true);
+      checkField(st, a.field, true, 'set_field');
       return;
     case 'reg_move':
       checkSub(st, a.src);
@@ -166,10 +210,7 @@ function checkOne(st: State, a: Ofpact): void {
       checkList({ key: k.slice(), mask: st.mask, soft: { of10Only: false } }, a.actions);
       return;
     case 'learn':
-      for (const sp of a.specs) {
-        if (sp.kind === 'output') checkSub(st, sp.src);
-        else if ('subfield' in sp.src) checkSub(st, sp.src.subfield);
-      }
+      checkLearn(st, a);
       return;
     default:
       return;

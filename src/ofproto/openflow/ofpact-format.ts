@@ -163,6 +163,9 @@ function formatLearn(a: Extract<Ofpact, { type: 'learn' }>, opts?: OfpactFormatO
 
 /** A value as the registry's words (bits as the field sits in its word, shifted down). */
 export function bigToFieldWords(f: Field, v: bigint): number[] {
+  // Literals: an array grown by push() keeps room for 17 elements, and stored flows hold these.
+  if (f.nWords === 1) return [Number(v & 0xffffffffn)];
+  if (f.nWords === 2) return [Number((v >> 32n) & 0xffffffffn), Number(v & 0xffffffffn)];
   const r: number[] = [];
   for (let i = 0; i < f.nWords; i++) {
     r.push(Number((v >> BigInt(32 * (f.nWords - 1 - i))) & 0xffffffffn));

@@ -68,7 +68,7 @@ export function parseSubfield(s: string): Subfield {
   const m = /^([A-Za-z0-9_]+)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(s.trim());
   if (!m) fail(`${s}: syntax error parsing subfield`);
   const f = lookupField(m[1]);
-  if (!f) fail(`${m[1]}: unknown field`);
+  if (!f) fail(`${s.trim()}: unknown field \`${m[1]}'`);
   const width = fieldBits(f);
   if (m[2] === undefined) return { field: f.name, ofs: 0, nBits: width };
   const start = Number(m[2]);
@@ -322,6 +322,61 @@ function fieldValueToBig(words: readonly number[]): bigint {
   return v;
 }
 
+/* `dst[=src]` in learn: the value is a subfield if it reads as one, else an immediate (a whole
+ * field's value, or an integer for part of one); `orig` (the whole learn argument) heads the
+ * errors, which say why neither reading worked, in OVS's words. */
+function parseLearnMatchSpec(
+  orig: string,
+  key: string,
+  val: string,
+  opts?: OfpactParseOptions,
+): LearnSpec {
+  let dst: Subfield;
+  try {
+    dst = parseSubfield(key);
+  } catch (e) {
+    if (e instanceof ParseError) fail(`${orig}: unknown keyword ${key}`);
+    throw e;
+  }
+  if (val === '') return { kind: 'match', dst, src: { subfield: dst } };
+  let subErr = '';
+  try {
+    const src = parseSubfield(val);
+    if (src.nBits !== dst.nBits) {
+      fail(`${orig}: bit widths of ${key} (${src.nBits}) and ${val} (${dst.nBits}) differ`);
+    }
+    return { kind: 'match', dst, src: { subfield: src } };
+  } catch (e) {
+    if (!(e instanceof ParseError) || e.message.includes('bit widths')) throw e;
+    subErr = e.message;
+  }
+  const f = fieldByName(dst.field)!;
+  let immErr = '';
+  let v = 0n;
+  if (dst.ofs === 0 && dst.nBits === fieldBits(f)) {
+    const r = parseFieldValue(f, val, { portNumber: opts?.portNumber });
+    if ('error' in r) immErr = r.error;
+    else {
+      v = fieldValueToBig(r.value);
+      if (f.nWords === 1 && f.shift) v &= BigInt(f.wordMask >>> f.shift);
+    }
+  } else if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(val)) {
+    immErr = `${orig}: cannot parse integer value`;
+  } else {
+    v = BigInt(val);
+    if (v >> BigInt(dst.nBits)) {
+      const shown = f.format === 'hexadecimal' ? `0x${v.toString(16)}` : String(v);
+      immErr = `${orig}: value ${shown} does not fit into ${dst.nBits} bits`;
+    }
+  }
+  if (immErr) {
+    fail(
+      `${orig}: ${key} value ${val} cannot be parsed as a subfield (${subErr}) or an immediate value (${immErr})`,
+    );
+  }
+  return { kind: 'match', dst, src: { value: v } };
+}
+
 function parseLearn(arg: string, opts?: OfpactParseOptions): Ofpact {
   const a: Extract<Ofpact, { type: 'learn' }> = {
     type: 'learn',
@@ -358,6 +413,9 @@ function parseLearn(arg: string, opts?: OfpactParseOptions): Ofpact {
       const [src, dst] = splitArrow(part.slice(5), part);
       const d = parseSubfield(dst);
       const s = parseLearnSrc(src);
+      if ('value' in s && s.value >> BigInt(d.nBits)) {
+        fail(`${part.slice(5)}: value does not fit into ${d.nBits} bits`);
+      }
       if ('subfield' in s && s.subfield.nBits !== d.nBits) {
         fail(`${part}: source and destination widths differ`);
       }
@@ -366,38 +424,8 @@ function parseLearn(arg: string, opts?: OfpactParseOptions): Ofpact {
       a.specs.push({ kind: 'output', src: parseSubfield(part.slice(7)) });
     } else if (colon >= 0 && (eq < 0 || colon < eq)) {
       fail(`${part}: unknown keyword`);
-    } else if (eq >= 0 && !key.includes('[')) {
-      // `field=value`: an immediate match on a whole field.
-      const f = lookupField(key);
-      if (!f) fail(`${key}: unknown field`);
-      if (val.includes('[')) {
-        const src = parseSubfield(val);
-        a.specs.push({
-          kind: 'match',
-          dst: { field: f.name, ofs: 0, nBits: fieldBits(f) },
-          src: { subfield: src },
-        });
-      } else {
-        const r = parseFieldValue(f, val, { portNumber: opts?.portNumber });
-        if ('error' in r) fail(r.error);
-        let v = fieldValueToBig(r.value);
-        if (f.nWords === 1 && f.shift) v &= BigInt(f.wordMask >>> f.shift);
-        a.specs.push({
-          kind: 'match',
-          dst: { field: f.name, ofs: 0, nBits: fieldBits(f) },
-          src: { value: v },
-        });
-      }
     } else {
-      const dst = parseSubfield(key);
-      const spec: LearnSpec =
-        eq >= 0
-          ? { kind: 'match', dst, src: parseLearnSrc(val) }
-          : { kind: 'match', dst, src: { subfield: dst } };
-      if ('subfield' in spec.src && spec.src.subfield.nBits !== dst.nBits) {
-        fail(`${part}: source and destination widths differ`);
-      }
-      a.specs.push(spec);
+      a.specs.push(parseLearnMatchSpec(arg, key, val, opts));
     }
   }
   return a;

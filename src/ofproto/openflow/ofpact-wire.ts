@@ -249,15 +249,25 @@ function setFieldIsFull(a: Extract<Ofpact, { type: 'set_field' }>): boolean {
  * L4 protocol mod_tp_src/dst rewrite.
  */
 export interface EncodeContext {
-  hasVlan: boolean;
-  l4: 'tcp' | 'udp' | 'sctp';
+  readonly hasVlan: boolean;
+  readonly l4: 'tcp' | 'udp' | 'sctp';
+}
+
+/* The six contexts there are, shared and frozen: a dump encodes one action list per flow,
+ * and an object (and a copy of it) per list was most of what encoding the list allocated. */
+const CONTEXTS: readonly EncodeContext[] = [false, true].flatMap((hasVlan) =>
+  (['tcp', 'udp', 'sctp'] as const).map((l4) => Object.freeze({ hasVlan, l4 })),
+);
+
+function contextOf(hasVlan: boolean, l4: EncodeContext['l4']): EncodeContext {
+  return CONTEXTS[(hasVlan ? 3 : 0) + (l4 === 'tcp' ? 0 : l4 === 'udp' ? 1 : 2)];
 }
 
 export function contextForMatch(m: Match | undefined): EncodeContext {
-  if (!m) return { hasVlan: false, l4: 'tcp' };
+  if (!m) return CONTEXTS[0];
   const hasVlan = (m.mask[W_VLAN0] & VLAN_CFI) !== 0 && (m.key[W_VLAN0] & VLAN_CFI) !== 0;
   const proto = m.mask[W_NW] & 0xff ? m.key[W_NW] & 0xff : 6;
-  return { hasVlan, l4: proto === 17 ? 'udp' : proto === 132 ? 'sctp' : 'tcp' };
+  return contextOf(hasVlan, proto === 17 ? 'udp' : proto === 132 ? 'sctp' : 'tcp');
 }
 
 function putOxmSetField(
@@ -302,6 +312,14 @@ function putSetField(
         return;
       }
     }
+  }
+  if (a.value.length === 1 && (a.mask[0] | 0) === -1) {
+    // A whole 32-bit field (load:N->NXM_NX_REG0[]): one segment, written without the
+    // segment list and BigInt loadSegments() would build for it.
+    const at = startNx(w, NXAST.REG_LOAD);
+    w.u16(31).u32(nxmHeader32(a.field)).u32(0).u32(a.value[0]);
+    endAction(w, at);
+    return;
   }
   for (const [sf, v] of loadSegments(a)) putRegLoad(w, sf, v);
 }
@@ -789,13 +807,24 @@ export function putActions(
   version: number,
   ctx: EncodeContext = contextForMatch(undefined),
 ): void {
-  const c = { ...ctx };
+  let c = ctx;
   for (const a of acts) {
     putAction(w, a, version, c);
-    if (a.type === 'push_vlan' || (a.type === 'set_vlan_vid' && a.pushIfNeeded)) c.hasVlan = true;
-    else if (a.type === 'set_vlan_pcp' && a.pushIfNeeded) c.hasVlan = true;
-    else if (a.type === 'strip_vlan') c.hasVlan = false;
+    if (a.type === 'push_vlan' || (a.type === 'set_vlan_vid' && a.pushIfNeeded))
+      c = contextOf(true, c.l4);
+    else if (a.type === 'set_vlan_pcp' && a.pushIfNeeded) c = contextOf(true, c.l4);
+    else if (a.type === 'strip_vlan') c = contextOf(false, c.l4);
   }
+}
+
+/* Instructions an OF1.0 action list leaves out. */
+function notOf10Action(a: Ofpact): boolean {
+  return (
+    a.type === 'meter' ||
+    a.type === 'clear_actions' ||
+    a.type === 'write_actions' ||
+    a.type === 'goto_table'
+  );
 }
 
 /**
@@ -809,13 +838,8 @@ export function putOfpactsForVersion(
   match?: Match,
 ): void {
   if (version === OFP10_VERSION) {
-    const list = acts.filter(
-      (a) =>
-        a.type !== 'meter' &&
-        a.type !== 'clear_actions' &&
-        a.type !== 'write_actions' &&
-        a.type !== 'goto_table',
-    );
+    // Copied only when something must be left out (rarely: a dump encodes a list per flow).
+    const list = acts.some(notOf10Action) ? acts.filter((a) => !notOf10Action(a)) : acts;
     putActions(w, list, version, contextForMatch(match));
     return;
   }

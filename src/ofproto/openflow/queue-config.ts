@@ -101,7 +101,8 @@ export function decodeQueueGetConfigReply(m: RawMessage): QueueConfig[] {
         const plen = dv.getUint16(p + 2);
         if (plen < 4 || p + plen > at + len) throw new OfpError('OFPBPC_BAD_LEN');
         if (type === 1 || type === 2) {
-          if (plen !== 6) throw new OfpError('OFPBPC_BAD_LEN');
+          // A 16-bit rate; OVS writes 2 pad bytes after it and reads any payload that big.
+          if (plen < 6) throw new OfpError('OFPBPC_BAD_LEN');
           if (type === 1) q.minRate = dv.getUint16(p + 4);
           else q.maxRate = dv.getUint16(p + 4);
         } else throw new OfpError('OFPBPC_BAD_TYPE');

@@ -296,7 +296,7 @@ export function pullQueueStats(r: Reader, version: number): QueueStats {
 export function putGroupStats(w: Writer, g: GroupStats, version: number): void {
   const at = w.pos;
   w.u16(0).zeros(2).u32(g.groupId).u32(g.refCount).zeros(4).u64(g.packetCount).u64(g.byteCount);
-  if (version >= 4) w.u32(Math.max(0, g.durationSec)).u32(g.durationNsec);
+  if (version >= 4 || version === 1) w.u32(Math.max(0, g.durationSec)).u32(g.durationNsec);
   for (const b of g.buckets) w.u64(b.packetCount).u64(b.byteCount);
   w.setU16(at, w.pos - at);
 }
@@ -304,7 +304,9 @@ export function putGroupStats(w: Writer, g: GroupStats, version: number): void {
 export function pullGroupStats(r: Reader, version: number): GroupStats {
   const start = r.pos;
   const len = r.u16();
-  const base = version >= 4 ? 40 : 32;
+  // OVS's NXST_GROUP (OpenFlow 1.0) carries OpenFlow 1.3's entries, durations included.
+  const withDuration = version >= 4 || version === 1;
+  const base = withDuration ? 40 : 32;
   if (len < base || (len - base) % 16 || len - 2 > r.remaining) {
     throw new OfpError('OFPBRC_BAD_LEN', 'group stats');
   }
@@ -321,7 +323,7 @@ export function pullGroupStats(r: Reader, version: number): GroupStats {
     durationNsec: 0,
     buckets: [],
   };
-  if (version >= 4) {
+  if (withDuration) {
     g.durationSec = r.u32();
     g.durationNsec = r.u32();
   }

@@ -32,6 +32,7 @@ import {
   W_IPV6_DST,
   W_IPV6_LABEL,
   W_IPV6_SRC,
+  W_ND_TARGET,
   W_NW,
   W_NW_DST,
   W_NW_SRC,
@@ -51,7 +52,8 @@ interface F {
 }
 const f = (w: number, n: number, m = 0xffffffff): F => ({ w, n, m });
 
-const ETH: readonly F[] = [f(W_DL_SRC, 2), f(W_DL_DST, 2)];
+// A MAC's first word holds its top 16 bits.
+const ETH: readonly F[] = [f(W_DL_SRC, 2, 0xffff), f(W_DL_DST, 2, 0xffff)];
 /* Writable IPv4 fields: src, dst, tos (23..16 of W_NW), ttl (15..8). */
 const IPV4: readonly F[] = [
   f(W_NW_SRC, 1),
@@ -71,9 +73,12 @@ const ARP: readonly F[] = [
   f(W_NW_SRC, 1),
   f(W_NW_DST, 1),
   f(W_NW, 1, 0x000000ff),
-  f(W_ARP_SHA, 2),
-  f(W_ARP_THA, 2),
+  f(W_ARP_SHA, 2, 0xffff),
+  f(W_ARP_THA, 2, 0xffff),
 ];
+/* Neighbor Discovery: target, source and target link-layer addresses (sll/tll share the ARP
+ * hardware address words). */
+const ND: readonly F[] = [f(W_ND_TARGET, 4), f(W_ARP_SHA, 2, 0xffff), f(W_ARP_THA, 2, 0xffff)];
 const PRIO: readonly F[] = [f(W_SKB_PRIORITY, 1)];
 const MARK: readonly F[] = [f(W_PKT_MARK, 1)];
 
@@ -98,18 +103,32 @@ function commitAttr(
   if (nDiff === 0) return;
   const key = new Uint32Array(FLOW_WORDS);
   const mask = new Uint32Array(FLOW_WORDS);
-  const full = nDiff === fields.length;
+  // As OVS's commit(): a changed field is set under the bits translation looked at or set
+  // (e.g. mod_nw_tos's six DSCP bits), and the set is unmasked only when that covers every
+  // writable field whole. Bits that differ are always included, whatever the mask says.
+  let full = nDiff === fields.length;
   for (const x of fields) {
     const differs = fieldDiffers(flow, base, x);
     for (let i = 0; i < x.n; i++) {
       const m = i === 0 ? x.m : 0xffffffff;
       const w = x.w + i;
       key[w] = (key[w] | (flow[w] & m)) >>> 0;
-      if (differs || full) mask[w] = (mask[w] | m) >>> 0;
-      base[w] = ((base[w] & ~m) | (flow[w] & m)) >>> 0;
-      if (differs && wc) wc[w] = (wc[w] | m) >>> 0;
+      if (differs) {
+        const bits = wc ? (wc[w] | (flow[w] ^ base[w])) & m : m;
+        if (bits >>> 0 !== m >>> 0) full = false;
+        mask[w] = (mask[w] | bits) >>> 0;
+        if (wc) wc[w] = (wc[w] | bits) >>> 0;
+      }
     }
   }
+  for (const x of fields)
+    for (let i = 0; i < x.n; i++) {
+      const m = i === 0 ? x.m : 0xffffffff;
+      const w = x.w + i;
+      base[w] = ((base[w] & ~m) | (flow[w] & m)) >>> 0;
+    }
+  // A masked set carries only its masked bits (OVS clears the rest of the key).
+  if (!full) for (let w = 0; w < FLOW_WORDS; w++) key[w] &= mask[w];
   if (full) {
     // An unmasked set carries every field of the attribute (read-only ones as they are).
     for (const x of fields) for (let i = 0; i < x.n; i++) mask[x.w + i] |= i === 0 ? x.m : ~0;
@@ -117,9 +136,8 @@ function commitAttr(
   out.push({ type: 'set', attr, key, mask, masked: !full });
 }
 
-function l3l4Pending(flow: FlowKey, base: FlowKey): boolean {
-  for (const x of [...IPV6, ...TP]) if (fieldDiffers(flow, base, x)) return true;
-  return fieldDiffers(flow, base, IPV4[0]) || fieldDiffers(flow, base, IPV4[1]);
+function l4Pending(flow: FlowKey, base: FlowKey): boolean {
+  return fieldDiffers(flow, base, TP[0]) || fieldDiffers(flow, base, TP[1]);
 }
 
 const vlanScratch = new Uint32Array(2);
@@ -135,9 +153,10 @@ export function commitOdpActions(
   const dlType = flow[W_DL_TYPE] & 0xffff;
   const nwProto = flow[W_NW] & 0xff;
   const isIp = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
-  // Whether L3/L4 rewrites are committed depends on the protocol: match on it when one is
-  // pending, or packets of another protocol would share the megaflow.
-  if (isIp && wc && l3l4Pending(flow, base)) wc[W_NW] |= 0xff;
+  // Which L4 attribute a port rewrite is committed as depends on the protocol: match on it.
+  // An L3 rewrite leaves nw_proto wildcarded, as OVS's does (only IP packets without an L3
+  // protocol, which OVS treats as having no L3 header, could tell the difference).
+  if (isIp && wc && l4Pending(flow, base)) wc[W_NW] |= 0xff;
   if (nwProto !== 0 && isIp) {
     commitAttr(
       dlType === ETH_TYPE_IP ? 'ipv4' : 'ipv6',
@@ -147,6 +166,8 @@ export function commitOdpActions(
       wc,
       out,
     );
+    if (dlType === ETH_TYPE_IPV6 && nwProto === IPPROTO_ICMPV6)
+      commitAttr('nd', ND, flow, base, wc, out);
     const later = (flow[W_NW] >>> NW_FRAG_SHIFT) & FLOW_NW_FRAG_LATER;
     if (!later) {
       if (nwProto === IPPROTO_TCP) commitAttr('tcp', TP, flow, base, wc, out);

@@ -29,6 +29,7 @@ import {
   ETH_TYPE_IP,
   ETH_TYPE_IPV6,
   ETH_TYPE_VLAN_8021Q,
+  FLOW_NW_FRAG_ANY,
   FLOW_NW_FRAG_LATER,
   FLOW_WORDS,
   type FlowKey,
@@ -49,16 +50,20 @@ import {
   VLAN_CFI,
   VLAN_VID_MASK,
   W_ACTSET_OUTPUT,
+  W_ARP_SHA,
+  W_ARP_THA,
   W_CONJ_ID,
   W_DL_DST,
   W_DL_SRC,
   W_DL_TYPE,
   W_IN_PORT,
   W_METADATA,
+  W_ND_TARGET,
   W_NW,
   W_NW_DST,
   W_NW_SRC,
   W_PACKET_TYPE,
+  W_PKT_MARK,
   W_RECIRC_ID,
   W_REG0,
   W_SKB_PRIORITY,
@@ -67,8 +72,10 @@ import {
   W_VLAN0,
   W_VLAN1,
 } from '../../../lib/flow/layout.ts';
-import { type Match, matchFromFlowAndMask } from '../../../lib/flow/match.ts';
-import { matchToString } from '../../../lib/flow/match-format.ts';
+import { type Match, matchFromFlowAndMask, newSlabWords } from '../../../lib/flow/match.ts';
+import { flowToString, matchToString } from '../../../lib/flow/match-format.ts';
+import { ofpPortToString } from '../../../lib/flow/ofp-port.ts';
+import { VlogRateLimit, vlog } from '../../../lib/vlog.ts';
 import type { FlowMod } from '../../openflow/messages.ts';
 import { noFlowModFlags, OFP_NO_BUFFER } from '../../openflow/messages.ts';
 import type { ControllerReason, Ofpact, Subfield } from '../../openflow/ofpact.ts';
@@ -88,6 +95,9 @@ import {
 } from './normal.ts';
 import { type TraceNode, traceAdd } from './trace.ts';
 
+const xlateLog = vlog('ofproto_dpif_xlate');
+const xlateErrorRl = new VlogRateLimit(1, 5);
+
 /** What translation reads of a rule (the flow table's Rule has this shape). */
 export interface XRule {
   readonly tableId: number;
@@ -100,6 +110,8 @@ export interface XRule {
 
 export interface XTables {
   lookup(tableId: number, key: FlowKey, wc: FlowKey | null): XRule | null;
+  /** A table's table-miss behaviour (OpenFlow 1.1/1.2 table-mod); 'default' when absent. */
+  missConfig?(tableId: number): 'default' | 'controller' | 'continue' | 'drop';
 }
 
 export interface XBucket {
@@ -145,6 +157,8 @@ export interface XBridge {
   readonly macs: MacView;
   /** Whether a table miss calls for a packet-in (some controller wants one). */
   readonly missToController: boolean;
+  /** OpenFlow's fragment handling (OFPC_FRAG_*: 0 normal, 1 drop, 3 nx-match); 0 if absent. */
+  readonly fragHandling?: number;
   /** Port mirrors (SPAN / RSPAN), index = position (at most 32). */
   readonly mirrors: readonly XMirror[];
   /** sFlow sampling rate N (1-in-N), 0 without an sFlow agent. */
@@ -197,7 +211,29 @@ export interface ControllerCall {
   readonly maxLen: number;
   readonly controllerId: number;
   readonly userdata: Uint8Array | undefined;
+  /**
+   * A table miss (OVS's OFPR_EXPLICIT_MISS: a controller action of a table-miss flow;
+   * OFPR_IMPLICIT_MISS: no flow matched): OpenFlow 1.3+ reports both as no_match, and a
+   * connection gets implicit ones only before 1.3.
+   */
+  readonly miss?: 'explicit' | 'implicit';
+  /**
+   * The pipeline fields (PIN_META_WORDS: metadata, registers, tunnel id, packet mark) as
+   * translation had them at the controller action, [word, value] pairs of the nonzero ones;
+   * absent when all are zero. The datapath's packet does not carry them.
+   */
+  readonly meta?: readonly number[];
 }
+
+/** The flow words a packet-in reports besides in_port (OVS's flow metadata). */
+export const PIN_META_WORDS: readonly number[] = [
+  W_METADATA,
+  W_METADATA + 1,
+  W_TUN_ID,
+  W_TUN_ID + 1,
+  W_PKT_MARK,
+  ...Array.from({ length: N_REGS }, (_, i) => W_REG0 + i),
+].filter((w) => w < FLOW_WORDS);
 
 export interface XlateInput {
   readonly world: XWorld;
@@ -221,6 +257,29 @@ export interface XlateRuleHit {
   readonly rule: XRule;
 }
 
+/** A fin_timeout action met in `rule`: applied when a packet with FIN or RST goes through. */
+export interface XlateFinTimeout {
+  readonly bridge: string;
+  readonly rule: XRule;
+  readonly idle: number;
+  readonly hard: number;
+}
+
+/** A patch port the packet crossed: counted as sent by `port`, received by `peerPort`. */
+export interface XlatePatch {
+  readonly bridge: string;
+  readonly port: number;
+  readonly peerBridge: string;
+  readonly peerPort: number;
+}
+
+/** A group bucket a translation used (bucket: its index in the group's list). */
+export interface XlateGroupHit {
+  readonly bridge: string;
+  readonly groupId: number;
+  readonly bucket: number;
+}
+
 export interface XlateLearn {
   readonly bridge: string;
   readonly learn: NormalLearn;
@@ -234,6 +293,12 @@ export interface XlateResult {
   /** Rules hit, for statistics. */
   readonly rules: XlateRuleHit[];
   readonly learns: XlateLearn[];
+  /** fin_timeout actions met (OVS's XC_FIN_TIMEOUT cache entries). */
+  readonly finTimeouts: XlateFinTimeout[];
+  /** Patch ports crossed, for their statistics (OVS's XC_NETDEV entries). */
+  readonly patches: XlatePatch[];
+  /** Group buckets used, for the groups' statistics (OVS's XC_GROUP entries). */
+  readonly groups: XlateGroupHit[];
   /** Flows learn() actions add, per bridge. */
   readonly flowMods: Array<{ readonly bridge: string; readonly fm: FlowMod }>;
   /** Something no megaflow can stand for (learn): every packet must be translated. */
@@ -245,6 +310,10 @@ export interface XlateResult {
 }
 
 const MAX_DEPTH = 64;
+/** The last table a table-miss "continue" reaches (OVS's 254 is its hidden internal table). */
+const LAST_TABLE = 253;
+const OFPC_FRAG_DROP = 1;
+const OFPC_FRAG_NX_MATCH = 3;
 const MAX_RESUBMITS = 4096;
 
 /** The action set's execution order (OpenFlow 1.1+ section 5.10). */
@@ -279,10 +348,13 @@ function actionSetKey(a: Ofpact): string {
 class Ctx {
   readonly flow: FlowKey;
   readonly base: FlowKey;
-  readonly wc: FlowKey = new Uint32Array(FLOW_WORDS);
+  readonly wc: FlowKey;
   readonly odp: OdpAction[] = [];
   readonly rules: XlateRuleHit[] = [];
   readonly learns: XlateLearn[] = [];
+  readonly finTimeouts: XlateFinTimeout[] = [];
+  readonly patches: XlatePatch[] = [];
+  readonly groups: XlateGroupHit[] = [];
   readonly flowMods: Array<{ bridge: string; fm: FlowMod }> = [];
   slow = false;
   bridge: XBridge;
@@ -297,29 +369,45 @@ class Ctx {
   tableId = 0;
   // No rule yet (a packet-out's actions): OVS's OVS_BE64_MAX.
   ruleCookie = 0xffffffffffffffffn;
+  /** The rule whose actions are running (null: a packet-out's, or the table-miss rule's). */
+  rule: XRule | null = null;
   actionSet: Ofpact[] = [];
   inActionSet = false;
   inPacketOut = false;
+  /** Translating a group bucket's own actions (OVS's group_bucket_action). */
+  inGroup = 0;
   /** Mirrors already applied, per bridge (each copies a packet once). */
   readonly mirrored = new Map<string, number>();
   /** The snaplen of the mirror being output to (0: none). */
   mirrorSnaplen = 0;
   stack: number[][] = [];
+  /** The stack's size as OVS keeps it (each value in whole bytes plus a length byte). */
+  stackBytes = 0;
+  /** Netlink bytes of odp[0..odpCounted), the datapath's limit being 64 kB. */
+  odpBytes = 0;
+  odpCounted = 0;
 
   constructor(readonly xin: XlateInput) {
-    // One backing store for both (each 392-byte typed array is a malloc of its own), filled
-    // with set(): Uint32Array.from() walks an iterator.
-    const both = new Uint32Array(2 * FLOW_WORDS);
-    both.set(xin.flow.subarray(0, FLOW_WORDS));
-    both.set(xin.flow.subarray(0, FLOW_WORDS), FLOW_WORDS);
-    this.flow = both.subarray(0, FLOW_WORDS);
-    this.base = both.subarray(FLOW_WORDS);
+    // The three carved from a shared slab (each 392-byte typed array is a malloc of its own),
+    // filled with set(): Uint32Array.from() walks an iterator.
+    const all = newSlabWords(3 * FLOW_WORDS);
+    all.set(xin.flow.subarray(0, FLOW_WORDS));
+    all.set(xin.flow.subarray(0, FLOW_WORDS), FLOW_WORDS);
+    this.flow = all.subarray(0, FLOW_WORDS);
+    this.base = all.subarray(FLOW_WORDS, 2 * FLOW_WORDS);
+    this.wc = all.subarray(2 * FLOW_WORDS);
     this.bridge = xin.bridge;
     this.trace = xin.trace;
   }
 
   report(type: 'action' | 'detail' | 'warn' | 'error', text: string): void {
     if (this.trace) traceAdd(this.trace, type, text);
+    // As OVS's xlate_report_error: errors translating a real packet are logged, rate-limited.
+    else if (type === 'error' && this.xin.sideEffects && xlateErrorRl.admit() !== null) {
+      xlateLog.warn(
+        `${text} on bridge ${this.bridge.name} while processing ${flowToString(this.base)}`,
+      );
+    }
   }
 }
 
@@ -365,6 +453,8 @@ export function xlate(xin: XlateInput): XlateResult {
   if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
   if (sampling > 0) sflowSample(ctx, sampling);
   finishWc(ctx);
+  // The datapath cannot be trusted with Neighbor Discovery rewrites: OVS slow-paths them.
+  if (!ctx.slow) for (const a of ctx.odp) if (a.type === 'set' && a.attr === 'nd') ctx.slow = true;
   // A failed translation installs a drop flow, as OVS's xlate_actions does.
   const failed = ctx.errorText !== null;
   return {
@@ -373,6 +463,9 @@ export function xlate(xin: XlateInput): XlateResult {
     finalFlow: ctx.flow,
     rules: ctx.rules,
     learns: ctx.learns,
+    finTimeouts: ctx.finTimeouts,
+    patches: ctx.patches,
+    groups: ctx.groups,
     flowMods: ctx.flowMods,
     slow: failed ? false : ctx.slow,
     mirrored: ctx.mirrored,
@@ -443,45 +536,97 @@ function tableAction(
     ctx.errorText = 'Too many resubmits';
     return;
   }
-  let rule: XRule | null;
-  if (inPort < 0) {
-    rule = ctx.bridge.tables.lookup(tableId, ctx.flow, ctx.wc);
-  } else {
-    const saved = ctx.flow[W_IN_PORT];
-    ctx.flow[W_IN_PORT] = inPort;
-    rule = ctx.bridge.tables.lookup(tableId, ctx.flow, ctx.wc);
-    ctx.flow[W_IN_PORT] = saved;
+  for (; ctx.odpCounted < ctx.odp.length; ctx.odpCounted++)
+    ctx.odpBytes += odpActionBytes(ctx.odp[ctx.odpCounted] as OdpAction);
+  if (ctx.odpBytes > 0xffff) {
+    // Not a failure: what was translated so far runs, in the slow path (as OVS does).
+    ctx.report('error', 'resubmits yielded over 64 kB of actions');
+    ctx.slow = true;
+    ctx.exit = true;
+    return;
   }
-  const deepens = !first && tableId <= ctx.tableId ? 1 : 0;
+  if (ctx.stackBytes >= 65536) {
+    ctx.report('error', 'resubmits yielded over 64 kB of stack');
+    ctx.error = true;
+    ctx.errorText = 'Stack too deep';
+    return;
+  }
+  const tables = ctx.bridge.tables;
+  const saved = ctx.flow[W_IN_PORT];
+  // Fragments are looked up without L4 ports unless OpenFlow asked to match them (OVS's
+  // frag_handling); in "drop" mode they match nothing and are dropped.
+  const frag = isIpAny(ctx.flow) && ((ctx.flow[W_NW] >>> NW_FRAG_SHIFT) & FLOW_NW_FRAG_ANY) !== 0;
+  const fragMode = frag ? (ctx.bridge.fragHandling ?? 0) : OFPC_FRAG_NX_MATCH;
+  if (fragMode === OFPC_FRAG_DROP) {
+    if (ctx.trace) {
+      const line = `${String(tableId).padStart(2, ' ')}. Packets are IP fragments and the fragment handling mode is "drop".`;
+      traceAdd(traceAdd(ctx.trace, 'table', line), 'action', 'drop');
+    }
+    return;
+  }
+  const savedTp = ctx.flow[W_TP];
+  if (fragMode !== OFPC_FRAG_NX_MATCH) ctx.flow[W_TP] = 0;
+  if (inPort >= 0) ctx.flow[W_IN_PORT] = inPort;
+  let rule = tables.lookup(tableId, ctx.flow, ctx.wc);
+  // A table set to "continue" on a miss passes the packet to the next table (OVS's
+  // rule_dpif_lookup_from_table); a miss in the last table then calls for a packet-in.
+  let miss = 'default';
+  const startTable = tableId;
+  if (!rule && honorMiss && tables.missConfig) {
+    miss = tables.missConfig(tableId);
+    while (!rule && miss === 'continue' && tableId < LAST_TABLE) {
+      tableId++;
+      rule = tables.lookup(tableId, ctx.flow, ctx.wc);
+      if (!rule) miss = tables.missConfig(tableId);
+    }
+  }
+  ctx.flow[W_IN_PORT] = saved;
+  ctx.flow[W_TP] = savedTp;
+  const deepens = !first && startTable <= ctx.tableId ? 1 : 0;
   const oldTable = ctx.tableId;
   const oldCookie = ctx.ruleCookie;
+  const oldRule = ctx.rule;
   const oldTrace = ctx.trace;
   ctx.tableId = tableId;
+  ctx.rule = rule;
   if (rule) {
     ctx.rules.push({ bridge: ctx.bridge.name, rule });
     ctx.ruleCookie = rule.cookie;
     if (ctx.trace)
-      ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, tableId, rule, false));
+      ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, startTable, rule, false));
     ctx.resubmits++;
     ctx.depth += deepens;
+    // A rule reached from a bucket (resubmit) runs its actions as a rule's, not the group's.
+    const inGroup = ctx.inGroup;
+    ctx.inGroup = 0;
     doActions(ctx, rule.ofpacts);
+    ctx.inGroup = inGroup;
     ctx.depth -= deepens;
   } else if (honorMiss) {
-    const toController = mayPacketIn && ctx.bridge.missToController;
+    let toController = false;
+    if (mayPacketIn) {
+      if (miss === 'continue' || miss === 'controller')
+        toController = ctx.bridge.ports.get(saved)?.noPacketIn === false;
+      else if (miss === 'default') toController = ctx.bridge.missToController;
+    }
     if (ctx.trace)
-      ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, tableId, null, toController));
+      ctx.trace = traceAdd(ctx.trace, 'table', formatRuleLine(ctx, startTable, null, toController));
     if (toController) {
       ctx.report('action', 'CONTROLLER:65535');
       // OVS's miss goes through its hidden table-miss rule, whose cookie is 0.
       ctx.ruleCookie = 0n;
-      controllerAction(ctx, 'no_match', 0xffff, 0, undefined);
+      controllerAction(ctx, 'no_match', 0xffff, 0, undefined, 'implicit');
     } else {
+      ctx.ruleCookie = 0n;
       ctx.report('action', 'drop');
     }
   }
   ctx.trace = oldTrace;
   ctx.tableId = oldTable;
-  ctx.ruleCookie = oldCookie;
+  ctx.rule = oldRule;
+  // Table 0's rule stays the translation's own (OVS's ctx.rule): its cookie is what the
+  // action set's packet-ins report.
+  if (!first) ctx.ruleCookie = oldCookie;
 }
 
 function doActions(ctx: Ctx, acts: readonly Ofpact[]): void {
@@ -520,7 +665,7 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       outputAction(ctx, a.port, 0);
       break;
     case 'output_trunc':
-      outputAction(ctx, a.port, 0);
+      outputTruncAction(ctx, a.port, a.maxLen);
       break;
     case 'output_reg': {
       const f = fieldOf(a.src.field);
@@ -531,9 +676,11 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       break;
     }
     case 'controller':
+      // The plain form is what output:CONTROLLER becomes in OpenFlow 1.1+ (and back), so it
+      // reports where it ran as that does.
       controllerAction(
         ctx,
-        ctx.inActionSet ? 'action_set' : a.reason,
+        a.reason === 'action' ? contextReason(ctx) : a.reason,
         a.maxLen,
         a.controllerId,
         a.userdata,
@@ -645,19 +792,36 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       if (!f) break;
       markSubfield(wc, f, a.src);
       const bits: number[] = [];
-      for (let i = 0; i < a.src.nBits; i++) bits.push(getFieldBits(flow, f, a.src.ofs + i, 1));
+      if (f.special === 'in-port-oxm') {
+        // The OpenFlow 1.1+ form of the port: LOCAL is 0xfffffffe, not 0xfffe.
+        const v = inPortToOfp11(flow[W_IN_PORT] as number);
+        for (let i = 0; i < a.src.nBits; i++) bits.push((v >>> (a.src.ofs + i)) & 1);
+      } else {
+        for (let i = 0; i < a.src.nBits; i++) bits.push(getFieldBits(flow, f, a.src.ofs + i, 1));
+      }
       ctx.stack.push(bits);
+      ctx.stackBytes += ((a.src.nBits + 7) >> 3) + 1;
       break;
     }
     case 'stack_pop': {
       const f = fieldOf(a.dst.field);
       const bits = ctx.stack.pop();
+      if (bits) ctx.stackBytes -= ((bits.length + 7) >> 3) + 1;
       if (!f || !bits) {
-        if (!bits) ctx.report('warn', 'stack underflow');
+        if (!bits) ctx.report('error', 'stack underflow');
         break;
       }
       markSubfield(wc, f, a.dst);
-      for (let i = 0; i < a.dst.nBits; i++) setFieldBits(flow, f, a.dst.ofs + i, 1, bits[i] ?? 0);
+      if (f.special === 'in-port-oxm') {
+        let v = inPortToOfp11(flow[W_IN_PORT] as number);
+        for (let i = 0; i < a.dst.nBits; i++) {
+          const m = 1 << (a.dst.ofs + i);
+          v = bits[i] ? (v | m) >>> 0 : (v & ~m) >>> 0;
+        }
+        flow[W_IN_PORT] = inPortFromOfp11(v);
+      } else {
+        for (let i = 0; i < a.dst.nBits; i++) setFieldBits(flow, f, a.dst.ofs + i, 1, bits[i] ?? 0);
+      }
       break;
     }
     case 'dec_ttl': {
@@ -684,8 +848,18 @@ function doAction(ctx: Ctx, a: Ofpact): void {
     case 'set_queue':
       // Queues map to skb_priority on datapaths with QoS; none here.
       break;
-    case 'pop_queue':
     case 'fin_timeout':
+      // Applied by the caller, to packets with FIN or RST, now and on later megaflow hits.
+      if (ctx.rule !== null) {
+        ctx.finTimeouts.push({
+          bridge: ctx.bridge.name,
+          rule: ctx.rule,
+          idle: a.idleTimeout,
+          hard: a.hardTimeout,
+        });
+      }
+      break;
+    case 'pop_queue':
     case 'note':
     case 'meter':
     case 'conjunction':
@@ -791,6 +965,17 @@ function fieldOf(name: string): Field | undefined {
   return fieldByName(name);
 }
 
+/* OVS's ofputil_port_to_ofp11 / _from_ofp11: reserved ports live at the top of 32 bits. */
+function inPortToOfp11(p: number): number {
+  return p >= 0xff00 ? (p + 0xffff0000) >>> 0 : p;
+}
+
+function inPortFromOfp11(v: number): number {
+  if (v < 0xff00) return v;
+  if (v >= 0xffffff00) return v - 0xffff0000;
+  return OFPP_NONE;
+}
+
 function markSubfield(wc: FlowKey, f: Field, sf: Subfield): void {
   for (let i = 0; i < sf.nBits; i++) setFieldBits(wc, f, sf.ofs + i, 1, 1);
 }
@@ -829,10 +1014,22 @@ function setFieldAction(ctx: Ctx, name: string, value: number[], mask: number[])
   } else {
     unwildcardField(ctx.wc, f);
   }
+  // Neighbor Discovery fields need an ND message: checking that matches ICMPv6's type and
+  // code (OVS's mf_are_prereqs_ok with a mask).
+  if (f.word === W_ND_TARGET || ((f.word === W_ARP_SHA || f.word === W_ARP_THA) && isIpAny(flow)))
+    ctx.wc[W_TP] |= 0x00ff00ff;
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* Output. */
+
+/** Why output to CONTROLLER sends a packet-in, by where it runs (OVS's order of checks). */
+function contextReason(ctx: Ctx): ControllerReason {
+  if (ctx.inPacketOut) return 'packet_out';
+  if (ctx.inGroup > 0) return 'group';
+  if (ctx.inActionSet) return 'action_set';
+  return 'action';
+}
 
 function outputAction(ctx: Ctx, port: number, maxLen: number): void {
   const inPort = ctx.flow[W_IN_PORT];
@@ -855,13 +1052,7 @@ function outputAction(ctx: Ctx, port: number, maxLen: number): void {
       }
       break;
     case OFPP_CONTROLLER:
-      controllerAction(
-        ctx,
-        ctx.inPacketOut ? 'packet_out' : ctx.inActionSet ? 'action_set' : 'action',
-        maxLen,
-        0,
-        undefined,
-      );
+      controllerAction(ctx, contextReason(ctx), maxLen, 0, undefined);
       break;
     case OFPP_NONE:
       break;
@@ -869,6 +1060,35 @@ function outputAction(ctx: Ctx, port: number, maxLen: number): void {
       if (port === inPort) ctx.report('warn', 'skipping output to input port');
       else composeOutput(ctx, port);
   }
+}
+
+/**
+ * output(port=P,max_len=N) (OVS's xlate_output_trunc_action): a trunc datapath action, then
+ * the output, whose header changes the trunc precedes. Only ports with a datapath port: what
+ * a truncation ahead of a patch port would do is unclear, so OVS refuses it.
+ */
+function outputTruncAction(ctx: Ctx, port: number, maxLen: number): void {
+  switch (port) {
+    case OFPP_TABLE:
+    case OFPP_NORMAL:
+    case OFPP_FLOOD:
+    case OFPP_ALL:
+    case OFPP_CONTROLLER:
+    case OFPP_NONE:
+      ctx.report('warn', `output_trunc does not support port: ${ofpPortToString(port)}`);
+      return;
+  }
+  if (port === ctx.flow[W_IN_PORT]) {
+    ctx.report('detail', 'skipping output to input port');
+    return;
+  }
+  const xport = ctx.bridge.ports.get(port);
+  if (!xport || xport.odpPort === null) {
+    ctx.report('error', `output_trunc does not support patch port ${ofpPortToString(port)}`);
+    return;
+  }
+  ctx.odp.push({ type: 'trunc', maxLen });
+  outputAction(ctx, port, 0);
 }
 
 /** Output to one OpenFlow port of the current bridge (OVS's compose_output_action). */
@@ -991,8 +1211,17 @@ function patchOutput(ctx: Ctx, port: XPort): void {
   const savedTrace = ctx.trace;
   const savedSet = ctx.actionSet;
   const savedTable = ctx.tableId;
+  const savedStack = ctx.stack;
+  ctx.patches.push({
+    bridge: savedBridge.name,
+    port: port.ofpPort,
+    peerBridge: peer.bridge,
+    peerPort: peer.ofpPort,
+  });
   ctx.bridge = bridge;
   ctx.actionSet = [];
+  // The peer starts with an empty stack, and this bridge's is as it was on return (OVS).
+  ctx.stack = [];
   // The packet enters the peer with fresh metadata, as from a new port.
   flow[W_IN_PORT] = peer.ofpPort;
   flow[W_METADATA] = 0;
@@ -1007,6 +1236,7 @@ function patchOutput(ctx: Ctx, port: XPort): void {
   ctx.trace = savedTrace;
   ctx.actionSet = savedSet;
   ctx.tableId = savedTable;
+  ctx.stack = savedStack;
   // The packet in this bridge is as it was before it crossed (the datapath keeps what the
   // committed actions did to it, which the next commit takes into account).
   flow.set(saved);
@@ -1070,8 +1300,19 @@ function controllerAction(
   maxLen: number,
   controllerId: number,
   userdata: Uint8Array | undefined,
+  implicitMiss?: 'implicit',
 ): void {
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  let miss: 'explicit' | 'implicit' | undefined = implicitMiss;
+  if (reason === 'action' && ctx.rule !== null && isTableMissRule(ctx.rule)) miss = 'explicit';
+  let meta: number[] | undefined;
+  // Past a patch port the packet-in names the peer's port, which the datapath never saw.
+  if (ctx.flow[W_IN_PORT] !== ctx.xin.flow[W_IN_PORT]) meta = [W_IN_PORT, ctx.flow[W_IN_PORT]];
+  for (const w of PIN_META_WORDS) {
+    if (ctx.flow[w] === 0) continue;
+    meta ??= [];
+    meta.push(w, ctx.flow[w]);
+  }
   const id = ctx.xin.controllerId({
     bridge: ctx.bridge.name,
     reason,
@@ -1080,6 +1321,8 @@ function controllerAction(
     maxLen,
     controllerId,
     userdata,
+    ...(miss ? { miss } : {}),
+    ...(meta ? { meta } : {}),
   });
   ctx.odp.push({
     type: 'userspace',
@@ -1097,6 +1340,44 @@ function controllerAction(
     actions: false,
     tunnelOutPort: null,
   });
+}
+
+/** About how many bytes an action takes as a netlink attribute (only the 64 kB limit uses it). */
+function odpActionBytes(a: OdpAction): number {
+  switch (a.type) {
+    case 'output':
+    case 'recirc':
+    case 'meter':
+    case 'trunc':
+      return 8;
+    case 'pop_vlan':
+    case 'pop_eth':
+    case 'ct_clear':
+      return 4;
+    case 'push_vlan':
+    case 'pop_mpls':
+      return 12;
+    case 'set':
+      return 32;
+    case 'userspace':
+      return 48;
+    case 'sample':
+    case 'clone': {
+      let n = 16;
+      for (const x of a.actions) n += odpActionBytes(x);
+      return n;
+    }
+    default:
+      return 16;
+  }
+}
+
+/** OVS's rule_is_table_miss: priority 0 and no match at all. */
+function isTableMissRule(rule: XRule): boolean {
+  if (rule.priority !== 0) return false;
+  const m = rule.match.mask;
+  for (let i = 0; i < FLOW_WORDS; i++) if (m[i] !== 0) return false;
+  return true;
 }
 
 const REASON_CODES: Record<ControllerReason, number> = {
@@ -1215,16 +1496,16 @@ function groupAction(ctx: Ctx, groupId: number): void {
   }
   switch (g.type) {
     case 'all':
-      for (const b of g.buckets) groupBucket(ctx, b);
+      for (const b of g.buckets) groupBucket(ctx, b, g);
       break;
     case 'indirect':
-      if (g.buckets[0]) groupBucket(ctx, g.buckets[0]);
+      if (g.buckets[0]) groupBucket(ctx, g.buckets[0], g);
       break;
     case 'ff': {
       const b = g.buckets.find((x) => bucketLive(ctx, x));
       if (b) {
         ctx.report('detail', `using bucket ${b.bucketId}`);
-        groupBucket(ctx, b);
+        groupBucket(ctx, b, g);
       } else ctx.report('detail', 'no live bucket');
       break;
     }
@@ -1245,7 +1526,7 @@ function groupAction(ctx: Ctx, groupId: number): void {
         }
       }
       ctx.report('detail', `using bucket ${best.bucketId}`);
-      groupBucket(ctx, best);
+      groupBucket(ctx, best, g);
       break;
     }
   }
@@ -1259,13 +1540,17 @@ function bucketLive(ctx: Ctx, b: XBucket): boolean {
 }
 const OFPP_ANY_WATCH = 0xffff;
 
-function groupBucket(ctx: Ctx, b: XBucket): void {
+function groupBucket(ctx: Ctx, b: XBucket, g?: XGroup): void {
+  if (g)
+    ctx.groups.push({ bridge: ctx.bridge.name, groupId: g.groupId, bucket: g.buckets.indexOf(b) });
   const oldTrace = ctx.trace;
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bucket', `bucket ${b.bucketId}`);
   const saved = ctx.flow.slice();
   const sorted = [...b.ofpacts].sort((x, y) => actionSetRank(x) - actionSetRank(y));
   ctx.depth++;
+  ctx.inGroup++;
   doActions(ctx, sorted);
+  ctx.inGroup--;
   ctx.depth--;
   ctx.flow.set(saved);
   ctx.exit = false;
@@ -1358,7 +1643,8 @@ function hrwChoose(h: number, n: number): number {
 /* learn(). */
 
 function learnAction(ctx: Ctx, a: Extract<Ofpact, { type: 'learn' }>): void {
-  ctx.slow = true;
+  // Not slow-pathed: the megaflow un-wildcards what the learned flow is built from, and each
+  // hit applies the flow_mod again (the caller's cache, OVS's XC_LEARN).
   const flow = ctx.flow;
   const key = new Uint32Array(FLOW_WORDS);
   const mask = new Uint32Array(FLOW_WORDS);
