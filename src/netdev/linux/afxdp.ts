@@ -20,13 +20,7 @@ import { type XdpMode, type XskOpenOptions, XskSocket } from '../../native/af-xd
 import type { TxBatch } from '../netdev.ts';
 import { OffloadFinisher } from '../offload.ts';
 import { currentNetns } from './link-watch.ts';
-import {
-  BURST,
-  LinuxNetdev,
-  MAX_BURSTS_PER_WAKEUP,
-  toNetdevError,
-  type Xmit,
-} from './netdev-linux.ts';
+import { BURST, drainRxRing, LinuxNetdev, toNetdevError, type Xmit } from './netdev-linux.ts';
 
 const log = vlog('netdev_afxdp');
 
@@ -229,24 +223,11 @@ export class AfxdpNetdev extends LinuxNetdev {
       }
       return;
     }
-    const umem = sock.umem;
-    const desc = this.rxDesc;
-    try {
-      for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
-        const sink = this.rxSink;
-        const n = sock.recv(desc, BURST);
-        if (n === 0) break;
-        if (sink) {
-          for (let i = 0; i < n; i++) sink.receive(umem, desc[2 * i], desc[2 * i + 1]);
-          sink.flush();
-        }
-        sock.release();
-        if (n < BURST) break;
-      }
-    } catch (err) {
+    const sink = this.rxSink;
+    if (sink === null) return;
+    const err = drainRxRing(sock, sock.umem, this.rxDesc, sink);
+    if (err !== undefined)
       log.errRl(`${this.name}: receive failed: ${(err as Error).stack ?? err}`);
-      if (!sock.closed) sock.release();
-    }
   }
 
   send(batch: TxBatch): void {

@@ -64,6 +64,41 @@ export const log = vlog('netdev_linux');
 export const BURST = 32;
 /** Bursts read per readiness callback before yielding to the event loop. */
 export const MAX_BURSTS_PER_WAKEUP = 16;
+
+/** What drainRxRing needs of a memory-mapped receive ring (AF_PACKET or AF_XDP). */
+export interface RxRing {
+  readonly closed: boolean;
+  recv(desc: Uint32Array, max: number): number;
+  release(): void;
+}
+
+/**
+ * One wake-up of a memory-mapped receive ring: bursts of frames read in place from `frames`
+ * into `sink`, each burst handed back to the kernel once the sink has flushed it. Returns the
+ * error that ended it (that burst's frames are lost) rather than throwing: a throw would escape
+ * into the poll callback and take the process down.
+ */
+export function drainRxRing(
+  sock: RxRing,
+  frames: Uint8Array,
+  desc: Uint32Array,
+  sink: NetdevRxSink,
+): unknown {
+  try {
+    for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
+      const n = sock.recv(desc, BURST);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) sink.receive(frames, desc[2 * i], desc[2 * i + 1]);
+      sink.flush();
+      sock.release();
+      if (n < BURST) break;
+    }
+  } catch (err) {
+    if (!sock.closed) sock.release();
+    return err;
+  }
+  return undefined;
+}
 /** Times a transmit is retried when the kernel pushes back before the rest are dropped. */
 const TX_RETRIES = 4;
 

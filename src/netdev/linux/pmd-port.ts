@@ -12,7 +12,15 @@ import { requireNativeAddon } from '../../native/index.ts';
 import { inNetns } from '../../native/netdev-ioctl.ts';
 import type { NetdevRxSink, TxBatch } from '../netdev.ts';
 import { OffloadFinisher } from '../offload.ts';
-import { BURST, log, MAX_BURSTS_PER_WAKEUP, type PmdPortSpec, sendRuns } from './netdev-linux.ts';
+import {
+  BURST,
+  drainRxRing,
+  log,
+  MAX_BURSTS_PER_WAKEUP,
+  type PmdPortSpec,
+  type RxRing,
+  sendRuns,
+} from './netdev-linux.ts';
 
 export type { PmdPortSpec };
 
@@ -54,6 +62,32 @@ export abstract class PmdPort {
   protected reportError(what: string, err: unknown): void {
     log.warnRl(`${this.name}: ${what}: ${(err as Error)?.message ?? err}`);
   }
+
+  /**
+   * One wake-up of a memory-mapped receive ring (AF_PACKET or AF_XDP): bursts of frames read
+   * in place from `frames` into the sink, each burst handed back to the kernel once the sink
+   * has flushed it.
+   */
+  protected drainRing(
+    status: number,
+    sock: PolledRing,
+    frames: Uint8Array,
+    pollError: string,
+  ): void {
+    if (this.closed) return;
+    if (status < 0) {
+      this.reportError(pollError, status);
+      sock.stopPolling();
+      return;
+    }
+    const err = drainRxRing(sock, frames, this.rxDesc, this.sink);
+    if (err !== undefined) this.reportError('receive failed', err);
+  }
+}
+
+/** What drainRing needs of a ring socket. */
+interface PolledRing extends RxRing {
+  stopPolling(): void;
 }
 
 /**
@@ -209,29 +243,7 @@ class PmdAfPacketPort extends PmdPort {
   }
 
   private poll(status: number): void {
-    if (this.closed) return;
-    if (status < 0) {
-      this.reportError('receive polling failed', status);
-      this.sock.stopPolling();
-      return;
-    }
-    const sock = this.sock;
-    const ring = sock.ring;
-    const desc = this.rxDesc;
-    const sink = this.sink;
-    try {
-      for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
-        const n = sock.recv(desc, BURST);
-        if (n === 0) break;
-        for (let i = 0; i < n; i++) sink.receive(ring, desc[2 * i], desc[2 * i + 1]);
-        sink.flush();
-        sock.release();
-        if (n < BURST) break;
-      }
-    } catch (err) {
-      this.reportError('receive failed', err);
-      if (!sock.closed) sock.release();
-    }
+    this.drainRing(status, this.sock, this.sock.ring, 'receive polling failed');
   }
 
   private readonly finisher = new OffloadFinisher((b) => {
@@ -347,29 +359,7 @@ class PmdXskPort extends PmdPort {
   }
 
   private poll(status: number): void {
-    if (this.closed) return;
-    if (status < 0) {
-      this.reportError('error polling rx fd', status);
-      this.sock.stopPolling();
-      return;
-    }
-    const sock = this.sock;
-    const umem = sock.umem;
-    const desc = this.rxDesc;
-    const sink = this.sink;
-    try {
-      for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
-        const n = sock.recv(desc, BURST);
-        if (n === 0) break;
-        for (let i = 0; i < n; i++) sink.receive(umem, desc[2 * i], desc[2 * i + 1]);
-        sink.flush();
-        sock.release();
-        if (n < BURST) break;
-      }
-    } catch (err) {
-      this.reportError('receive failed', err);
-      if (!sock.closed) sock.release();
-    }
+    this.drainRing(status, this.sock, this.sock.umem, 'error polling rx fd');
   }
 
   send(batch: TxBatch): void {

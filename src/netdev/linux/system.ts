@@ -4,14 +4,7 @@
  */
 import { AfPacketSocket } from '../../native/af-packet.ts';
 import type { TxBatch } from '../netdev.ts';
-import {
-  BURST,
-  LinuxNetdev,
-  log,
-  MAX_BURSTS_PER_WAKEUP,
-  toNetdevError,
-  type Xmit,
-} from './netdev-linux.ts';
+import { BURST, drainRxRing, LinuxNetdev, log, toNetdevError, type Xmit } from './netdev-linux.ts';
 
 /** A `system` port: an existing Linux interface through AF_PACKET. */
 export class SystemNetdev extends LinuxNetdev {
@@ -79,26 +72,11 @@ export class SystemNetdev extends LinuxNetdev {
       return;
     }
     const sock = this.sock;
-    const ring = sock.ring;
-    const desc = this.rxDesc;
-    try {
-      for (let b = 0; b < MAX_BURSTS_PER_WAKEUP; b++) {
-        const sink = this.rxSink;
-        const n = sock.recv(desc, BURST);
-        if (n === 0) break;
-        if (sink) {
-          for (let i = 0; i < n; i++) sink.receive(ring, desc[2 * i], desc[2 * i + 1]);
-          sink.flush();
-        }
-        sock.release();
-        if (n < BURST) break;
-      }
-    } catch (err) {
-      // A failure of the datapath must not escape into the poll callback (it would kill the
-      // process); the frames of this burst are lost.
+    const sink = this.rxSink;
+    if (sink === null) return;
+    const err = drainRxRing(sock, sock.ring, this.rxDesc, sink);
+    if (err !== undefined)
       log.errRl(`${this.name}: receive failed: ${(err as Error).stack ?? err}`);
-      if (!sock.closed) sock.release();
-    }
   }
 
   send(batch: TxBatch): void {

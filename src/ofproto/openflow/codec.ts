@@ -504,23 +504,28 @@ function decodePacketIn(r: Reader, version: number): OfpMessage {
     r.skip(1);
     metadata.key[0] = inPort;
     metadata.mask[0] = 0xffffffff;
-    return {
-      type: 'packet_in',
-      format: 'standard',
-      bufferId,
-      totalLen,
-      reason: PACKET_IN_REASONS[reason] ?? 'no_match',
-      tableId: 0,
-      cookie: 0xffffffffffffffffn,
-      metadata,
-      data: r.rest().slice(),
-    };
+    return standardPacketIn(r, bufferId, totalLen, reason, 0, NO_COOKIE, metadata);
   }
   const reason = r.u8();
   const tableId = r.u8();
   const cookie = version >= OFP13_VERSION ? r.u64() : 0xffffffffffffffffn;
   const m = pullOxmMatch(r);
   r.skip(2);
+  return standardPacketIn(r, bufferId, totalLen, reason, tableId, cookie, m);
+}
+
+const NO_COOKIE = 0xffffffffffffffffn;
+
+/* A standard-format packet-in whose data is the rest of the message. */
+function standardPacketIn(
+  r: Reader,
+  bufferId: number,
+  totalLen: number,
+  reason: number,
+  tableId: number,
+  cookie: bigint,
+  metadata: Match,
+): OfpMessage {
   return {
     type: 'packet_in',
     format: 'standard',
@@ -529,7 +534,7 @@ function decodePacketIn(r: Reader, version: number): OfpMessage {
     reason: PACKET_IN_REASONS[reason] ?? 'no_match',
     tableId,
     cookie,
-    metadata: m,
+    metadata,
     data: r.rest().slice(),
   };
 }
@@ -546,17 +551,7 @@ function decodePacketIn11(r: Reader, bufferId: number): OfpMessage {
   if (port === null) throw new OfpError('OFPBRC_BAD_PORT', `in_port ${inPort}`);
   metadata.key[0] = port;
   metadata.mask[0] = 0xffffffff;
-  return {
-    type: 'packet_in',
-    format: 'standard',
-    bufferId,
-    totalLen,
-    reason: PACKET_IN_REASONS[reason] ?? 'no_match',
-    tableId,
-    cookie: 0xffffffffffffffffn,
-    metadata,
-    data: r.rest().slice(),
-  };
+  return standardPacketIn(r, bufferId, totalLen, reason, tableId, NO_COOKIE, metadata);
 }
 
 function decodeNxtPacketIn(r: Reader): OfpMessage {
