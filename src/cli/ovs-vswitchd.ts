@@ -21,6 +21,7 @@ import { startupBanner, versionString } from '../lib/unixctl/index.ts';
 import { registerTimeCommands } from '../lib/unixctl/time-commands.ts';
 import { setProgramName, VlogOptionError, vlog, vlogUsage } from '../lib/vlog.ts';
 import { installPidfileLocker } from '../native/pidfile-lock.ts';
+import { enableDebugOfpacts } from '../ofproto/openflow/ofpact-wire.ts';
 import { setSelfConfinement } from '../vswitchd/bridge.ts';
 import { registerVswitchdCommands } from '../vswitchd/unixctl.ts';
 import { Vswitchd } from '../vswitchd/vswitchd.ts';
@@ -150,6 +151,8 @@ async function main(): Promise<void> {
     fatal((e as Error).message);
   }
   vlog('vswitchd').info(startupBanner(PROGRAM));
+  // As OVS: debug_slow and debug_recirc are test actions, decoded only under --enable-dummy.
+  if (o.enableDummy) enableDebugOfpacts();
   const vs = new Vswitchd({
     remote: o.remote,
     enableDummy: o.enableDummy,

@@ -122,6 +122,37 @@ export class DpifNetdev implements Dpif {
     }
   }
 
+  /**
+   * Gives port `name` the number `portNo` (OVS's dpif-dummy/change-port-number, dummy
+   * datapaths only). Returns OVS's error text, or null when done. Flows that named the old
+   * number stay until revalidation finds they no longer translate.
+   */
+  changePortNumber(name: string, portNo: number): string | null {
+    const p = this.byName.get(name);
+    if (!p) return 'unknown port';
+    const to = odpPort(portNo >>> 0);
+    if (to === 0 || to === ODPP_NONE) return 'bad port number';
+    if (this.byNumber.has(to)) return 'port number already in use';
+    const from = p.portNo;
+    const moved: DpifPort = { ...p, portNo: to };
+    this.byNumber.delete(from);
+    this.byNumber.set(to, moved);
+    this.byName.set(name, moved);
+    const owned = this.pmdPorts.get(from);
+    if (owned !== undefined && this.pmd !== null) {
+      this.pmdPorts.delete(from);
+      // The worker lets go of the device before it comes back under its new number.
+      void this.pmd.delPort(from).then(() => {
+        owned.pmdTakeBack();
+        if (this.byNumber.get(to)?.netdev === owned) this.attach(to, owned);
+      });
+      if (this.pmdPorts.size === 0) this.stopPmdTimer();
+    } else {
+      this.attach(to, p.netdev);
+    }
+    return null;
+  }
+
   private send(port: OdpPort, batch: TxBatch): void {
     const p = this.byNumber.get(port);
     if (p === undefined) return;
@@ -174,6 +205,11 @@ export class DpifNetdev implements Dpif {
     this.byNumber.delete(ODPP_LOCAL);
     this.byName.delete(local.name);
     local.netdev.close();
+  }
+
+  /** Hands other_config:vlan-limit (as the flow library now has it) to a running worker. */
+  setVlanLimit(limit: number): void {
+    this.pmd?.setVlanLimit(limit);
   }
 
   private pmdThread(): PmdThread {

@@ -341,12 +341,15 @@ test('groups: a flow may not name a missing group; deleting a group deletes its 
 
 test('groups: OVS checks (indirect needs one bucket, ff needs watch, modify unknown)', () => {
   const g = new GroupTable(null);
-  const ind = parseGroupMod('group_id=2,type=indirect,bucket=output:1,bucket=output:2', 'add');
-  assert.ok(ind.ok);
-  assert.equal(g.groupMod(ind.value)?.error, 'OFPGMFC_INVALID_GROUP');
-  const ff = parseGroupMod('group_id=3,type=ff,bucket=output:1', 'add');
+  // ovs-ofctl refuses both of these before sending: build them from valid ones, as a
+  // controller could send them, to check the switch's own refusal.
+  const two = parseGroupMod('group_id=2,type=all,bucket=output:1,bucket=output:2', 'add');
+  assert.ok(two.ok);
+  assert.equal(g.groupMod({ ...two.value, groupType: 'indirect' })?.error, 'OFPGMFC_INVALID_GROUP');
+  const ff = parseGroupMod('group_id=3,type=ff,bucket=watch_port:1,output:1', 'add');
   assert.ok(ff.ok);
-  assert.equal(g.groupMod(ff.value)?.error, 'OFPGMFC_INVALID_GROUP');
+  const unwatched = ff.value.buckets.map((bk) => ({ ...bk, watchPort: 0xffff }));
+  assert.equal(g.groupMod({ ...ff.value, buckets: unwatched })?.error, 'OFPGMFC_INVALID_GROUP');
   const mod = parseGroupMod('group_id=9,type=all,bucket=output:1', 'modify');
   assert.ok(mod.ok);
   assert.equal(g.groupMod(mod.value)?.error, 'OFPGMFC_UNKNOWN_GROUP');

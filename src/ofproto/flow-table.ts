@@ -118,6 +118,13 @@ export interface TableSettings {
 
 const DEFAULT_TABLE_SETTINGS: TableSettings = { name: null, maxFlows: Infinity, evict: false };
 
+/** Where a table name came from; OVSDB's outranks OpenFlow's (OVS's name_level). */
+export const NAME_FROM_OPENFLOW = 1;
+export const NAME_FROM_OVSDB = 2;
+export type TableNameLevel = typeof NAME_FROM_OPENFLOW | typeof NAME_FROM_OVSDB;
+/* OFP_MAX_TABLE_NAME_LEN: OVS keeps at most that many bytes of a name. */
+const TABLE_NAME_MAX = 32;
+
 /** What a table does with a packet no rule matches (OVS's enum ofputil_table_miss). */
 export type TableMissConfig = 'default' | 'controller' | 'continue' | 'drop';
 
@@ -140,6 +147,9 @@ export class FlowTables implements ActionCheckers {
   /* Rules with an idle or hard timeout: while there are none, expiry has nothing to scan. */
   private nTimed = 0;
   private readonly settings: TableSettings[] = [];
+  /* Who set each table's name: 0 nobody, else a TableNameLevel. */
+  private readonly nameLevels: Uint8Array;
+  private readonly ofEviction: Uint8Array;
   private version_ = 0;
   onChange: (() => void) | null = null;
   onRemoved: ((rule: Rule, reason: FlowRemovedReason) => void) | null = null;
@@ -152,6 +162,8 @@ export class FlowTables implements ActionCheckers {
     for (let i = 0; i < this.nTables; i++) this.tables.push(new Classifier<OfRule>());
     this.lookups = new Float64Array(this.nTables);
     this.matches = new Float64Array(this.nTables);
+    this.nameLevels = new Uint8Array(this.nTables);
+    this.ofEviction = new Uint8Array(this.nTables);
   }
 
   /** The clock rules are timed with (ms). */
@@ -184,10 +196,10 @@ export class FlowTables implements ActionCheckers {
   configureTable(tableId: number, s: TableSettings | null): void {
     if (tableId >= this.nTables) return;
     const next = s ?? DEFAULT_TABLE_SETTINGS;
+    this.setTableName(tableId, next.name, NAME_FROM_OVSDB);
     const cur = this.tableSettings(tableId);
-    if (cur.name === next.name && cur.maxFlows === next.maxFlows && cur.evict === next.evict)
-      return;
-    this.settings[tableId] = next;
+    if (cur.maxFlows === next.maxFlows && cur.evict === next.evict) return;
+    this.settings[tableId] = { ...next, name: cur.name };
     const victims: Rule[] = [];
     for (let n = this.tableCount(tableId); n > next.maxFlows; n--) {
       const v = this.evictionVictim(tableId, victims);
@@ -197,12 +209,52 @@ export class FlowTables implements ActionCheckers {
     if (victims.length) this.removeRules(victims, 'eviction');
   }
 
+  /**
+   * Names a table (OVS's oftable_set_name): a name set through OVSDB outranks one set through
+   * OpenFlow; an empty name clears, and null clears only a name set at the same level.
+   */
+  setTableName(tableId: number, name: string | null, level: TableNameLevel): void {
+    if (tableId >= this.nTables) return;
+    const have = this.nameLevels[tableId];
+    if (level < have) return;
+    let next: string | null;
+    if (name !== null) {
+      next = name === '' ? null : name.slice(0, TABLE_NAME_MAX);
+      this.nameLevels[tableId] = level;
+    } else if (have === level) {
+      next = null;
+      this.nameLevels[tableId] = 0;
+    } else return;
+    const cur = this.tableSettings(tableId);
+    if (cur.name !== next) this.settings[tableId] = { ...cur, name: next };
+  }
+
+  /** Whether setTableName would take effect, or leave the name as it is anyway. */
+  maySetTableName(tableId: number, name: string | null, level: TableNameLevel): boolean {
+    const cur = this.tableSettings(tableId).name;
+    return (
+      level >= (this.nameLevels[tableId] ?? 0) ||
+      name === null ||
+      cur === null ||
+      name.slice(0, TABLE_NAME_MAX) === cur
+    );
+  }
+
+  /** Eviction asked for through OpenFlow (OF1.4 table-mod), apart from Flow_Table's. */
+  setOpenflowEviction(tableId: number, on: boolean): void {
+    if (tableId < this.nTables) this.ofEviction[tableId] = on ? 1 : 0;
+  }
+
+  openflowEviction(tableId: number): boolean {
+    return this.ofEviction[tableId] === 1;
+  }
+
   /*
    * The rule a full table gives up (OVS's choose_rule_to_evict): only with eviction on, only
    * rules that expire on their own; the least important first, then the soonest to expire.
    */
   private evictionVictim(tableId: number, skip: readonly Rule[] = []): OfRule | null {
-    if (!this.tableSettings(tableId).evict) return null;
+    if (!this.tableSettings(tableId).evict && this.ofEviction[tableId] !== 1) return null;
     let best: OfRule | null = null;
     let bestPrio = Infinity;
     for (const r of this.tables[tableId].rules()) {

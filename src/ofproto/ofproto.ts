@@ -46,6 +46,7 @@ import { GroupTable } from './group-table.ts';
 import { MeterTable } from './meter-table.ts';
 import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, type OfpPort, ofpPort } from './ofp-port.ts';
 import { OfpError } from './openflow/errors.ts';
+import { parseFlowMod } from './openflow/flow-mod-parse.ts';
 import type { IpfixStats } from './openflow/ipfix-stats.ts';
 import type { PacketOut, PortDesc, SwitchDesc } from './openflow/messages.ts';
 import type { Ofpact } from './openflow/ofpact.ts';
@@ -383,6 +384,58 @@ export class Ofproto implements OfSwitch {
     this.connmgr?.setControllers(list);
   }
 
+  /* In-band control (OVS's in-band.c): the remotes reached in-band and the rules in force. */
+  private inBandRemotes: readonly (readonly [string, number])[] = [];
+  private inBandKey = '';
+  private inBandRules: Rule[] = [];
+
+  /**
+   * The controller targets reached through the bridge itself. Hidden table-0 rules (above
+   * OpenFlow's priorities, so dump-flows and table stats never show them) let DHCP and ARP
+   * of the local port and TCP to and from each IPv4 remote through to NORMAL.
+   */
+  setInBandRemotes(targets: readonly string[]): void {
+    const remotes: [string, number][] = [];
+    for (const t of targets) {
+      const m = /^(?:tcp|ssl):(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(t);
+      if (m) remotes.push([m[1], m[2] ? Number(m[2]) : 6653]);
+    }
+    this.inBandRemotes = remotes;
+    this.updateInBand();
+  }
+
+  private updateInBand(): void {
+    const mac = this.byNumber.get(OFPP_LOCAL)?.netdev.getEtheraddr() ?? null;
+    const local = mac !== null && mac !== '00:00:00:00:00:00' ? mac : null;
+    const key = this.inBandRemotes.length ? `${local}|${this.inBandRemotes.join(';')}` : '';
+    if (key === this.inBandKey) return;
+    this.inBandKey = key;
+    if (this.inBandRules.length) this.tables.removeRules(this.inBandRules, 'delete');
+    this.inBandRules = [];
+    if (!key) return;
+    // OVS's in-band rule priorities, IBR_FROM_LOCAL_DHCP (180000) upward.
+    const rules: [number, string][] = [];
+    if (local) {
+      rules.push([180000, `udp,in_port=LOCAL,dl_src=${local},tp_src=68,tp_dst=67`]);
+      rules.push([180001, `arp,dl_dst=${local},arp_op=2`]);
+      rules.push([180002, `arp,dl_src=${local},arp_op=1`]);
+    }
+    for (const [ip, port] of this.inBandRemotes) {
+      rules.push([180005, `arp,arp_tpa=${ip},arp_op=2`]);
+      rules.push([180006, `arp,arp_spa=${ip},arp_op=1`]);
+      rules.push([180007, `tcp,nw_dst=${ip},tp_dst=${port}`]);
+      rules.push([180008, `tcp,nw_src=${ip},tp_src=${port}`]);
+    }
+    for (const [priority, text] of rules) {
+      const p = parseFlowMod(`${text},actions=NORMAL`, 'add');
+      if (!p.ok) continue;
+      const fm = { ...p.value, priority, tableId: 0 };
+      if (this.tables.flowMod(fm) !== null) continue;
+      const r = this.tables.findExactly(0, fm.match, priority);
+      if (r) this.inBandRules.push(r);
+    }
+  }
+
   /* Each port's netdev changeSeq when last looked at. */
   private readonly seqs = new Map<OfpPort, number>();
 
@@ -402,6 +455,8 @@ export class Ofproto implements OfSwitch {
     }
     for (const k of [...this.seqs.keys()]) if (!this.byNumber.has(k)) this.seqs.delete(k);
     if (changed) this.syncPorts();
+    // The local port's address is in the in-band rules (and the port may be new).
+    if (this.inBandRemotes.length) this.updateInBand();
     return changed;
   }
 
@@ -658,6 +713,24 @@ export class Ofproto implements OfSwitch {
     port.netdev.close();
     if (!this.destroyed) this.syncPorts();
     this.fwd.macs.flushPort(ofp);
+  }
+
+  /**
+   * Follows ports the datapath renumbered (dpif-dummy/change-port-number), as OVS's port_run
+   * re-queries every port when the backer's port sequence changes.
+   */
+  odpPortsChanged(): void {
+    let changed = false;
+    for (const [ofp, p] of this.byNumber) {
+      if (p.odpPort === null) continue;
+      const now = this.dpif.portQueryByName(p.netdev.name)?.portNo;
+      if (now === undefined || now === p.odpPort) continue;
+      const q: Ofport = { ...p, odpPort: now };
+      this.byNumber.set(ofp, q);
+      this.byName.set(p.netdev.name, q);
+      changed = true;
+    }
+    if (changed) this.syncPorts();
   }
 
   port(ofp: OfpPort): Ofport | undefined {

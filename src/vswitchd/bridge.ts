@@ -506,6 +506,9 @@ export class VSwitch {
         burstLimit: c.burstLimit,
       })),
     );
+    ofproto.setInBandRemotes(
+      br.cfg.otherConfig.get('disable-in-band') === 'true' ? [] : controllers.map((c) => c.target),
+    );
     ofproto.setFailMode(ofproto.settings.failMode);
     ofproto.setSflow(br.cfg.sflow, this.sflowSubId(br.name));
     ofproto.setNetflow(br.cfg.netflow);

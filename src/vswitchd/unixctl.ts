@@ -5,16 +5,24 @@
  *   dpif/dump-dps                      TYPE@BRIDGE of every bridge, sorted
  *   ofproto/list                       bridge names
  *   netdev-dummy/set-admin-state [netdev] up|down
+ *   dpif-dummy/change-port-number DP PORT NUMBER   renumbers a dummy datapath's port
  *
  * Commands about flows and packets are in unixctl-forwarding.ts.
  */
 import { type UnixctlCommands, UnixctlError } from '../lib/unixctl/index.ts';
 import { dummyNetdevs, findDummyNetdev } from '../netdev/dummy.ts';
 import { shashOrder } from '../ovsdb/client/index.ts';
+import { allDatapaths } from './unixctl-dpctl.ts';
 import { registerForwardingCommands } from './unixctl-forwarding.ts';
 import type { Vswitchd } from './vswitchd.ts';
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** C's atoi: leading blanks, a sign and the digits that follow; 0 when there are none. */
+function atoi(s: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? Number.parseInt(m[1] as string, 10) | 0 : 0;
+}
 
 /** The text of `dpif/show`. */
 export function dpifShow(vs: Vswitchd): string {
@@ -59,6 +67,18 @@ export function registerVswitchdCommands(cmds: UnixctlCommands, vs: Vswitchd): v
       .map((n) => `${n}\n`)
       .join(''),
   );
+  cmds.register('dpif-dummy/change-port-number', 'dp port new-number', 3, 3, (args) => {
+    const [dpName, port, num] = args as [string, string, string];
+    const dpif = allDatapaths(vs).find(
+      (d) => d.fullName.slice(d.fullName.indexOf('@') + 1) === dpName,
+    );
+    if (!dpif?.dummyClass) throw new UnixctlError('unknown datapath or not a dummy');
+    const err = dpif.changePortNumber(port, atoi(num));
+    if (err !== null) throw new UnixctlError(err);
+    for (const b of vs.vswitch.bridges.values())
+      if (b.ofproto.dpif === dpif) b.ofproto.odpPortsChanged();
+    return '';
+  });
   cmds.register('netdev-dummy/set-admin-state', '[netdev] up|down', 1, 2, (args) => {
     const state = (args[args.length - 1] ?? '').toLowerCase();
     if (state !== 'up' && state !== 'down') throw new UnixctlError('Invalid Admin State');

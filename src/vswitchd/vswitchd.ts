@@ -9,6 +9,7 @@
  */
 import { DpifBackers } from '../dpif/backers.ts';
 import { DEFAULT_FLOW_LIMIT } from '../dpif/netdev/dp-netdev.ts';
+import { getFlowVlanLimit, setFlowVlanLimit } from '../lib/flow/extract.ts';
 import { after, type ClockTimer } from '../lib/timeval.ts';
 import { vlog } from '../lib/vlog.ts';
 import { configureUserspaceTso } from '../netdev/linux/netdev-linux.ts';
@@ -166,14 +167,17 @@ export class Vswitchd {
     this.retryTimer.unref?.();
   }
 
-  /** Open_vSwitch other_config max-idle (ms, default 10000) and flow-limit, per datapath. */
+  /** Open_vSwitch other_config max-idle (ms, default 10000) and flow-limit, per datapath; vlan-limit. */
   private configureDatapaths(oc: ReadonlyMap<string, string> | undefined): void {
     const int = (k: string, dflt: number, min: number): number => {
       const n = Number.parseInt(oc?.get(k) ?? '', 10);
       return Number.isFinite(n) && n >= min ? n : dflt;
     };
     setBundleIdleTimeout(int('bundle-idle-timeout', 0, 0));
+    // OVS 3.1 looks at one VLAN header unless told otherwise (0 or less: as many as it can).
+    setFlowVlanLimit(int('vlan-limit', 1, Number.MIN_SAFE_INTEGER));
     for (const d of this.backers.list()) {
+      d.setVlanLimit(getFlowVlanLimit());
       udpifOf(d).maxIdleMs = int('max-idle', DEFAULT_MAX_IDLE_MS, 500);
       d.dp.flowLimit = int('flow-limit', DEFAULT_FLOW_LIMIT, 1);
     }

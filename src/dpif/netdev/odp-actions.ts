@@ -266,8 +266,8 @@ export function formatOdpAction(a: OdpAction, o?: OdpActionFormatOptions): strin
       return `${s})`;
     }
     case 'set':
-      // A whole-attribute set prints every field (OVS formats it verbosely).
-      return `set(${a.attr}(${formatKeyAttrBody(a.attr, a.key, a.mask, !a.masked && a.attr !== 'tunnel')}))`;
+      // A whole-attribute set prints every field (OVS formats it verbosely, with no mask).
+      return `set(${a.attr}(${formatKeyAttrBody(a.attr, a.key, a.masked || a.attr === 'tunnel' ? a.mask : null, !a.masked && a.attr !== 'tunnel')}))`;
     case 'push_vlan':
       return `push_vlan(${a.tpid !== 0x8100 ? `tpid=0x${a.tpid.toString(16).padStart(4, '0')},` : ''}${formatTci(a.tci)})`;
     case 'pop_vlan':

@@ -4,6 +4,7 @@
  * `dpctl/add-flow` and `netdev-dummy/receive`, and the bodies of set() actions. Control path.
  */
 
+import { getFlowVlanLimit } from '../../lib/flow/extract.ts';
 import {
   ETH_TYPE_VLAN_8021Q,
   FLOW_WORDS,
@@ -332,19 +333,26 @@ function parseAttrList(
 ): void {
   // Index of the next VLAN tag; eth_type seen before a vlan() is that tag's TPID.
   let vlanIdx = depth;
+  let pastLimit = false;
   while (!c.done && c.peek() !== ')') {
     c.skipSpace();
     const name = c.ident();
     if (name === '') c.fail(`expected a key attribute at "${c.s.slice(c.pos, c.pos + 20)}"`);
     if (!c.eat('(')) c.fail(`expected "(" after ${name}`);
     if (name === 'encap') {
-      parseAttrList(c, key, mask, vlanIdx, opts, onRecirc);
+      // Past other_config:vlan-limit OVS's odp_flow_key_to_flow stops: the tag's TPID stays
+      // the Ethertype and whatever it encapsulates is not part of the flow.
+      if (pastLimit) c.token('');
+      else parseAttrList(c, key, mask, vlanIdx, opts, onRecirc);
       c.expect(')');
     } else {
       const body = c.token('');
       c.expect(')');
       if (name === 'recirc_id') onRecirc();
-      if (name === 'vlan') {
+      if (name === 'vlan' && vlanIdx >= getFlowVlanLimit() && vlanIdx < 2) {
+        // Beyond the limit: not a tag of the flow (see encap above).
+        pastLimit = true;
+      } else if (name === 'vlan') {
         if (vlanIdx >= 2) c.fail('too many VLAN headers');
         const tpid = key[W_DL_TYPE] & 0xffff;
         const k = new Uint32Array(FLOW_WORDS);

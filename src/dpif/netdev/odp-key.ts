@@ -392,9 +392,11 @@ export function formatKeyAttrBody(
     case 'ct_state': {
       const v = key[W_CT_STATE] & 0xff;
       const mv = m(W_CT_STATE) & 0xff;
-      if (verbose) return mv === 0xff ? hex(v) : `${hex(v)}/${hex(mv)}`;
-      // ODP's u32 ct_state mask counts as exact only when all 32 bits are set.
-      return mv === 0xff && (!mask || mask[W_CT_STATE] === 0xffffffff)
+      // ODP's u32 ct_state mask counts as exact only when all 32 bits are set: a flow that
+      // matches all 8 state bits (megaflows disabled) still prints its mask.
+      const exact = mv === 0xff && (!mask || mask[W_CT_STATE] === 0xffffffff);
+      if (verbose) return exact ? hex(v) : `${hex(v)}/${hex(mv)}`;
+      return exact
         ? formatFlags(CT_STATE_NAMES, v)
         : formatFlagsMasked(CT_STATE_NAMES, v, mv, 0xffffffff);
     }

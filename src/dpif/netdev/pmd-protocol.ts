@@ -60,12 +60,16 @@ export type PmdCommand =
   /** Answered by a 'stats' message with the same seq. */
   | { readonly op: 'stats'; readonly seq: number }
   | { readonly op: 'emc'; readonly insertInvProb: number }
+  /** other_config:vlan-limit: the worker parses as many VLAN headers as the main thread. */
+  | { readonly op: 'vlan-limit'; readonly limit: number }
   /** Close every port and end the thread. */
   | { readonly op: 'exit' };
 
 export interface PmdWorkerData {
   readonly shared: SharedArrayBuffer;
   readonly emcInsertInvProb?: number;
+  /** The flow library's VLAN header limit when the worker starts (see 'vlan-limit'). */
+  readonly vlanLimit?: number;
 }
 
 /** Flow statistics deltas: per flow, its id, packets, bytes, used (absolute, ms), tcp_flags. */

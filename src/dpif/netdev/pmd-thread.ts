@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { coverage } from '../../lib/coverage.ts';
+import { getFlowVlanLimit } from '../../lib/flow/extract.ts';
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { LEVELS, type VlogLevel, vlog } from '../../lib/vlog.ts';
 import type { PmdPortSpec } from '../../netdev/linux/netdev-linux.ts';
@@ -125,7 +126,7 @@ export class PmdThread implements DpFlowListener {
     private readonly host: PmdHost,
     emcInsertInvProb?: number,
   ) {
-    const w = spawnWorker({ shared: this.shared, emcInsertInvProb });
+    const w = spawnWorker({ shared: this.shared, emcInsertInvProb, vlanLimit: getFlowVlanLimit() });
     this.worker = w;
     // The worker never keeps the process alive: exit and SIGTERM end it with the process.
     w.unref();
@@ -218,6 +219,10 @@ export class PmdThread implements DpFlowListener {
 
   setEmcInsertInvProb(v: number): void {
     this.queue({ op: 'emc', insertInvProb: v });
+  }
+
+  setVlanLimit(limit: number): void {
+    this.queue({ op: 'vlan-limit', limit });
   }
 
   /* ---------------------------------------------------------------------------------- */

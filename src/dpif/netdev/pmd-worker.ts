@@ -9,6 +9,7 @@
  * Entry point of a worker started by pmd-thread.ts; bundled as dist/cli/pmd-worker.js.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { setFlowVlanLimit } from '../../lib/flow/extract.ts';
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { setConsoleWriter, setLevels, setPattern, vlog } from '../../lib/vlog.ts';
 import { PmdPort } from '../../netdev/linux/pmd-port.ts';
@@ -42,6 +43,7 @@ const port0 = parentPort;
 if (port0 === null) throw new Error('pmd-worker.ts runs as a worker thread only');
 const parent = port0;
 const data = workerData as PmdWorkerData;
+if (data.vlanLimit !== undefined) setFlowVlanLimit(data.vlanLimit);
 const shared = new Int32Array(data.shared);
 
 // This thread's log messages go to the main thread's vlog (its levels, file and syslog): here
@@ -540,6 +542,9 @@ function apply(cmd: PmdCommand): void {
       return;
     case 'emc':
       dp.emcInsertInvProb = cmd.insertInvProb;
+      return;
+    case 'vlan-limit':
+      setFlowVlanLimit(cmd.limit);
       return;
     case 'exit':
       for (const p of ports.values()) p.close();

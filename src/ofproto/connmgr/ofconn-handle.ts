@@ -7,7 +7,13 @@
 
 import { FLOW_WORDS } from '../../lib/flow/layout.ts';
 import { vlog } from '../../lib/vlog.ts';
-import type { FlowModOptions, FlowTables, Rule, TableMissConfig } from '../flow-table.ts';
+import {
+  type FlowModOptions,
+  type FlowTables,
+  NAME_FROM_OPENFLOW,
+  type Rule,
+  type TableMissConfig,
+} from '../flow-table.ts';
 import {
   decodeTableModVacancy,
   encodeTableDescs,
@@ -41,6 +47,7 @@ export const N_VISIBLE_TABLES = 254;
 const MAX_REPLY = 0xffff;
 const OFPMP_TABLE_DESC = 14;
 const OFPMPF_REQ_MORE = 1;
+const OFPTC14_EVICTION = 1 << 2;
 /* What table features report as every table's capacity (read-only for controllers). */
 const TABLE_MAX_ENTRIES = 1000000;
 
@@ -210,6 +217,14 @@ function handle(
       const err = rejectSlave(conn);
       if (err === null) {
         ctx.tableMod(msg.tableId, vacancy);
+        // OpenFlow 1.4+ carries eviction on or off in every table-mod (OFPTC14_EVICTION).
+        if (conn.version >= 5) {
+          const on = (msg.config & OFPTC14_EVICTION) !== 0;
+          const n = Math.min(N_VISIBLE_TABLES, ctx.sw.flowTables.nTables);
+          if (msg.tableId === 0xff)
+            for (let t = 0; t < n; t++) ctx.sw.flowTables.setOpenflowEviction(t, on);
+          else ctx.sw.flowTables.setOpenflowEviction(msg.tableId, on);
+        }
         // Only OpenFlow 1.1 and 1.2 have table-miss bits (OVS's ofputil_decode_table_miss).
         const miss = conn.version === 2 || conn.version === 3 ? TABLE_MISS[msg.config & 3] : null;
         if (miss) {
@@ -408,8 +423,9 @@ function statsRequest(
           return null;
         }
         conn.pendingTableFeatures = null;
-        const err = checkTableFeaturesChange(all);
+        const err = checkTableFeaturesChange(all, sw.flowTables);
         if (err) return err;
+        for (const t of all) sw.flowTables.setTableName(t.tableId, t.name, NAME_FROM_OPENFLOW);
       }
       sendChunked(
         conn,
@@ -434,7 +450,13 @@ function statsRequest(
         reply({
           stat: 'raw',
           statType: OFPMP_TABLE_DESC,
-          body: encodeTableDescs(ctx.tableDescs()),
+          body: encodeTableDescs(
+            ctx
+              .tableDescs()
+              .map((d) =>
+                sw.flowTables.openflowEviction(d.tableId) ? { ...d, eviction: true } : d,
+              ),
+          ),
         });
         return null;
       }
@@ -451,7 +473,10 @@ function statsRequest(
  * capabilities) are accepted and, like OVS's userspace datapath, change nothing observable
  * beyond the reply, which reports the features in force.
  */
-function checkTableFeaturesChange(tables: readonly TableFeatures[]): OfpError | null {
+function checkTableFeaturesChange(
+  tables: readonly TableFeatures[],
+  flowTables: FlowTables,
+): OfpError | null {
   if (tables.length === 0) return null;
   const seen = new Set<number>();
   for (const t of tables) {
@@ -473,6 +498,12 @@ function checkTableFeaturesChange(tables: readonly TableFeatures[]): OfpError | 
   }
   for (const t of tables) {
     if (t.maxEntries !== TABLE_MAX_ENTRIES) return new OfpError('OFPTFFC_EPERM', 'max_entries');
+  }
+  // A name given through OVSDB cannot be changed through OpenFlow, only restated.
+  for (const t of tables) {
+    if (!flowTables.maySetTableName(t.tableId, t.name, NAME_FROM_OPENFLOW)) {
+      return new OfpError('OFPTFFC_EPERM', `table ${t.tableId} is named through OVSDB`);
+    }
   }
   return null;
 }

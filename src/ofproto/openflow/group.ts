@@ -431,10 +431,7 @@ function splitBuckets(s: string): { head: string; buckets: string[] } {
 
 /* As OVS's OF1.5 encoder: a bucket given without bucket_id gets the lowest id that no bucket
  * of the same message names. */
-function assignBucketIds(parsed: Bucket[], texts: readonly string[]): void {
-  const explicit = texts.map((t) =>
-    /^(?:(?:weight|watch_port|watch_group)[:=][^,]*,)*bucket_id[:=]/.test(t),
-  );
+function assignBucketIds(parsed: Bucket[], explicit: readonly boolean[]): void {
   if (explicit.every(Boolean)) return;
   const used = new Set(parsed.filter((_, i) => explicit[i]).map((b) => b.bucketId));
   let next = 0;
@@ -446,7 +443,49 @@ function assignBucketIds(parsed: Bucket[], texts: readonly string[]): void {
   });
 }
 
-function parseBucket(s: string, t: GroupType, index: number): Bucket {
+/* ofputil_parse_key_value()'s split that also keeps each token's text, since a bucket's
+ * keywords may sit anywhere among its actions and the actions are re-parsed as written. */
+function bucketTokens(s: string): Array<{ key: string; value: string; raw: string }> {
+  const out: Array<{ key: string; value: string; raw: string }> = [];
+  const isSep = (c: string) => c === ',' || c === ' ' || c === '\t' || c === '\r' || c === '\n';
+  let i = 0;
+  while (i < s.length) {
+    while (i < s.length && isSep(s[i])) i++;
+    if (i >= s.length) break;
+    let j = i;
+    while (j < s.length && !':=(, \t\r\n'.includes(s[j])) j++;
+    const key = s.slice(i, j);
+    let value = '';
+    if (s[j] === '=' || s[j] === ':' || s[j] === '(') {
+      const open = s[j] === '(';
+      const start = ++j;
+      let depth = 0;
+      while (j < s.length) {
+        const c = s[j];
+        if (c === '(') depth++;
+        else if (c === ')') {
+          if (depth === 0 && open) {
+            // "(x)->y" (move's source) runs on to the next separator.
+            if (s.startsWith(')->', j)) {
+              j++;
+              while (j < s.length && !isSep(s[j])) j++;
+            }
+            break;
+          }
+          depth--;
+        } else if (depth === 0 && !open && isSep(c)) break;
+        j++;
+      }
+      value = s.slice(start, j);
+      if (open && s[j] === ')') j++;
+    }
+    out.push({ key, value, raw: s.slice(i, j) });
+    i = j;
+  }
+  return out;
+}
+
+function parseBucket(s: string, t: GroupType, index: number): { b: Bucket; explicit: boolean } {
   const b: Bucket = {
     bucketId: index,
     weight: defaultWeight(t),
@@ -454,30 +493,42 @@ function parseBucket(s: string, t: GroupType, index: number): Bucket {
     watchGroup: OFPG_ANY,
     ofpacts: [],
   };
-  let rest = s;
-  for (;;) {
-    const m = /^(bucket_id|weight|watch_port|watch_group)[:=]([^,]*),?/.exec(rest);
-    if (!m) break;
-    rest = rest.slice(m[0].length);
-    if (m[1] === 'bucket_id') {
+  let explicit = false;
+  const actions: string[] = [];
+  for (const { key, value, raw } of bucketTokens(s)) {
+    const k = key.toLowerCase();
+    if (k === 'bucket_id') {
       b.bucketId =
-        m[2] === 'first'
+        value === 'first'
           ? OFPG15_BUCKET_FIRST
-          : m[2] === 'last'
+          : value === 'last'
             ? OFPG15_BUCKET_LAST
-            : parseU32(m[2], 'bucket_id');
-    } else if (m[1] === 'weight') b.weight = parseU32(m[2], 'weight') & 0xffff;
-    else if (m[1] === 'watch_port') {
-      const p = ofpPortFromString(m[2]);
-      if (p === null) throw new OfpError('OFPGMFC_BAD_WATCH', `${m[2]}: unknown port`);
+            : parseU32(value, 'bucket_id');
+      explicit = true;
+    } else if (k === 'weight') {
+      if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(value) || Number(value) > 0xffff) {
+        throw new OfpError('OFPGMFC_BAD_BUCKET', `invalid weight "${value}"`);
+      }
+      b.weight = Number(value);
+    } else if (k === 'watch_port') {
+      const p = ofpPortFromString(value);
+      if (p === null) throw new OfpError('OFPGMFC_BAD_WATCH', `${value}: invalid watch_port`);
       b.watchPort = p;
-    } else b.watchGroup = parseU32(m[2], 'watch_group');
+    } else if (k === 'watch_group') b.watchGroup = parseU32(value, 'watch_group');
+    else if (k === 'action' || k === 'actions') actions.push(value);
+    else actions.push(raw);
   }
-  const acts = rest.replace(/^actions=/, '');
-  const p = parseOfpacts(acts === '' ? 'drop' : acts);
+  if (!actions.length) throw new OfpError('OFPGMFC_BAD_BUCKET', 'bucket must specify actions');
+  if (t === 'ff' && b.watchPort === 0xffff && b.watchGroup === OFPG_ANY) {
+    throw new OfpError(
+      'OFPGMFC_BAD_BUCKET',
+      'fast failover bucket requires watch_port or watch_group',
+    );
+  }
+  const p = parseOfpacts(actions.join(','));
   if (!p.ok) throw new OfpError('OFPGMFC_BAD_BUCKET', p.error);
   b.ofpacts = p.value;
-  return b;
+  return { b, explicit };
 }
 
 const FIELD_ORDER = new Map<string, number>();
@@ -589,8 +640,23 @@ export function parseGroupMod(text: string, command: GroupCommand): ParseResult<
       };
     }
     if (props.method || props.param || props.fields.length) g.props = props;
-    g.buckets = buckets.map((b, i) => parseBucket(b, g.groupType, i));
-    assignBucketIds(g.buckets, buckets);
+    const parsed: Array<{ b: Bucket; explicit: boolean }> = [];
+    for (const text of buckets) {
+      const pb = parseBucket(text, g.groupType, parsed.length);
+      // As OVS, checked bucket by bucket, so an earlier bucket's error wins.
+      if (command !== 'insert_bucket' && g.groupType !== 'select' && pb.b.weight) {
+        return { ok: false, error: 'Only select groups can have bucket weights.' };
+      }
+      parsed.push(pb);
+    }
+    if (g.groupType === 'indirect' && parsed.length > 1) {
+      return { ok: false, error: 'Indirect groups can have at most one bucket.' };
+    }
+    g.buckets = parsed.map((p) => p.b);
+    assignBucketIds(
+      g.buckets,
+      parsed.map((p) => p.explicit),
+    );
     if (command === 'delete' && g.buckets.length) return { ok: false, error: 'bucket not allowed' };
     return { ok: true, value: g };
   } catch (e) {

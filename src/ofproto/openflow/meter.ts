@@ -8,6 +8,8 @@ import type { Reader, Writer } from './bytes.ts';
 import { OfpError } from './errors.ts';
 import type { ParseResult } from './ofpact-parse.ts';
 
+/** The highest meter id a user may set (OFPM13_MAX). */
+export const OFPM_MAX = 0xffff0000;
 export const OFPM_SLOWPATH = 0xfffffffd;
 export const OFPM_CONTROLLER = 0xfffffffe;
 export const OFPM_ALL = 0xffffffff;
@@ -131,62 +133,117 @@ export function formatMeterMod(m: MeterMod): string {
   return ` ${m.command === 'add' ? 'ADD' : m.command === 'modify' ? 'MOD' : 'DEL'} ${formatMeterConfig(m)}`;
 }
 
-function u32(s: string, what: string): number {
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(s) || Number(s) > 0xffffffff) {
-    throw new OfpError('OFPMMFC_BAD_BAND_VALUE', `invalid ${what} "${s}"`);
+/* C's strtoul(s, &end, 0) over the whole token, as OVS's str_to_u32(); the result is cut to
+ * 32 bits as there. */
+function u32(s: string): number {
+  if (s === '') throw new OfpError('OFPMMFC_BAD_BAND_VALUE', 'missing required numeric argument');
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  const v = m
+    ? BigInt(m[2].startsWith('0') && !/^0[xX]/.test(m[2]) ? `0o${m[2].slice(1) || '0'}` : m[2])
+    : -1n;
+  if (!m || v > 0xffffffffffffffffn) {
+    throw new OfpError('OFPMMFC_BAD_BAND_VALUE', `invalid numeric format ${s}`);
   }
-  return Number(s);
+  return Number(BigInt.asUintN(32, m[1] === '-' ? -v : v));
 }
 
-/** Parses the add-meter / mod-meter / del-meters syntax of ovs-ofctl(8). */
+/* strtok_r(): the next token of `s` after `pos` delimited by any of `delims`. */
+function strtok(st: { s: string; pos: number }, delims: string): string | null {
+  let i = st.pos;
+  while (i < st.s.length && delims.includes(st.s[i])) i++;
+  if (i >= st.s.length) {
+    st.pos = i;
+    return null;
+  }
+  let j = i;
+  while (j < st.s.length && !delims.includes(st.s[j])) j++;
+  st.pos = j < st.s.length ? j + 1 : j;
+  return st.s.slice(i, j);
+}
+
+const NAME_DELIMS = '=, \t\r\n';
+const VALUE_DELIMS = ', \t\r\n';
+
+/**
+ * Parses the add-meter / mod-meter / del-meters (and dump-meters: 'delete') syntax of
+ * ovs-ofctl(8) as OVS's parser reads it: words split at commas, spaces and '=', so
+ * `meter=1 pktps stats bands=type=drop rate=1` and `meter=1,pktps,band=type=drop,rate=1` are
+ * the same; everything from the first "band" on is the band list.
+ */
 export function parseMeterMod(text: string, command: MeterCommand): ParseResult<MeterMod> {
   try {
-    const m: MeterMod = { command, meterId: OFPM_ALL, flags: 0, bands: [] };
-    const bi = text.indexOf('band=');
-    const head = bi >= 0 ? text.slice(0, bi) : text;
-    let haveId = false;
-    for (const kv of head.split(',').filter((x) => x.trim())) {
-      const [k, v = ''] = kv.trim().split('=');
-      if (k === 'meter') {
-        m.meterId =
-          v === 'all'
-            ? OFPM_ALL
-            : v === 'controller'
-              ? OFPM_CONTROLLER
-              : v === 'slowpath'
-                ? OFPM_SLOWPATH
-                : u32(v, 'meter id');
-        haveId = true;
-      } else if (k === 'kbps') m.flags |= OFPMF_KBPS;
-      else if (k === 'pktps') m.flags |= OFPMF_PKTPS;
-      else if (k === 'burst') m.flags |= OFPMF_BURST;
-      else if (k === 'stats') m.flags |= OFPMF_STATS;
-      else return { ok: false, error: `unknown keyword ${k}` };
+    const m: MeterMod = { command, meterId: 0, flags: 0, bands: [] };
+    const withFlags = command !== 'delete';
+    let head = text;
+    let bandText = '';
+    if (withFlags) {
+      const bi = text.indexOf('band');
+      const eq = bi < 0 ? -1 : text.indexOf('=', bi + 1);
+      if (eq < 0) return { ok: false, error: 'must specify bands' };
+      head = text.slice(0, bi);
+      bandText = text.slice(eq + 1);
     }
-    if (!haveId && command !== 'delete') return { ok: false, error: 'must specify a meter id' };
-    if (bi >= 0) {
-      for (const bt of text
-        .slice(bi)
-        .split(/,?band=/)
-        .filter((x) => x)) {
-        const b: MeterBand = { type: 0, rate: 0, burstSize: 0, precLevel: 0 };
-        for (const kv of bt.split(',').filter((x) => x)) {
-          const [k, v = ''] = kv.split('=');
-          if (k === 'type') {
-            if (v === 'drop') b.type = 1;
-            else if (v === 'dscp_remark') b.type = 2;
-            else return { ok: false, error: `unknown band type ${v}` };
-          } else if (k === 'rate') b.rate = u32(v, 'rate');
-          else if (k === 'burst_size') b.burstSize = u32(v, 'burst_size');
-          else if (k === 'prec_level') b.precLevel = u32(v, 'prec_level') & 0xff;
-          else return { ok: false, error: `unknown keyword ${k}` };
+    const st = { s: head, pos: 0 };
+    for (let name = strtok(st, NAME_DELIMS); name !== null; name = strtok(st, NAME_DELIMS)) {
+      if (withFlags && name === 'kbps') m.flags |= OFPMF_KBPS;
+      else if (withFlags && name === 'pktps') m.flags |= OFPMF_PKTPS;
+      else if (withFlags && name === 'burst') m.flags |= OFPMF_BURST;
+      else if (withFlags && name === 'stats') m.flags |= OFPMF_STATS;
+      else {
+        const value = strtok(st, VALUE_DELIMS);
+        if (value === null) return { ok: false, error: `field ${name} missing value` };
+        if (name !== 'meter') return { ok: false, error: `unknown keyword ${name}` };
+        if (value === 'all') m.meterId = OFPM_ALL;
+        else if (value === 'controller') m.meterId = OFPM_CONTROLLER;
+        else if (value === 'slowpath') m.meterId = OFPM_SLOWPATH;
+        else {
+          m.meterId = u32(value);
+          if (m.meterId > OFPM_MAX || !m.meterId) {
+            return { ok: false, error: `invalid value for ${name}` };
+          }
         }
-        if (!b.type) return { ok: false, error: 'band type must be specified' };
-        m.bands.push(b);
       }
     }
-    if (command !== 'delete' && !(m.flags & (OFPMF_KBPS | OFPMF_PKTPS))) {
+    if (!m.meterId) return { ok: false, error: "must specify 'meter'" };
+    if (withFlags && !m.flags) {
       return { ok: false, error: "meter must specify either 'kbps' or 'pktps'" };
+    }
+    if (!withFlags) return { ok: true, value: m };
+    const bt = { s: bandText, pos: 0 };
+    let band: MeterBand | null = null;
+    for (let name = strtok(bt, NAME_DELIMS); name !== null; name = strtok(bt, NAME_DELIMS)) {
+      const value = strtok(bt, VALUE_DELIMS);
+      if (value === null) return { ok: false, error: `field ${name} missing value` };
+      if (name === 'type') {
+        band = { type: 0, rate: 0, burstSize: 0, precLevel: 0 };
+        m.bands.push(band);
+        if (value === 'drop') band.type = 1;
+        else if (value === 'dscp_remark') band.type = 2;
+        else return { ok: false, error: `field ${name} unknown value ${value}` };
+      } else if (!band) return { ok: false, error: "band must start with the 'type' keyword" };
+      else if (name === 'rate') band.rate = u32(value);
+      else if (name === 'burst_size') band.burstSize = u32(value);
+      else if (name === 'prec_level') {
+        const p = /^(0x[0-9a-f]+|[0-9]+)$/i.test(value) ? Number(value) : -1;
+        if (p < 0 || p > 255) return { ok: false, error: `invalid ${name} "${value}"` };
+        band.precLevel = p;
+      } else return { ok: false, error: `unknown keyword ${name}` };
+    }
+    if (!m.bands.length) return { ok: false, error: 'meter must have bands' };
+    for (const b of m.bands) {
+      if (b.type === 2 && !b.precLevel) {
+        return { ok: false, error: "'dscp_remark' band must have 'prec_level'" };
+      }
+      if (b.type !== 2 && b.precLevel) {
+        return { ok: false, error: "Only 'dscp_remark' band may have 'prec_level'" };
+      }
+      if (!b.rate) return { ok: false, error: "band must have 'rate'" };
+      if (m.flags & OFPMF_BURST && !b.burstSize) {
+        return { ok: false, error: "band must have 'burst_size' when 'burst' flag is set" };
+      }
+      if (!(m.flags & OFPMF_BURST) && b.burstSize) {
+        return { ok: false, error: "band may have 'burst_size' only when 'burst' flag is set" };
+      }
     }
     return { ok: true, value: m };
   } catch (e) {

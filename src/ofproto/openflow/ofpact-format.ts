@@ -226,7 +226,28 @@ const REASON_TEXT: Record<string, string> = {
   packet_out: 'packet_out',
 };
 
+/**
+ * OVS's debug_slow and debug_recirc (NXAST 254 and 255, no arguments; ovs-actions(7)). The
+ * Ofpact union in ofpact.ts has no member for them yet, so they travel as this shape behind a
+ * cast and are recognised with isDebugOfpact(); the datapath translation ignores them.
+ */
+export interface DebugOfpact {
+  type: 'debug_slow' | 'debug_recirc';
+}
+
+export function debugOfpact(type: DebugOfpact['type']): Ofpact {
+  return { type } as unknown as Ofpact;
+}
+
+/** The debug action's name, or null for any other action. */
+export function debugOfpactType(a: Ofpact): DebugOfpact['type'] | null {
+  const t: string = a.type;
+  return t === 'debug_slow' || t === 'debug_recirc' ? t : null;
+}
+
 export function formatOfpact(a: Ofpact, opts?: OfpactFormatOptions): string {
+  const debug = debugOfpactType(a);
+  if (debug) return debug;
   switch (a.type) {
     case 'output':
       return a.port < 0xff00

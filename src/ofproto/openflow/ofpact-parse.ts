@@ -18,7 +18,7 @@ import type {
   Subfield,
 } from './ofpact.ts';
 import { OFPCR_REASONS } from './ofpact.ts';
-import { bigToFieldWords, fieldBits } from './ofpact-format.ts';
+import { bigToFieldWords, debugOfpact, fieldBits } from './ofpact-format.ts';
 import { headerByWireName } from './oxm-fields.ts';
 
 export interface OfpactParseOptions {
@@ -691,6 +691,9 @@ function parseOne(key: string, arg: string, isParen: boolean, opts?: OfpactParse
       return parseCt(arg, opts);
     case 'ct_clear':
       return { type: 'ct_clear' };
+    case 'debug_slow':
+    case 'debug_recirc':
+      return debugOfpact(key);
     case 'check_pkt_larger': {
       const [n, dst] = splitArrow(arg, arg);
       const d = parseSubfield(dst);

@@ -11,12 +11,25 @@
 import { type Field, fieldByName } from '../../lib/flow/fields.ts';
 import { VLAN_CFI, W_NW, W_VLAN0 } from '../../lib/flow/layout.ts';
 import type { Match } from '../../lib/flow/match.ts';
+import { VlogRateLimit, vlog } from '../../lib/vlog.ts';
 import { DecodeError, type Reader, Writer } from './bytes.ts';
 import { NX_VENDOR_ID, OfpError } from './errors.ts';
 import { entryWords, portFromOfp11, portToOfp11, pullEntry, putFieldTlv } from './match-nxm.ts';
 import type { ControllerReason, LearnSpec, Ofpact, Subfield } from './ofpact.ts';
 import { OFPCR_REASONS } from './ofpact.ts';
-import { bigToFieldWords, fieldBits } from './ofpact-format.ts';
+import { bigToFieldWords, debugOfpact, debugOfpactType, fieldBits } from './ofpact-format.ts';
+
+// OVS's debugging actions: always encoded, decoded only once enabled (as OVS, whose
+// ovs-vswitchd enables them with --enable-dummy and whose ovs-ofctl never does).
+const NXAST_DEBUG_SLOW = 254;
+const NXAST_DEBUG_RECIRC = 255;
+let debugOfpactsEnabled = false;
+
+/** Lets the decoder accept debug_slow and debug_recirc (ovs-vswitchd --enable-dummy). */
+export function enableDebugOfpacts(on = true): void {
+  debugOfpactsEnabled = on;
+}
+
 import { headerByWire, headerFor, headerWord } from './oxm-fields.ts';
 
 export const OFP10_VERSION = 1;
@@ -431,6 +444,12 @@ function putAction(
 ): undefined {
   const of10 = version === OFP10_VERSION;
   let at: number;
+  const debug = debugOfpactType(a);
+  if (debug) {
+    at = startNx(w, debug === 'debug_slow' ? NXAST_DEBUG_SLOW : NXAST_DEBUG_RECIRC);
+    w.zeros(6);
+    return endAction(w, at);
+  }
   switch (a.type) {
     case 'output':
       at = startAction(w, 0);
@@ -1161,6 +1180,13 @@ function decodeNx(r: Reader, len: number, version: number, out: Ofpact[]): void 
     case NXAST.CT_CLEAR:
       out.push({ type: 'ct_clear' });
       return;
+    case NXAST_DEBUG_SLOW:
+    case NXAST_DEBUG_RECIRC:
+      if (!debugOfpactsEnabled) {
+        throw new OfpError('OFPBAC_BAD_VENDOR_TYPE', `NX subtype ${subtype}`);
+      }
+      out.push(debugOfpact(subtype === NXAST_DEBUG_SLOW ? 'debug_slow' : 'debug_recirc'));
+      return;
     case 36: {
       r.skip(2);
       const flags = r.u16();
@@ -1474,7 +1500,50 @@ export function decodeActions(r: Reader, len: number, version: number): Ofpact[]
     throw new OfpError('OFPBAC_BAD_LEN', 'action list length');
   const list = r.sub(len);
   const out: Ofpact[] = [];
+  const listStart = list.pos;
+  const at = { offset: 0 };
+  try {
+    decodeActionList(list, version, out, at);
+  } catch (e) {
+    if (e instanceof OfpError) {
+      logBadAction(list.buf.subarray(listStart, list.end), at.offset, e);
+    }
+    throw e;
+  }
+  return out;
+}
+
+const actionsLog = vlog('ofp_actions');
+const badActionRl = new VlogRateLimit(1, 5);
+
+/* As OVS: a list that fails to decode is logged with the failing action's offset (that of the
+ * action being read when the error was thrown) and the whole list in hex. */
+function logBadAction(list: Uint8Array, offset: number, e: OfpError): void {
+  if (!actionsLog.warnEnabled) return;
+  const lines: string[] = [];
+  for (let off = 0; off < list.length; off += 16) {
+    let line = `${off.toString(16).padStart(8, '0')}  `;
+    const n = Math.min(16, list.length - off);
+    for (let i = 0; i < n; i++) {
+      line += `${list[off + i].toString(16).padStart(2, '0')}${i === 7 ? '-' : ' '}`;
+    }
+    lines.push(line.trimEnd());
+  }
+  actionsLog.warnRl(
+    `bad action at offset ${offset} (${e.error}):\n${lines.join('\n')}`,
+    badActionRl,
+  );
+}
+
+function decodeActionList(
+  list: Reader,
+  version: number,
+  out: Ofpact[],
+  at: { offset: number },
+): void {
+  const listStart = list.pos;
   while (list.remaining > 0) {
+    at.offset = list.pos - listStart;
     if (list.remaining < 8) throw new OfpError('OFPBAC_BAD_LEN', 'truncated action');
     const type = list.peekU16();
     const alen = list.peekU16(2);
@@ -1509,7 +1578,6 @@ export function decodeActions(r: Reader, len: number, version: number): Ofpact[]
       throw e;
     }
   }
-  return out;
 }
 
 /** Parses `len` bytes of OF1.1+ instructions into ofpacts (in OVS's canonical order). */
