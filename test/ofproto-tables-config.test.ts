@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { dummyBridge, type Stack, startStack, stopStack, vsctl } from './vswitchd-harness.ts';
+import { describe, it } from 'node:test';
+import { dummyBridge, type Stack, sideBySide, vsctl } from './vswitchd-harness.ts';
 
 function run(s: Stack, args: string[]) {
   return spawnSync('/usr/bin/ovs-ofctl', args, { encoding: 'utf8', env: s.env, timeout: 10_000 });
@@ -106,19 +106,11 @@ function scenario(s: Stack): string[] {
 }
 
 describe('flow table configuration on our switch and on real ovs-vswitchd', () => {
-  const stacks: Stack[] = [];
   let ours: string[] = [];
   let real: string[] = [];
-  before(async () => {
-    for (const which of ['real', 'ours'] as const) {
-      const s = await startStack({ which });
-      stacks.push(s);
-      if (which === 'real') real = scenario(s);
-      else ours = scenario(s);
-    }
-  });
-  after(() => {
-    for (const s of stacks) stopStack(s);
+  sideBySide(scenario, (which, r) => {
+    if (which === 'real') real = r;
+    else ours = r;
   });
 
   it('table names come from table-features requests and Flow_Table rows', () => {

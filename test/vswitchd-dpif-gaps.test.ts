@@ -6,15 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import {
-  appctl,
-  dummyBridge,
-  type Stack,
-  startStack,
-  stopStack,
-  vsctl,
-} from './vswitchd-harness.ts';
+import { describe, it } from 'node:test';
+import { appctl, dummyBridge, type Stack, sideBySide, vsctl } from './vswitchd-harness.ts';
 
 function ofctl(s: Stack, args: string[]): void {
   const r = spawnSync('/usr/bin/ovs-ofctl', args, { encoding: 'utf8', env: s.env });
@@ -91,19 +84,11 @@ async function scenario(s: Stack): Promise<Seen> {
 }
 
 describe('vlan-limit and dpif-dummy/change-port-number, ours and real ovs-vswitchd', () => {
-  const stacks: Stack[] = [];
   let ours: Seen = { vlan: [], renumber: [] };
   let real: Seen = { vlan: [], renumber: [] };
-  before(async () => {
-    for (const which of ['real', 'ours'] as const) {
-      const s = await startStack({ which });
-      stacks.push(s);
-      if (which === 'real') real = await scenario(s);
-      else ours = await scenario(s);
-    }
-  });
-  after(() => {
-    for (const s of stacks) stopStack(s);
+  sideBySide(scenario, (which, r) => {
+    if (which === 'real') real = r;
+    else ours = r;
   });
 
   it('other_config:vlan-limit decides how many VLAN headers the flow has', () => {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -232,4 +233,25 @@ export function dummyBridge(bridge: string, ports: readonly number[] = []): stri
     args.push('type=dummy', `ofport_request=${n}`);
   }
   return args;
+}
+
+/**
+ * For a describe(): runs `scenario` once on a real ovs-vswitchd stack and once on ours, in the
+ * suite's before(), handing each result to `seen`; both stacks stop in its after().
+ */
+export function sideBySide<T>(
+  scenario: (s: Stack) => T | Promise<T>,
+  seen: (which: 'real' | 'ours', result: T) => void,
+): void {
+  const stacks: Stack[] = [];
+  before(async () => {
+    for (const which of ['real', 'ours'] as const) {
+      const s = await startStack({ which });
+      stacks.push(s);
+      seen(which, await scenario(s));
+    }
+  });
+  after(() => {
+    for (const s of stacks) stopStack(s);
+  });
 }

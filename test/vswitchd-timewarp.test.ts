@@ -5,16 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  appctl,
-  dummyBridge,
-  type Stack,
-  startStack,
-  stopStack,
-  vsctl,
-} from './vswitchd-harness.ts';
+import { appctl, dummyBridge, type Stack, sideBySide, vsctl } from './vswitchd-harness.ts';
 
 function ofctl(s: Stack, args: string[]): string {
   const r = spawnSync('/usr/bin/ovs-ofctl', args, { encoding: 'utf8', env: s.env });
@@ -75,19 +68,11 @@ async function scenario(s: Stack): Promise<string[]> {
 }
 
 describe('time/warp on our switch and on real ovs-vswitchd', () => {
-  const stacks: Stack[] = [];
   let ours: string[] = [];
   let real: string[] = [];
-  before(async () => {
-    for (const which of ['real', 'ours'] as const) {
-      const s = await startStack({ which });
-      stacks.push(s);
-      if (which === 'real') real = await scenario(s);
-      else ours = await scenario(s);
-    }
-  });
-  after(() => {
-    for (const s of stacks) stopStack(s);
+  sideBySide(scenario, (which, r) => {
+    if (which === 'real') real = r;
+    else ours = r;
   });
 
   it('flows expire by idle and hard timeouts only when the clock is warped past them', () => {
