@@ -126,6 +126,9 @@ interface XCache {
   bytes: number;
 }
 
+/** How many distinct controller calls udpif remembers before it starts afresh. */
+export const MAX_CONTROLLER_CALLS = 1 << 16;
+
 export interface ControllerCallInfo extends ControllerCall {
   /** OpenFlow metadata at the time (in_port, registers...), as a full flow key. */
   readonly flow: FlowKey;
@@ -427,6 +430,15 @@ export class Udpif implements UpcallHandler {
     const k = `${call.bridge}|${call.reason}|${call.tableId}|${call.cookie}|${call.maxLen}|${call.controllerId}|${call.userdata ? Buffer.from(call.userdata).toString('hex') : ''}|${call.miss ?? ''}|${call.meta?.join(',') ?? ''}`;
     let id = this.calls.get(k);
     if (id === undefined) {
+      if (this.calls.size >= MAX_CONTROLLER_CALLS) {
+        // Calls carry pipeline fields (registers, tunnel ids), so their variety has no bound:
+        // start afresh and revalidate, so that every datapath flow is re-translated under new
+        // ids. Ids keep counting up, so an old flow's id never names a new call.
+        this.calls.clear();
+        this.callById.clear();
+        this.lastCall = null;
+        this.changed();
+      }
       id = this.nextCallId++;
       this.calls.set(k, id);
       this.callById.set(id, call);
