@@ -71,6 +71,42 @@ function frames64(n: number): { buf: Buffer; desc: Uint32Array } {
   return { buf, desc };
 }
 
+/** What a transmit benchmark needs of a socket. */
+interface TxSocket {
+  send(buf: Buffer, desc: Uint32Array, n: number): number;
+  close(): void;
+}
+
+/**
+ * Sends 64-byte frames in batches for `seconds`, then prints what was queued, what arrived at
+ * the peer, and the CPU it took; `perCpu` says which count the per-CPU-second figure uses.
+ */
+function timeTx(label: string, s: TxSocket, perCpu: 'queued' | 'arrived'): void {
+  const { buf, desc } = frames64(BATCH);
+  const before = rxPackets('vb');
+  let queued = 0;
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(seconds * 1e9));
+  let calls = 0;
+  while (true) {
+    queued += s.send(buf, desc, BATCH);
+    if (++calls % 64 === 0 && process.hrtime.bigint() >= end) break;
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const delivered = rxPackets('vb') - before;
+  s.close();
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  const per =
+    perCpu === 'queued'
+      ? `${Math.round(queued / cpuSecs)} frames`
+      : `${Math.round(delivered / cpuSecs)} arrived frames`;
+  console.log(
+    `TX ${label}: ${Math.round(queued / secs)} frames/s queued, ${Math.round(delivered / secs)} frames/s arrived at the peer; CPU ${Math.round((cpuSecs / secs) * 100)}%, i.e. ${per} per CPU-second`,
+  );
+}
+
 function benchTx(label: string, opts: { qdiscBypass: boolean; mmsg: boolean }): void {
   const s = inNetns(ns.name, () =>
     AfPacketSocket.open('va', {
@@ -79,47 +115,16 @@ function benchTx(label: string, opts: { qdiscBypass: boolean; mmsg: boolean }): 
       txRing: !opts.mmsg,
     }),
   );
-  const { buf, desc } = frames64(BATCH);
-  const before = rxPackets('vb');
-  let queued = 0;
-  const cpu0 = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const end = start + BigInt(Math.round(seconds * 1e9));
-  let calls = 0;
-  while (true) {
-    queued += s.send(buf, desc, BATCH);
-    if (++calls % 64 === 0 && process.hrtime.bigint() >= end) break;
-  }
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  const delivered = rxPackets('vb') - before;
-  s.close();
-  console.log(
-    `TX ${label}: ${Math.round(queued / secs)} frames/s queued, ${Math.round(delivered / secs)} frames/s arrived at the peer; CPU ${Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100)}%, i.e. ${Math.round(queued / ((cpu.user + cpu.system) / 1e6))} frames per CPU-second`,
-  );
+  timeTx(label, s, 'queued');
 }
 
 /** The same through an AF_XDP socket (copy mode on veth: one skb per frame, built in our
  * sendto), from a UMEM, with the XDP program of af-xdp.c attached to the sending end. */
 function benchTxXsk(mode: 'native' | 'generic'): void {
-  const s = inNetns(ns.name, () => XskSocket.open('va', { mode }));
-  const { buf, desc } = frames64(BATCH);
-  const before = rxPackets('vb');
-  let queued = 0;
-  const cpu0 = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const end = start + BigInt(Math.round(seconds * 1e9));
-  let calls = 0;
-  while (true) {
-    queued += s.send(buf, desc, BATCH);
-    if (++calls % 64 === 0 && process.hrtime.bigint() >= end) break;
-  }
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  const delivered = rxPackets('vb') - before;
-  s.close();
-  console.log(
-    `TX AF_XDP ${mode} (copy): ${Math.round(queued / secs)} frames/s queued, ${Math.round(delivered / secs)} frames/s arrived at the peer; CPU ${Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100)}%, i.e. ${Math.round(delivered / ((cpu.user + cpu.system) / 1e6))} arrived frames per CPU-second`,
+  timeTx(
+    `AF_XDP ${mode} (copy)`,
+    inNetns(ns.name, () => XskSocket.open('va', { mode })),
+    'arrived',
   );
 }
 
