@@ -8,6 +8,7 @@
  */
 
 import net from 'node:net';
+import { noteActivity } from '../../lib/busy-poll.ts';
 import { rundir } from '../../lib/paths.ts';
 import { vlog } from '../../lib/vlog.ts';
 import { decodeMessage, encodeMessage } from '../../ofproto/openflow/codec.ts';
@@ -73,7 +74,10 @@ export class Vconn {
   private constructor(name: string, sock: net.Socket) {
     this.name = name;
     this.sock = sock;
-    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('data', (d: Buffer) => {
+      this.onData(d);
+      noteActivity();
+    });
     sock.on('error', (e: NodeJS.ErrnoException) => this.onClose(e.code ?? 'EIO'));
     sock.on('end', () => {
       this.ended = true;

@@ -4,6 +4,7 @@
  * bounded output backlog. The counterpart of OVS's `struct jsonrpc` plus the per-connection half
  * of `jsonrpc_session` (reconnection lives in reconnect.ts).
  */
+import { noteActivity } from '../busy-poll.ts';
 import type { Json } from '../json.ts';
 import { vlog } from '../vlog.ts';
 import { JsonFramer, JsonFramingError } from './framer.ts';
@@ -113,7 +114,10 @@ export class JsonRpcSession {
     this.onNotify = options.onNotify;
     if (options.onClose) this.closeListeners.push(options.onClose);
 
-    stream.on('data', (chunk: Buffer) => this.input(chunk));
+    stream.on('data', (chunk: Buffer) => {
+      this.input(chunk);
+      noteActivity();
+    });
     stream.on('end', () => this.eof());
     stream.on('error', (err: NodeJS.ErrnoException) => {
       log.warnRl(`${this.name}: receive error: ${err.message}`);

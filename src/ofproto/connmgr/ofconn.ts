@@ -9,6 +9,7 @@
  */
 
 import type { Socket } from 'node:net';
+import { noteActivity } from '../../lib/busy-poll.ts';
 import { vlog } from '../../lib/vlog.ts';
 import { decodeMessage, encodeErrorReply, encodeMessage } from '../openflow/codec.ts';
 import { OfpError } from '../openflow/errors.ts';
@@ -275,6 +276,7 @@ export class Ofconn {
       this.uncork();
       this.corked = false;
     }
+    noteActivity();
   }
 
   private receiveChunk(chunk: Uint8Array): void {

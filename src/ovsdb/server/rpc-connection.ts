@@ -8,6 +8,7 @@
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { noteActivity } from '../../lib/busy-poll.ts';
 import type { Json } from '../../lib/json.ts';
 import { JsonFramer } from '../../lib/jsonrpc/framer.ts';
 import { type JsonRpcMessage, messageFromJson } from '../../lib/jsonrpc/message.ts';
@@ -216,6 +217,7 @@ export class RpcConnection {
     } catch (err) {
       this.shutdown('protocol error', (err as Error).message);
     }
+    noteActivity();
   }
 
   private shutdown(reason: CloseReason, detail?: string): void {
