@@ -22,9 +22,10 @@ import {
 } from '../openflow/async-status.ts';
 import { encodeMessage } from '../openflow/codec.ts';
 import { OfpError } from '../openflow/errors.ts';
-import { encodeFlowStatsReplies } from '../openflow/flow-stats-encode.ts';
+import { encodeFlowStatsReplies, FlowStatsReplyEncoder } from '../openflow/flow-stats-encode.ts';
 import type {
   FlowMod,
+  FlowStats,
   OfpFrame,
   OfpMessage,
   PortDesc,
@@ -508,6 +509,9 @@ function checkTableFeaturesChange(
   return null;
 }
 
+/* Dumps of at least this many flows (some eight 64 kB replies) are sent paced. */
+const PACED_MIN_FLOWS = 4096;
+
 /* Flow stats split over as many replies as 64 kB messages need, OFPSF_REPLY_MORE on all but
  * the last. Batches grow while they fit and halve when one does not. Each reply's entries are
  * made as it is encoded: built all at once, 100,000 entries lived long enough for the
@@ -523,15 +527,25 @@ function sendFlowStats(
   // Entries straight from the rules into the replies, unless OF1.0's own format is asked for
   // (its replies switch to NXM per reply, when a flow needs it: the chunked path's rule).
   if (format === 'nxt' || conn.version !== 1) {
-    encodeFlowStatsReplies(
-      rules.length,
-      (i, out) => tables.fillRuleStats(rules[i], now, out),
-      conn.version,
-      xid,
-      format === 'nxt',
-      (reply) => conn.write(reply),
-      (_i, e) => log.warn(`${conn.name}: cannot encode reply: ${e.message}`),
-    );
+    const fill = (i: number, out: FlowStats): void => tables.fillRuleStats(rules[i], now, out);
+    const skipped = (_i: number, e: Error): void =>
+      log.warn(`${conn.name}: cannot encode reply: ${e.message}`);
+    const nx = format === 'nxt';
+    if (rules.length < PACED_MIN_FLOWS) {
+      encodeFlowStatsReplies(
+        rules.length,
+        fill,
+        conn.version,
+        xid,
+        nx,
+        (r) => conn.write(r),
+        skipped,
+      );
+      return;
+    }
+    // A big dump goes out as the peer reads it (ovs-ofctl prints while the rest is encoded).
+    const enc = new FlowStatsReplyEncoder(rules.length, fill, conn.version, xid, nx, skipped);
+    conn.sendPaced({ run: (emit, budget) => enc.run(emit, budget), abort: () => enc.finish() });
     return;
   }
   sendChunked(conn, format, xid, rules, (rs) => ({

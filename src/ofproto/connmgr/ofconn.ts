@@ -114,6 +114,14 @@ export class Ofconn {
   private readonly corkedOut: Uint8Array[] = [];
   private corked = false;
   private corkedBytes = 0;
+  /* A reply sent piecemeal as the peer reads it (see sendPaced), what arrived meanwhile, and
+   * what else was sent meanwhile: both wait for the whole reply. */
+  private pacer: PacedReply | null = null;
+  private pumping = false;
+  private waitingDrain = false;
+  private readonly heldIn: Uint8Array[] = [];
+  private readonly heldOut: Uint8Array[] = [];
+  private heldOutBytes = 0;
   private readonly versions: readonly number[];
   private xid = 1;
   private closed = false;
@@ -148,7 +156,13 @@ export class Ofconn {
     sock.on('data', (d: Buffer) => this.receive(new Uint8Array(d.buffer, d.byteOffset, d.length)));
     sock.on('error', (e) => log.dbg(`${this.name}: ${e.message}`));
     sock.on('close', () => this.closedByPeer());
-    sock.on('drain', () => this.onDrain?.(this));
+    sock.on('drain', () => {
+      if (this.waitingDrain) {
+        this.waitingDrain = false;
+        this.pump();
+      }
+      this.onDrain?.(this);
+    });
     const hello = encodeMessage({
       version: Math.max(...this.versions),
       xid: this.nextXid(),
@@ -160,7 +174,7 @@ export class Ofconn {
 
   /** Bytes written but not yet handed to the kernel. */
   get txBacklog(): number {
-    return this.sock.writableLength + this.corkedBytes;
+    return this.sock.writableLength + this.corkedBytes + this.heldOutBytes;
   }
 
   get isClosed(): boolean {
@@ -211,6 +225,11 @@ export class Ofconn {
 
   write(bytes: Uint8Array): void {
     if (this.closed) return;
+    if (this.pacer !== null && !this.pumping) {
+      this.heldOut.push(bytes);
+      this.heldOutBytes += bytes.length;
+      return;
+    }
     this.onTraffic?.(bytes);
     if (this.corked) {
       this.corkedOut.push(bytes);
@@ -247,8 +266,81 @@ export class Ofconn {
     out.length = 0;
   }
 
+  /**
+   * Sends a large reply (a dump of many flows) in steps as the peer reads it, instead of
+   * encoding all of it before the first byte leaves: `reply.run(emit, budget)` emits messages
+   * until it has emitted `budget` bytes (true when it emitted the last). The peer starts on
+   * the first part while the rest is made. Requests that arrive meanwhile are handled after
+   * the last part, and anything else sent on the connection goes after it too, in the order
+   * the reply sent at once would have given.
+   */
+  sendPaced(reply: PacedReply): void {
+    if (this.closed) {
+      reply.abort();
+      return;
+    }
+    if (this.pacer !== null) {
+      // Only a held request can start one, and those wait for the current one to end.
+      throw new Error('sendPaced: a paced reply is already under way');
+    }
+    this.pacer = reply;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    const reply = this.pacer;
+    if (reply === null) return;
+    if (this.closed) {
+      this.dropPacer();
+      return;
+    }
+    let done = true;
+    this.pumping = true;
+    try {
+      done = reply.run((b) => {
+        this.onTraffic?.(b);
+        this.sock.write(b);
+      }, PACED_STEP_BYTES);
+    } catch (e) {
+      log.err(`${this.name}: error sending reply: ${(e as Error).stack ?? e}`);
+      reply.abort();
+    } finally {
+      this.pumping = false;
+    }
+    if (!done) {
+      if (this.sock.writableLength > 0) this.waitingDrain = true;
+      else setImmediate(() => this.pump());
+      return;
+    }
+    this.pacer = null;
+    const out = this.heldOut.splice(0);
+    this.heldOutBytes = 0;
+    for (const b of out) this.write(b);
+    // Requests held while the reply went out, in order, until one starts another.
+    if (this.heldIn.length === 0) return;
+    this.cork();
+    try {
+      while (this.heldIn.length > 0 && this.pacer === null && !this.closed) {
+        this.handleFramed(this.heldIn.shift() as Uint8Array);
+      }
+    } finally {
+      this.uncork();
+      this.corked = false;
+    }
+  }
+
+  private dropPacer(): void {
+    this.pacer?.abort();
+    this.pacer = null;
+    this.waitingDrain = false;
+    this.heldIn.length = 0;
+    this.heldOut.length = 0;
+    this.heldOutBytes = 0;
+  }
+
   close(): void {
     if (this.closed) return;
+    this.dropPacer();
     this.uncork();
     this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
@@ -260,6 +352,7 @@ export class Ofconn {
 
   private closedByPeer(): void {
     if (this.closed) return;
+    this.dropPacer();
     this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.pinsched?.close();
@@ -287,12 +380,18 @@ export class Ofconn {
         this.close();
         return;
       }
-      try {
-        this.receiveMessage(ev.bytes);
-      } catch (e) {
-        // A bug in a handler must not take the connection or the daemon down.
-        log.err(`${this.name}: error handling message: ${(e as Error).stack ?? e}`);
-      }
+      // The framer's messages are views of its input: one kept for later is copied.
+      if (this.pacer !== null) this.heldIn.push(ev.bytes.slice());
+      else this.handleFramed(ev.bytes);
+    }
+  }
+
+  private handleFramed(raw: Uint8Array): void {
+    try {
+      this.receiveMessage(raw);
+    } catch (e) {
+      // A bug in a handler must not take the connection or the daemon down.
+      log.err(`${this.name}: error handling message: ${(e as Error).stack ?? e}`);
     }
   }
 
@@ -428,6 +527,17 @@ export class Ofconn {
 }
 
 /* OFPT_BARRIER_REQUEST: 18 in OpenFlow 1.0, 20 from 1.1 on (the reply is one more). */
+/* What one step of a paced reply emits: a few of a dump's 64 kB replies, about what a unix
+ * socket's send buffer holds, so the peer always has the next ones waiting. */
+const PACED_STEP_BYTES = 256 * 1024;
+
+/** A reply that Ofconn.sendPaced() sends in steps. */
+export interface PacedReply {
+  run(emit: (msg: Uint8Array) => void, budget: number): boolean;
+  /** The connection closed before the last step: release what the reply holds. */
+  abort(): void;
+}
+
 function barrierRequestType(version: number): number {
   return version === 1 ? 18 : 20;
 }

@@ -63,42 +63,96 @@ export function encodeFlowStatsReplies(
   emit: (reply: Uint8Array) => void,
   skipped: (i: number, e: Error) => void,
 ): void {
-  const w = spare ?? new Writer(1 << 17);
-  spare = null;
-  try {
-    const f = scratchFlowStats();
+  new FlowStatsReplyEncoder(n, fill, version, xid, nx, skipped).run(emit);
+}
+
+/**
+ * encodeFlowStatsReplies() in steps: each `run()` emits replies until it has emitted `budget`
+ * bytes or the last reply, so a large dump can go out as fast as the peer reads it instead of
+ * all at once. The flows are filled when their turn comes.
+ */
+export class FlowStatsReplyEncoder {
+  private i = 0;
+  private w: Writer | null;
+  private readonly f = scratchFlowStats();
+  private readonly headerEnd: number;
+
+  constructor(
+    private readonly n: number,
+    private readonly fill: (i: number, out: FlowStats) => void,
+    private readonly version: number,
+    xid: number,
+    private readonly nx: boolean,
+    private readonly skipped: (i: number, e: Error) => void,
+  ) {
+    const w = spare ?? new Writer(1 << 17);
+    spare = null;
     w.reset();
     putFlowStatsReplyHeader(w, version, xid, nx);
-    const headerEnd = w.pos;
-    for (let i = 0; i < n; i++) {
-      fill(i, f);
-      const at = w.pos;
-      try {
-        putFlowStats(w, f, version, nx);
-      } catch (e) {
+    this.headerEnd = w.pos;
+    this.w = w;
+  }
+
+  /** Whether the last reply has been emitted. */
+  get done(): boolean {
+    return this.w === null;
+  }
+
+  /** Emits replies until `budget` bytes have gone out, or the last one; true when done. */
+  run(emit: (reply: Uint8Array) => void, budget = Number.POSITIVE_INFINITY): boolean {
+    const w = this.w;
+    if (w === null) return true;
+    const { n, fill, f, version, nx, headerEnd } = this;
+    let sent = 0;
+    try {
+      for (let i = this.i; i < n; i++) {
+        fill(i, f);
+        const at = w.pos;
+        try {
+          putFlowStats(w, f, version, nx);
+        } catch (e) {
+          w.pos = at;
+          this.skipped(i, e as Error);
+          continue;
+        }
+        if (w.pos <= MAX_MESSAGE) continue;
+        if (at === headerEnd) {
+          w.pos = at;
+          this.skipped(i, new Error('flow-stats entry longer than a message'));
+          continue;
+        }
+        // The entry starts the next reply: end this one before it, then move it down.
+        const end = w.pos;
         w.pos = at;
-        skipped(i, e as Error);
-        continue;
+        w.setU16(FLAGS_AT, OFPSF_REPLY_MORE);
+        w.setU16(2, at);
+        emit(w.finishPooled());
+        sent += at;
+        w.buf.copyWithin(headerEnd, at, end);
+        w.setU16(FLAGS_AT, 0);
+        w.pos = headerEnd + (end - at);
+        if (sent >= budget) {
+          this.i = i + 1;
+          return false;
+        }
       }
-      if (w.pos <= MAX_MESSAGE) continue;
-      if (at === headerEnd) {
-        w.pos = at;
-        skipped(i, new Error('flow-stats entry longer than a message'));
-        continue;
-      }
-      // The entry starts the next reply: end this one before it, then move it down.
-      const end = w.pos;
-      w.pos = at;
-      w.setU16(FLAGS_AT, OFPSF_REPLY_MORE);
-      w.setU16(2, at);
-      emit(w.finishPooled());
-      w.buf.copyWithin(headerEnd, at, end);
-      w.setU16(FLAGS_AT, 0);
-      w.pos = headerEnd + (end - at);
+      w.setU16(2, w.pos);
+      const last = w.finishPooled();
+      this.finish();
+      emit(last);
+      return true;
+    } catch (e) {
+      this.finish();
+      throw e;
     }
-    w.setU16(2, w.pos);
-    emit(w.finishPooled());
-  } finally {
-    if (w.buf.length <= 1 << 18) spare = w;
+  }
+
+  /** Gives the writer back (a dump dropped half way, or ended). */
+  finish(): void {
+    const w = this.w;
+    if (w === null) return;
+    this.w = null;
+    this.i = this.n;
+    if (w.buf.length <= 1 << 18 && spare === null) spare = w;
   }
 }
