@@ -44,8 +44,20 @@ test('a peer that answers within the longest window gets a growing window', () =
   assert.equal(r.p.window, 200);
   r.advance(250);
   r.p.noteActivity();
-  // 250 µs is beyond the longest window: polling could not have caught it, so it halves.
+  // 250 µs is beyond the longest window: one such gap changes nothing, two in a row halve it.
+  assert.equal(r.p.window, 200);
+  r.advance(250);
+  r.p.noteActivity();
   assert.equal(r.p.window, 100);
+  r.advance(250);
+  r.p.noteActivity();
+  assert.equal(r.p.window, 50);
+  // A quick answer in between starts the count again.
+  r.advance(20);
+  r.p.noteActivity();
+  r.advance(250);
+  r.p.noteActivity();
+  assert.equal(r.p.window, 50);
 });
 
 test('activity inside the window keeps it as it is and extends the polling', () => {

@@ -14,17 +14,22 @@
  * The window adapts the way Linux's haltpoll cpuidle governor adapts its poll time: when the
  * next activity came after the window had run out but within the longest window, the window
  * was too short and doubles (from GROW_START_US up to the longest); when it came later than
- * the longest window, polling could not have caught it and the window halves, so a peer that
- * talks every millisecond or less often costs no polling at all. Activity inside the window
- * leaves it as it is.
+ * the longest window twice in a row, polling could not have caught it and the window halves, so
+ * a peer that talks every millisecond or less often soon costs no polling at all (one long gap
+ * alone, a collection or a slow step of the peer's, changes nothing). Activity inside the
+ * window leaves it as it is. The longest window is longer than haltpoll's 200 µs: on these
+ * machines a client's turn is often 150–400 µs (ovsdb-server's sequential clients).
  *
- * The longest window is `TYPESWITCH_BUSY_POLL_US` (default 200 µs; 0 turns polling off),
+ * The longest window is `TYPESWITCH_BUSY_POLL_US` (default 500 µs; 0 turns polling off),
  * read once per thread. Polling costs at most one window of CPU per exchange and wakes
  * nothing else.
  */
 
 const GROW_START_US = 50;
-const DEFAULT_MAX_US = 200;
+const DEFAULT_MAX_US = 500;
+/* A peer's turn now and then takes long (a collection, a slow step of its own): only this many
+ * gaps longer than the longest window in a row shrink the window. */
+const SHRINK_AFTER = 2;
 
 function maxWindowFromEnv(): number {
   const raw = process.env.TYPESWITCH_BUSY_POLL_US;
@@ -41,6 +46,8 @@ export class BusyPoller {
   private lastActivity = -Infinity;
   private until = 0;
   private spinning = false;
+  /** Gaps longer than the longest window in a row. */
+  private longGaps = 0;
   /** Whether the last window ran out with no activity in it. */
   private expired = true;
   private readonly clock: () => number;
@@ -73,11 +80,13 @@ export class BusyPoller {
   noteActivity(): void {
     if (this.maxUs <= 0) return;
     const now = this.clock();
-    if (this.expired) {
+    if (!this.expired) this.longGaps = 0;
+    else {
       const gapUs = (now - this.lastActivity) * 1000;
       if (gapUs <= this.maxUs) {
+        this.longGaps = 0;
         this.window = Math.min(this.maxUs, Math.max(GROW_START_US, this.window * 2));
-      } else if (gapUs !== Number.POSITIVE_INFINITY) {
+      } else if (gapUs !== Number.POSITIVE_INFINITY && ++this.longGaps >= SHRINK_AFTER) {
         this.window = this.window < 2 ? 0 : this.window / 2;
       }
     }
