@@ -2,8 +2,9 @@
  * Dumps big enough to be sent paced (ofconn.ts sendPaced: the replies go out in steps as the
  * peer reads them): real ovs-ofctl prints the same 10,000 flows from our switch as from real
  * ovs-vswitchd 3.1, in OpenFlow 1.0 (NXST_FLOW) and 1.3; requests sent behind the dump on the
- * same connection are answered after its last reply; a peer that leaves half way through
- * leaves the switch serving.
+ * same connection are handled after its last reply; a peer that does not read its dump is not
+ * read either (as OVS stops reading a connection with many replies queued); a peer that
+ * leaves half way through leaves the switch serving.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -166,6 +167,60 @@ describe('paced dumps of 10,000 flows', () => {
     assert.ok(last > 0, `replies: ${order.length}`);
     assert.deepEqual(order.slice(last), ['last', 'barrier', 'echo']);
     assert.ok(order.slice(0, last).every((t) => t === 'part'));
+  });
+
+  it('stops reading a peer that does not read its dump, and answers all once it does', async () => {
+    assert.ok(ours);
+    const sock = connect(join(ours.dir, 'br0.mgmt'));
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.pause();
+    const hello = encodeMessage({ version: 4, xid: 1, msg: { type: 'hello', versions: [4] } });
+    const req = new Uint8Array(56);
+    const dv = new DataView(req.buffer);
+    req.set([4, 18, 0, 56, 0, 0, 0, 2, 0, 1]);
+    dv.setUint8(16, 0xff);
+    dv.setUint32(20, 0xffffffff);
+    dv.setUint32(24, 0xffffffff);
+    dv.setUint16(48, 1);
+    dv.setUint16(50, 4);
+    // 4 MiB of echo requests behind the dump: far more than the socket buffers hold.
+    const echoes = 1 << 19;
+    const flood = new Uint8Array(echoes * 8);
+    for (let i = 0; i < echoes; i++) flood.set([4, 2, 0, 8, 0, 0, 0, 9], i * 8);
+    sock.write(Buffer.concat([hello, req]));
+    sock.write(flood);
+    await new Promise((r) => setTimeout(r, 1000));
+    // The switch read only what came with the dump request: the rest waits on our side.
+    assert.ok(sock.writableLength > 1 << 20, `still to send: ${sock.writableLength}`);
+    const framer = new OfpFramer();
+    let entries = 0;
+    let echoReplies = 0;
+    let last = false;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out: ${echoReplies} echo replies`)),
+        60_000,
+      );
+      sock.on('error', reject);
+      sock.on('data', (d: Buffer) => {
+        for (const ev of framer.push(new Uint8Array(d))) {
+          if (ev.kind !== 'message') continue;
+          const b = ev.bytes;
+          if (b[1] === 19) {
+            assert.equal(echoReplies, 0, 'an echo reply came before the dump ended');
+            for (let at = 16; at < b.length; at += (b[at] << 8) | b[at + 1]) entries++;
+            if ((b[11] & 1) === 0) last = true;
+          } else if (b[1] === 3 && ++echoReplies === echoes) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      });
+      sock.resume();
+    });
+    sock.destroy();
+    assert.ok(last);
+    assert.equal(entries, N);
   });
 
   it('a peer that leaves half way through leaves the switch serving', async () => {

@@ -284,6 +284,9 @@ export class Ofconn {
       throw new Error('sendPaced: a paced reply is already under way');
     }
     this.pacer = reply;
+    // As OVS stops reading a connection with many replies queued: a peer that does not read
+    // the dump cannot make us hold ever more of its requests.
+    this.sock.pause();
     setImmediate(() => this.pump());
   }
 
@@ -317,16 +320,18 @@ export class Ofconn {
     this.heldOutBytes = 0;
     for (const b of out) this.write(b);
     // Requests held while the reply went out, in order, until one starts another.
-    if (this.heldIn.length === 0) return;
-    this.cork();
-    try {
-      while (this.heldIn.length > 0 && this.pacer === null && !this.closed) {
-        this.handleFramed(this.heldIn.shift() as Uint8Array);
+    if (this.heldIn.length > 0) {
+      this.cork();
+      try {
+        while (this.heldIn.length > 0 && this.pacer === null && !this.closed) {
+          this.handleFramed(this.heldIn.shift() as Uint8Array);
+        }
+      } finally {
+        this.uncork();
+        this.corked = false;
       }
-    } finally {
-      this.uncork();
-      this.corked = false;
     }
+    if (this.pacer === null && !this.closed) this.sock.resume();
   }
 
   private dropPacer(): void {
