@@ -34,6 +34,18 @@ const CASES: Case[] = [
     stderr: '',
   },
   {
+    name: 'OF1.5 group mod whose bucket has no actions (an 8-byte ofp15_bucket)',
+    args: [
+      'ofp-print',
+      '06 0f 00 20 00 00 00 02 00 00 00 00 00 00 00 01 00 08 00 00 ff ff ff ff 00 08 00 00 00 00 00 00',
+    ],
+    stdin: null,
+    status: 0,
+    stdout:
+      'OFPT_GROUP_MOD (OF1.5) (xid=0x2):\n ADD group_id=1,type=all,bucket=bucket_id:0,actions=drop\n',
+    stderr: '',
+  },
+  {
     name: 'ONF REQUESTFORWARD OF1.3 carrying a meter mod',
     args: [
       'ofp-print',

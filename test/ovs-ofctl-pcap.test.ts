@@ -191,3 +191,40 @@ describe('ofp-parse-pcap side by side with real ovs-ofctl', () => {
     }
   });
 });
+
+describe('parse-pcap side by side with real ovs-ofctl', () => {
+  it("prints each packet's flow as flow_format() does", () => {
+    const icmp = Buffer.from(
+      '5054000000075054000000050800' +
+        '4500001c0000000080011b7bc0a80001c0a80002' +
+        '0800f7ff00000000',
+      'hex',
+    );
+    const nd = Buffer.from(
+      '50540000000750540000000581000a2a86dd' +
+        '6000000000083afe20010db8000000000000000000000001ff020000000000000000000000000001' +
+        '8000000000000000',
+      'hex',
+    );
+    const arp = Buffer.from(
+      'ffffffffffff5054000000050806' + '0001080006040001505400000005c0a80001000000000000c0a80002',
+      'hex',
+    );
+    const runt = Buffer.from('5054000000075054', 'hex');
+    const f = join(dir, 'flows.pcap');
+    writeFileSync(f, pcap([icmp, nd, arp, runt, ...conversation(6653)]));
+    const out = same(['parse-pcap', f]);
+    assert.match(out, /^icmp,in_port=ANY,vlan_tci=0x0000,dl_src=50:54:00:00:00:05,/);
+    assert.equal(out.split('\n').length, 4 + conversation(6653).length + 1);
+    writeFileSync(join(dir, 'sll2.pcap'), pcap([icmp, arp], { sll: true, be: true }));
+    same(['parse-pcap', join(dir, 'sll2.pcap')]);
+  });
+
+  it('reports a file it cannot read, goes on with the next, and exits with its errno', () => {
+    writeFileSync(join(dir, 'junk.pcap'), 'garbagegarbagegarbagegarbage');
+    writeFileSync(join(dir, 'one.pcap'), pcap(conversation(6653)));
+    same(['parse-pcap', join(dir, 'missing.pcap'), join(dir, 'one.pcap')]);
+    same(['parse-pcap', join(dir, 'junk.pcap')]);
+    same(['parse-pcap', join(dir, 'one.pcap'), join(dir, 'junk.pcap'), join(dir, 'one.pcap')]);
+  });
+});

@@ -25,6 +25,7 @@ import { enableDebugOfpacts } from '../ofproto/openflow/ofpact-wire.ts';
 import { setSelfConfinement } from '../vswitchd/bridge.ts';
 import { registerVswitchdCommands } from '../vswitchd/unixctl.ts';
 import { Vswitchd } from '../vswitchd/vswitchd.ts';
+import { registerVconnPrinter } from './ofctl/vconn-printer.ts';
 
 const PROGRAM = 'ovs-vswitchd';
 
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
   vlog('vswitchd').info(startupBanner(PROGRAM));
   // As OVS: debug_slow and debug_recirc are test actions, decoded only under --enable-dummy.
   if (o.enableDummy) enableDebugOfpacts();
+  registerVconnPrinter();
   const vs = new Vswitchd({
     remote: o.remote,
     enableDummy: o.enableDummy,

@@ -397,3 +397,27 @@ test('delete of everything reports each flow and keeps hidden (fail-open) rules'
   assert.equal(t.tableStats()[0].activeCount, 0);
   assert.equal(t.flowStats(all()).length, 0);
 });
+
+test('eviction groups: a full table evicts from its largest group, not the soonest overall', () => {
+  const c = clock();
+  const t = new FlowTables({ now: c.now });
+  const groups = [{ field: 'in_port', ofs: 0, nBits: 16 }];
+  t.configureTable(0, { name: null, maxFlows: 4, evict: true, groups });
+  // One flow on port 7 expires first, but port 3 has three flows: one of those goes.
+  for (const f of [
+    'idle_timeout=5,in_port=7,dl_src=02:00:00:00:00:07,actions=drop',
+    'idle_timeout=15,in_port=3,dl_src=02:00:00:00:00:01,actions=drop',
+    'idle_timeout=25,in_port=3,dl_src=02:00:00:00:00:02,actions=drop',
+    'idle_timeout=35,in_port=3,dl_src=02:00:00:00:00:03,actions=drop',
+  ]) {
+    assert.equal(t.flowMod(fm(f)), null);
+  }
+  assert.equal(t.flowMod(fm('in_port=7,dl_src=02:00:00:00:00:08,actions=drop')), null);
+  const left = dump(t).join('\n');
+  assert.doesNotMatch(left, /02:00:00:00:00:01/);
+  assert.match(left, /02:00:00:00:00:07/);
+  // Without groups the soonest to expire overall goes.
+  t.configureTable(0, { name: null, maxFlows: 4, evict: true, groups: [] });
+  assert.equal(t.flowMod(fm('in_port=9,actions=drop')), null);
+  assert.doesNotMatch(dump(t).join('\n'), /02:00:00:00:00:07/);
+});

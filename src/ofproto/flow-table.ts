@@ -9,6 +9,7 @@
  */
 
 import { Classifier, type ClsRule, type Conjunction } from '../lib/classifier/classifier.ts';
+import { fieldByName, getFieldWords } from '../lib/flow/fields.ts';
 import { FLOW_WORDS, type FlowKey, OFPP_CONTROLLER, OFPP_NONE } from '../lib/flow/layout.ts';
 import { type Match, matchEquals } from '../lib/flow/match.ts';
 import { timeMsec } from '../lib/timeval.ts';
@@ -24,7 +25,7 @@ import {
   OFPG_ANY,
   OFPTT_ALL,
 } from './openflow/messages.ts';
-import type { Ofpact } from './openflow/ofpact.ts';
+import type { Ofpact, Subfield } from './openflow/ofpact.ts';
 import { checkOfpacts } from './openflow/ofpact-check.ts';
 import type { TableStats } from './openflow/stats.ts';
 
@@ -114,6 +115,11 @@ export interface TableSettings {
   readonly name: string | null;
   readonly maxFlows: number;
   readonly evict: boolean;
+  /**
+   * Flow_Table `groups`: eviction is fair among flows that agree on these subfields, taking
+   * from the largest such group first (OVS's eviction groups). Empty or absent: no groups.
+   */
+  readonly groups?: readonly Subfield[];
 }
 
 const DEFAULT_TABLE_SETTINGS: TableSettings = { name: null, maxFlows: Infinity, evict: false };
@@ -198,7 +204,13 @@ export class FlowTables implements ActionCheckers {
     const next = s ?? DEFAULT_TABLE_SETTINGS;
     this.setTableName(tableId, next.name, NAME_FROM_OVSDB);
     const cur = this.tableSettings(tableId);
-    if (cur.maxFlows === next.maxFlows && cur.evict === next.evict) return;
+    if (
+      cur.maxFlows === next.maxFlows &&
+      cur.evict === next.evict &&
+      sameSubfields(cur.groups, next.groups)
+    ) {
+      return;
+    }
     this.settings[tableId] = { ...next, name: cur.name };
     const victims: Rule[] = [];
     for (let n = this.tableCount(tableId); n > next.maxFlows; n--) {
@@ -255,6 +267,19 @@ export class FlowTables implements ActionCheckers {
    */
   private evictionVictim(tableId: number, skip: readonly Rule[] = []): OfRule | null {
     if (!this.tableSettings(tableId).evict && this.ofEviction[tableId] !== 1) return null;
+    const groups = this.tableSettings(tableId).groups;
+    // With eviction groups, only the largest group's flows are candidates (ties: the first).
+    let inGroup: string | null = null;
+    if (groups?.length) {
+      const sizes = new Map<string, number>();
+      for (const r of this.tables[tableId].rules()) {
+        if (!expires(r.data) || skip.includes(r.data)) continue;
+        const k = evictionGroupKey(r.data.match, groups);
+        const n = (sizes.get(k) ?? 0) + 1;
+        sizes.set(k, n);
+        if (inGroup === null || n > (sizes.get(inGroup) ?? 0)) inGroup = k;
+      }
+    }
     let best: OfRule | null = null;
     let bestPrio = Infinity;
     for (const r of this.tables[tableId].rules()) {
@@ -263,6 +288,7 @@ export class FlowTables implements ActionCheckers {
       if (rule.hardTimeout) expiry = rule.modified + rule.hardTimeout * 1000;
       if (rule.idleTimeout) expiry = Math.min(expiry, rule.used + rule.idleTimeout * 1000);
       if (expiry === Infinity || skip.includes(rule)) continue;
+      if (inGroup !== null && groups && evictionGroupKey(rule.match, groups) !== inGroup) continue;
       // OVS ranks expiry in units of 1024 ms below the importance.
       const prio = rule.importance * 2 ** 32 + Math.floor(expiry / 1024);
       if (prio < bestPrio) {
@@ -842,6 +868,36 @@ export class FlowTables implements ActionCheckers {
 }
 
 /* Rules of `cls` at least as specific as `target`; every rule when the target is catch-all. */
+function expires(r: OfRule): boolean {
+  return r.hardTimeout !== 0 || r.idleTimeout !== 0;
+}
+
+/* The values a rule's match gives the eviction-group subfields (0 where it does not match
+ * them), as one key. */
+function evictionGroupKey(m: Match, groups: readonly Subfield[]): string {
+  let k = '';
+  for (const sf of groups) {
+    const f = fieldByName(sf.field);
+    if (!f) continue;
+    let v = 0n;
+    for (const w of getFieldWords(m.key, f)) v = (v << 32n) | BigInt(w >>> 0);
+    k += `${(v >> BigInt(sf.ofs)) & ((1n << BigInt(sf.nBits)) - 1n)},`;
+  }
+  return k;
+}
+
+function sameSubfields(
+  a: readonly Subfield[] | undefined,
+  b: readonly Subfield[] | undefined,
+): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return (
+    x.length === y.length &&
+    x.every((s, i) => s.field === y[i].field && s.ofs === y[i].ofs && s.nBits === y[i].nBits)
+  );
+}
+
 function looseTargets(cls: Classifier<OfRule>, target: Match): ClsRule<OfRule>[] {
   for (let i = 0; i < FLOW_WORDS; i++) if (target.mask[i] !== 0) return cls.looseRules(target);
   return cls.rules();

@@ -217,12 +217,19 @@ export class GroupTable {
     };
   }
 
-  /** Adds datapath statistics to a group and one of its buckets (index into buckets). */
+  /** Adds datapath statistics to a group and one of its buckets (index into buckets; -1: all). */
   credit(groupId: number, bucket: number, packets: number, bytes: number): void {
     const g = this.groups.get(groupId);
     if (!g) return;
     g.packetCount += packets;
     g.byteCount += bytes;
+    if (bucket === -1) {
+      for (const x of g.bucketStats) {
+        x.packetCount += packets;
+        x.byteCount += bytes;
+      }
+      return;
+    }
     const b = g.bucketStats[bucket];
     if (b) {
       b.packetCount += packets;

@@ -29,6 +29,7 @@ import { ethAddrBytes, netdevError } from '../netdev/netdev.ts';
 import type { PatchNetdev } from '../netdev/patch.ts';
 import { Connmgr, type ControllerConfig } from './connmgr/connmgr.ts';
 import { OFPP_ANY, type OfSwitch, type PortMod } from './connmgr/of-switch.ts';
+import type { Ofconn } from './connmgr/ofconn.ts';
 import {
   IpfixAgent,
   type IpfixBridgeExporterOptions,
@@ -38,6 +39,7 @@ import {
 } from './dpif/ipfix-agent.ts';
 import { NetflowAgent, type NetflowSettings, netflowEngineIds } from './dpif/netflow-agent.ts';
 import { type BundleSettings, OfprotoDpif } from './dpif/ofproto-dpif.ts';
+import { nxtResume, sendPausedPacketIn } from './dpif/ofproto-dpif-resume.ts';
 import { SflowAgent, type SflowPort, type SflowSettings } from './dpif/sflow-agent.ts';
 import { type Udpif, udpifOf } from './dpif/udpif.ts';
 import type { ControllerCall, XGroup, XGroups } from './dpif/xlate/xlate.ts';
@@ -197,7 +199,12 @@ export class Ofproto implements OfSwitch {
           st.rxBytes += bytes;
         }
       },
-      packetIn: (call, packet, flow) => this.packetInSink?.packetIn(call, packet, flow),
+      packetIn: (call, packet, flow) => {
+        // A pause's packet-in carries its continuation, which connmgr does not encode.
+        if (call.continuation && this.connmgr)
+          sendPausedPacketIn(this.connmgr.connections(), call, packet, flow);
+        else this.packetInSink?.packetIn(call, packet, flow);
+      },
       refresh: () => this.refreshPorts(),
       sflowSample: (packet, inOdp, output, vid, pcp) =>
         this.sflow?.sample(packet, inOdp, output, vid, pcp),
@@ -580,6 +587,12 @@ export class Ofproto implements OfSwitch {
 
   queueConfigReplies(raw: Uint8Array): Uint8Array[] | OfpError {
     return queueConfigReplies(raw, [...this.byNumber.keys()], () => [0]);
+  }
+
+  /** NXT_RESUME from `conn` (OVS's handle_nxt_resume); errors go back to the sender. */
+  resume(conn: Ofconn, raw: Uint8Array): void {
+    const err = nxtResume(this.udpif, raw);
+    if (err) conn.sendError(err, raw, new DataView(raw.buffer, raw.byteOffset).getUint32(4));
   }
 
   packetOut(po: PacketOut): OfpError | null {

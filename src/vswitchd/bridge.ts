@@ -34,7 +34,15 @@ import type { BundleSettings } from '../ofproto/dpif/ofproto-dpif.ts';
 import { portVlanFromColumns } from '../ofproto/dpif/vlan.ts';
 import { OFPP_LOCAL, type OfpPort, validOfportRequest } from '../ofproto/ofp-port.ts';
 import { DEFAULT_SETTINGS, Ofproto } from '../ofproto/ofproto.ts';
-import type { BridgeConfig, IfaceConfig, OvsConfig, PortConfig } from './config.ts';
+import type { Subfield } from '../ofproto/openflow/ofpact.ts';
+import { parseSubfield } from '../ofproto/openflow/ofpact-parse.ts';
+import type {
+  BridgeConfig,
+  FlowTableConfig,
+  IfaceConfig,
+  OvsConfig,
+  PortConfig,
+} from './config.ts';
 
 const log = vlog('bridge');
 /* The MTU of an internal port on a bridge without other ports (OVS's ETH_PAYLOAD_MAX). */
@@ -517,7 +525,14 @@ export class VSwitch {
       const ft = br.cfg.flowTables.get(t);
       ofproto.flowTables.configureTable(
         t,
-        ft ? { name: ft.name, maxFlows: ft.flowLimit, evict: ft.overflowPolicy === 'evict' } : null,
+        ft
+          ? {
+              name: ft.name,
+              maxFlows: ft.flowLimit,
+              evict: ft.overflowPolicy === 'evict',
+              groups: evictionGroups(br.name, t, ft),
+            }
+          : null,
       );
     }
 
@@ -614,4 +629,21 @@ function intOption(v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number.parseInt(v, 10);
   return Number.isFinite(n) ? n : dflt;
+}
+
+/*
+ * Flow_Table `groups` (subfields such as "NXM_OF_IN_PORT[]") for fair eviction; a bad one is
+ * logged and dropped, as OVS does.
+ */
+function evictionGroups(bridge: string, table: number, ft: FlowTableConfig): Subfield[] {
+  const raw = ft.groups;
+  const out: Subfield[] = [];
+  for (const g of raw) {
+    try {
+      out.push(parseSubfield(g));
+    } catch (e) {
+      log.warn(`bridge ${bridge}: table ${table}: ${(e as Error).message}`);
+    }
+  }
+  return out;
 }

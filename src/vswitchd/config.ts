@@ -107,6 +107,8 @@ export interface FlowTableConfig {
   /** flow_limit; Infinity without one. */
   readonly flowLimit: number;
   readonly overflowPolicy: 'refuse' | 'evict';
+  /** `groups`: subfields whose values divide the flows for fair eviction. */
+  readonly groups: readonly string[];
 }
 
 export interface SslConfig {
@@ -311,6 +313,7 @@ function flowTableConfigs(idl: Idl, bridge: IdlRow): Map<number, FlowTableConfig
       name: r.string('name') ?? null,
       flowLimit: limit === undefined || limit >= 0xffffffff ? Infinity : limit,
       overflowPolicy: r.string('overflow_policy') === 'evict' ? 'evict' : 'refuse',
+      groups: r.set<string>('groups'),
     });
   }
   return out;

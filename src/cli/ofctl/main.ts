@@ -39,10 +39,11 @@ import {
   cmdParseOfp10Match,
   cmdParseOfp11Match,
 } from './match-tests.ts';
-import { cmdMonitor, cmdPacketOut } from './monitor.ts';
+import { cmdMonitor } from './monitor.ts';
 import { cmdCtFlush, cmdCtFlushZone, cmdDumpIpfix, cmdDumpTlvMap, cmdTlvMod } from './nx-tools.ts';
 import { parseOptions } from './options.ts';
-import { cmdOfpParsePcap } from './pcap.ts';
+import { cmdPacketOut } from './packet-out.ts';
+import { cmdOfpParsePcap, cmdParsePcap } from './pcap.ts';
 import { cmdDumpTableFeatures } from './table-features.ts';
 import { cmdDumpTableDesc, cmdModTable, cmdQueueGetConfig } from './tables.ts';
 import {
@@ -143,6 +144,7 @@ const COMMANDS: Record<string, Command> = {
   'parse-flow': { min: 1, max: 1, rw: true, run: cmdParseFlow },
   'parse-flows': { min: 1, max: 1, rw: true, run: cmdParseFlows },
   'check-vlan': { min: 2, max: 2, rw: true, run: cmdCheckVlan },
+  'parse-pcap': { min: 1, max: INF, rw: true, run: cmdParsePcap },
   'parse-nx-match': { min: 0, max: 0, rw: true, run: (c, a) => cmdParseNxm(c, a, false) },
   'parse-nxm': { min: 0, max: 0, rw: true, run: (c, a) => cmdParseNxm(c, a, false) },
   'parse-oxm': { min: 1, max: 1, rw: true, run: (c, a) => cmdParseNxm(c, a, true) },

@@ -7,6 +7,7 @@ import { fieldByName } from '../../lib/flow/fields.ts';
 import { type Match, matchSetField, newMatch } from '../../lib/flow/match.ts';
 import { parseFieldValue, splitActions, splitKeyValues } from '../../lib/flow/match-parse.ts';
 import { ofpPortFromString } from '../../lib/flow/ofp-port.ts';
+import { encodeMessage } from '../../ofproto/openflow/codec.ts';
 import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
 import { encodeFlowMonitorMessage } from '../../ofproto/openflow/flow-monitor.ts';
 import type { FlowMod } from '../../ofproto/openflow/messages.ts';
@@ -226,6 +227,7 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
   const name = args[0];
   await detachMonitor(process.argv.slice(2));
   let vc: Vconn;
+  let resume = false;
   if (snoop) {
     ctx.o.useNames = 0;
     vc = await ctx.open(name, 'snoop');
@@ -242,7 +244,11 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
     vc = await ctx.open(name);
     for (const arg of args.slice(1)) {
       if (/^\d/.test(arg)) await setMissSendLen(ctx, vc, Number.parseInt(arg, 10));
-      else if (arg === 'invalid_ttl') await setInvalidTtlToController(ctx, vc);
+      else if (arg === 'resume') {
+        // OVS's undocumented test option: answer each continuation with an NXT_RESUME.
+        resume = true;
+        await setMissSendLen(ctx, vc, 0xffff);
+      } else if (arg === 'invalid_ttl') await setInvalidTtlToController(ctx, vc);
       else if (arg.startsWith('watch:')) await watchFlows(ctx, vc, name, arg.slice(6));
       else throw new OfctlFatal(`${arg}: unsupported "monitor" argument`);
     }
@@ -280,6 +286,7 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
     if (ctx.o.timestamp) ctx.err(`${timestampNow()}: `);
     ctx.err(formatReceived(r, { verbosity: ctx.o.verbosity + 2 }));
     control.received(r);
+    if (resume) resumeContinuation(ctx, vc, r);
     if (!snoop && r.frame?.msg.type === 'echo_request') {
       vc.sendFrame({
         version: r.version,
@@ -289,6 +296,29 @@ export async function cmdMonitor(ctx: Ctx, args: string[], snoop: boolean): Prom
     }
   }
 }
+
+/* ovs-ofctl's monitor "resume": a packet-in with a continuation goes back as an NXT_RESUME
+ * with the packet whole, its flow properties and the same continuation (no userdata). */
+function resumeContinuation(ctx: Ctx, vc: Vconn, r: Received): void {
+  const m = r.frame?.msg;
+  if (m?.type !== 'packet_in' || !m.continuation?.length) return;
+  const raw = encodeMessage({
+    version: r.version,
+    xid: 0,
+    msg: {
+      ...m,
+      format: 'nxt_packet_in2',
+      bufferId: 0xffffffff,
+      totalLen: m.data.length,
+      userdata: undefined,
+    },
+  }).slice();
+  new DataView(raw.buffer).setUint32(12, NXT_RESUME);
+  ctx.err(`send: ${ofpToString(raw, { verbosity: ctx.o.verbosity + 2 })}`);
+  vc.send(raw);
+}
+
+const NXT_RESUME = 28;
 
 export function timestampNow(): string {
   const d = new Date();

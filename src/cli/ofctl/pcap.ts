@@ -7,11 +7,15 @@
  */
 
 import { closeSync, openSync, readSync } from 'node:fs';
+import { extractFlow } from '../../lib/flow/extract.ts';
+import { newFlowKey } from '../../lib/flow/layout.ts';
+import { flowToString } from '../../lib/flow/match-format.ts';
 import type { Ctx } from './ctx.ts';
 import { OfctlFatal, strerror } from './errors.ts';
 import { vlogWarn } from './log.ts';
 import { ofpToString } from './print.ts';
 
+const OFPP_ANY = 0xffff;
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
@@ -149,15 +153,24 @@ function atoi(s: string): number {
   return m ? Number.parseInt(m[1], 10) : 0;
 }
 
-export function cmdOfpParsePcap(ctx: Ctx, args: string[]): void {
-  const [path, ...portArgs] = args;
+/* A capture opened as OVS's ovs_pcap_open() opens one: its errors come back as OfctlFatal with
+ * the errno OVS would exit with (ENOENT 2, EPROTO 71) as the status. */
+interface Capture {
+  file: Buffer;
+  network: number;
+  nsec: boolean;
+}
+
+const ERRNO: Record<string, number> = { ENOENT: 2, EACCES: 13, EISDIR: 21, EPROTO: 71 };
+
+function openCapture(path: string): Capture {
   let file: Buffer;
   try {
     file = readAll(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     vlogWarn('pcap', `${path}: failed to open pcap file for reading (${strerror(code)})`);
-    throw new OfctlFatal(`${path}: open failed (${strerror(code)})`);
+    throw new OfctlFatal(`${path}: open failed (${strerror(code)})`, ERRNO[code ?? ''] ?? 1);
   }
   if (file.length < 24) {
     vlogWarn('pcap', 'failed to read pcap header: End of file');
@@ -177,13 +190,55 @@ export function cmdOfpParsePcap(ctx: Ctx, args: string[]): void {
       'pcap',
       `bad magic 0x${magic.toString(16).padStart(8, '0')} reading pcap file (expected 0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, or 0x4d3cb2a1)`,
     );
-    throw new OfctlFatal(`${path}: open failed (Protocol error)`);
+    throw new OfctlFatal(`${path}: open failed (Protocol error)`, ERRNO.EPROTO);
   }
   const network = swap ? file.readUInt32BE(20) : file.readUInt32LE(20);
   if (network !== 1 && network !== 113) {
     vlogWarn('pcap', `unknown network type ${network} reading pcap file`);
-    throw new OfctlFatal(`${path}: open failed (Protocol error)`);
+    throw new OfctlFatal(`${path}: open failed (Protocol error)`, ERRNO.EPROTO);
   }
+  return { file, network, nsec };
+}
+
+/**
+ * `parse-pcap FILE...`: the flow of every packet in each capture, as OVS's flow_format()
+ * prints it, with in_port ANY. A file that cannot be opened is reported and skipped, and the
+ * command then exits with that error's errno, as ovs-ofctl does.
+ */
+export function cmdParsePcap(ctx: Ctx, args: string[]): void {
+  const key = newFlowKey();
+  let status = 0;
+  for (const path of args) {
+    let cap: Capture;
+    try {
+      cap = openCapture(path);
+    } catch (e) {
+      if (!(e instanceof OfctlFatal)) throw e;
+      ctx.err(`ovs-ofctl: ${e.message}\n`);
+      status = e.status;
+      continue;
+    }
+    let out = '';
+    for (const pkt of packets(cap.file, cap.network, cap.nsec)) {
+      extractFlow(pkt.data, 0, pkt.data.length, OFPP_ANY, key);
+      out += `${flowToString(key)}\n`;
+    }
+    ctx.out(out);
+  }
+  if (status) throw new OfctlFatal('', status, true);
+}
+
+export function cmdOfpParsePcap(ctx: Ctx, args: string[]): void {
+  const [path, ...portArgs] = args;
+  let cap: Capture;
+  try {
+    cap = openCapture(path);
+  } catch (e) {
+    // ofp-parse-pcap dies with ovs_fatal's status 1, not the errno.
+    if (e instanceof OfctlFatal) throw new OfctlFatal(e.message);
+    throw e;
+  }
+  const { file, network, nsec } = cap;
   const ports = portArgs.map(atoi);
   const isOfPort = (p: number): boolean =>
     ports.length ? ports.includes(p) : p === 6653 || p === 6633;

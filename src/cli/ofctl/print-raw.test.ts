@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { encodeTableStatus } from '../../ofproto/openflow/async-status.ts';
 import { encodeMessage } from '../../ofproto/openflow/codec.ts';
 import {
   type CtMatch,
@@ -292,6 +293,23 @@ describe('table, queue, TLV, conntrack and IPFIX codecs', () => {
     for (const v of [1, 4, 5, 6]) {
       msgs.push(encodeIpfixRequest(v, false, 8), encodeIpfixRequest(v, true, 8));
       msgs.push(encodeQueueGetConfigRequest(v, 2, v >= 5 ? 9 : 0xffffffff, 10));
+    }
+    // Table status (vacancy events): both reasons, an unknown one, OF1.4 and 1.5.
+    for (const [v, reason, on] of [
+      [5, 3, true],
+      [6, 4, false],
+      [5, 9, true],
+    ] as const) {
+      const td = {
+        tableId: 1 + reason,
+        eviction: !on,
+        evictionFlags: on ? 7 : 1,
+        vacancyEvents: on,
+        vacancyDown: 20,
+        vacancyUp: 80,
+        vacancy: 10 * reason,
+      };
+      msgs.push(encodeTableStatus(v, reason, td) as Uint8Array);
     }
     // Flow removed in every layout (OF1.0, Nicira, OF1.1-1.4, OF1.5 with OXS statistics).
     const fm = parseFlowMod('priority=7,tcp,in_port=1,nw_src=10.0.0.0/8,actions=drop', 'add');

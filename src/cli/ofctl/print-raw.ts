@@ -44,6 +44,7 @@ import {
 } from '../../ofproto/openflow/tlv-table.ts';
 import { vlogWarn } from './log.ts';
 import { formatPort, header, hexDump, messageBody, type PrintOptions } from './print.ts';
+import { ofp12TableStatsText } from './table-features.ts';
 
 const warnMatch = (msg: string): void => vlogWarn('ofp_match', msg);
 
@@ -123,6 +124,25 @@ function requestForwardBody(m: RawMessage, opts?: PrintOptions): string {
   throw fail('OFPBRC_BAD_TYPE');
 }
 
+const OFPT14_TABLE_STATUS = 31;
+const OFPST_TABLE = 3;
+const OFPTR_VACANCY_DOWN = 3;
+const OFPTR_VACANCY_UP = 4;
+
+/* A table's vacancy crossed a threshold (OF1.4+): the reason, then the table's description. */
+function tableStatusBody(m: RawMessage): string {
+  const b = m.bytes;
+  if (b.length - m.bodyAt < 8) throw Object.assign(new Error('short'), { code: 'OFPBRC_BAD_LEN' });
+  const reason = b[m.bodyAt];
+  if (reason !== OFPTR_VACANCY_DOWN && reason !== OFPTR_VACANCY_UP) {
+    throw Object.assign(new Error('reason'), { code: 'OFPBPC_BAD_VALUE' });
+  }
+  const descs = decodeTableDescReply({ ...m, bodyAt: m.bodyAt + 8 });
+  if (descs.length !== 1) throw Object.assign(new Error('desc'), { code: 'OFPBRC_BAD_LEN' });
+  const why = reason === OFPTR_VACANCY_DOWN ? 'VACANCY_DOWN' : 'VACANCY_UP';
+  return ` reason=${why}\ntable_desc:-${formatTableDesc(descs[0])}`;
+}
+
 function identify(m: RawMessage): Known | null {
   const k = m.kind;
   const v = m.version;
@@ -134,6 +154,9 @@ function identify(m: RawMessage): Known | null {
       }
       if (v >= 5 && k.type === OFPT14_REQUESTFORWARD) {
         return { name: 'OFPT_REQUESTFORWARD', body: requestForwardBody };
+      }
+      if (v >= 5 && k.type === OFPT14_TABLE_STATUS) {
+        return { name: 'OFPT_TABLE_STATUS', body: tableStatusBody };
       }
       if (v >= 5 && k.type === OFPT14_ROLE_STATUS) {
         return { name: 'OFPT_ROLE_STATUS', body: roleStatusBody };
@@ -153,6 +176,16 @@ function identify(m: RawMessage): Known | null {
       return null;
     case 'ofpst': {
       const dir = k.reply ? 'reply' : 'request';
+      if (v === 3 && k.reply && k.stat === OFPST_TABLE) {
+        return {
+          name: 'OFPST_TABLE reply',
+          body: (x) => {
+            const text = ofp12TableStatsText(x.bytes.subarray(x.bodyAt));
+            if (text === null) throw Object.assign(new Error('len'), { code: 'OFPBRC_BAD_LEN' });
+            return statsFlags(x) + (text === '\n' ? '' : `\n${text.slice(0, -1)}`);
+          },
+        };
+      }
       if (v < 5) return null;
       if (k.stat === OFPMP14_TABLE_DESC) {
         return {

@@ -347,6 +347,7 @@ function tableStatsReply(stats: readonly TableStats[], v: number): string {
     const sameFeatures =
       prev !== null && prev.f.maxEntries === f.maxEntries && prev.f.matching === f.matching;
     const name = v === 1 ? t.name : '';
+    const prevMatching = prev?.f.matching;
     prev = { t, f };
     if (sameStats && sameFeatures && !name) {
       if (firstDitto < 0) firstDitto = t.tableId;
@@ -370,7 +371,12 @@ function tableStatsReply(stats: readonly TableStats[], v: number): string {
       continue;
     }
     if (f.maxEntries) s += `    max_entries=${f.maxEntries}\n`;
-    if (f.matching) s += `    matching:\n      exact match or wildcard: ${f.matching}\n`;
+    if (f.matching) {
+      s +=
+        f.matching === prevMatching
+          ? '    (same matching)\n'
+          : `    matching:\n      exact match or wildcard: ${f.matching}\n`;
+    }
   }
   finish();
   return s;

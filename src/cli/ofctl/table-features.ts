@@ -95,6 +95,9 @@ interface Features {
   match: Uint8Array;
   mask: Uint8Array;
   wildcard: Uint8Array;
+  /** A table-stats reply's counters and table-miss setting (none in table features). */
+  stats?: { active: number; lookup: bigint; matched: bigint };
+  missConfig?: string;
 }
 
 const fieldSet = (): Uint8Array => new Uint8Array(N_FIELDS);
@@ -413,6 +416,7 @@ function featuresEqual(a: Features, b: Features): boolean {
     a.supportsEviction === b.supportsEviction &&
     a.supportsVacancy === b.supportsVacancy &&
     a.maxEntries === b.maxEntries &&
+    a.missConfig === b.missConfig &&
     instructionsEqual(a.nonmiss, a.tableId, b.nonmiss, b.tableId) &&
     instructionsEqual(a.miss, a.tableId, b.miss, b.tableId) &&
     sameBits(a.match, b.match)
@@ -478,7 +482,15 @@ export class TableFeaturesPrinter {
     let s = '';
     if (!prev && f.command !== 0) s += `\n  command: ${COMMANDS[f.command] ?? '***error***'}`;
     const sameFeatures = prev !== null && featuresEqual(f, prev);
-    if (sameFeatures && !f.name) {
+    const st = f.stats;
+    const pst = prev?.stats;
+    const sameStats =
+      !st ||
+      (pst !== undefined &&
+        st.active === pst.active &&
+        st.lookup === pst.lookup &&
+        st.matched === pst.matched);
+    if (sameStats && sameFeatures && !f.name) {
       this.s += s;
       if (this.firstDitto < 0) this.firstDitto = f.tableId;
       this.lastDitto = f.tableId;
@@ -490,11 +502,12 @@ export class TableFeaturesPrinter {
     s = `\n  table ${f.tableId}`;
     if (f.name) s += ` ("${f.name}")`;
     s += ':';
-    if (sameFeatures) {
+    if (sameStats && sameFeatures) {
       this.s += `${s} ditto`;
       return;
     }
     s += '\n';
+    if (st) s += `    active=${st.active}, lookup=${st.lookup}, matched=${st.matched}\n`;
     if (sameFeatures) {
       if (!featuresEmpty(f)) s += '    (same features)\n';
       this.s += s;
@@ -503,6 +516,7 @@ export class TableFeaturesPrinter {
     if (f.metadataMatch || f.metadataWrite) {
       s += `    metadata: match=${hex64(f.metadataMatch)} write=${hex64(f.metadataWrite)}\n`;
     }
+    if (f.missConfig) s += `    config=${f.missConfig}\n`;
     if (f.supportsEviction >= 0)
       s += `    eviction: ${f.supportsEviction ? '' : 'not '}supported\n`;
     if (f.supportsVacancy >= 0)
@@ -545,6 +559,87 @@ export class TableFeaturesPrinter {
     const t = this.s.startsWith('\n') ? this.s.slice(1) : this.s;
     return `${t}\n`;
   }
+}
+
+/* ---- OpenFlow 1.2 table statistics ---- */
+
+const OF12_TABLE_STATS_LEN = 128;
+const OF12_LAST_OXM = 35;
+const TABLE_MISS_NAMES = ['controller', 'continue', 'drop'];
+
+/* An OXM bitmap (bit n: OpenFlow basic field n) as a field set. */
+function oxmBitmap(bits: bigint, out: Uint8Array): void {
+  // OpenFlow 1.2 defines basic fields 0 (in_port) to 35 (mpls_tc): later bits mean nothing.
+  for (let n = 0; n <= OF12_LAST_OXM; n++) {
+    if (!((bits >> BigInt(n)) & 1n)) continue;
+    const id = FIELD_BY_WIRE.get(`${0x8000}:${n}:0`);
+    if (id !== undefined) out[id] = 1;
+  }
+}
+
+function of12Actions(bits: number): number {
+  let out = 0;
+  ACTIONS.forEach((a, i) => {
+    if (a[3] >= 0 && bits & (1 << a[3])) out |= 1 << i;
+  });
+  return out;
+}
+
+/**
+ * OVS's text for an OpenFlow 1.2 table-stats reply body: each table's statistics with the
+ * features the same entry carries (bitmaps of fields, actions and instructions), printed as
+ * table features are. Null when the body is not whole entries.
+ */
+export function ofp12TableStatsText(body: Uint8Array): string | null {
+  if (body.length % OF12_TABLE_STATS_LEN) return null;
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const p = new TableFeaturesPrinter();
+  for (let at = 0; at < body.length; at += OF12_TABLE_STATS_LEN) {
+    const nameBytes = body.subarray(at + 8, at + 40);
+    const nul = nameBytes.indexOf(0);
+    const f: Features = {
+      tableId: body[at],
+      name: new TextDecoder().decode(nul < 0 ? nameBytes : nameBytes.subarray(0, nul)),
+      command: 0,
+      metadataMatch: dv.getBigUint64(at + 80),
+      metadataWrite: dv.getBigUint64(at + 88),
+      supportsEviction: -1,
+      supportsVacancy: -1,
+      maxEntries: dv.getUint32(at + 104),
+      nonmiss: instructionFeatures(),
+      miss: instructionFeatures(),
+      match: fieldSet(),
+      mask: fieldSet(),
+      wildcard: fieldSet(),
+      stats: {
+        active: dv.getUint32(at + 108),
+        lookup: dv.getBigUint64(at + 112),
+        matched: dv.getBigUint64(at + 120),
+      },
+      missConfig: TABLE_MISS_NAMES[dv.getUint32(at + 100) & 3],
+    };
+    oxmBitmap(dv.getBigUint64(at + 40), f.match);
+    oxmBitmap(dv.getBigUint64(at + 48), f.wildcard);
+    const n = f.nonmiss;
+    n.write.ofpacts = of12Actions(dv.getUint32(at + 56));
+    n.apply.ofpacts = of12Actions(dv.getUint32(at + 60));
+    oxmBitmap(dv.getBigUint64(at + 64), n.write.setFields);
+    oxmBitmap(dv.getBigUint64(at + 72), n.apply.setFields);
+    const insts = dv.getUint32(at + 96);
+    for (let it = 0; it < 32; it++) {
+      const i = INSTRUCTION_FROM_OFPIT[it];
+      if (i !== undefined && insts & (1 << it)) n.instructions |= 1 << i;
+    }
+    f.miss = {
+      next: n.next.slice(),
+      instructions: n.instructions,
+      write: { ofpacts: n.write.ofpacts, setFields: n.write.setFields.slice() },
+      apply: { ofpacts: n.apply.ofpacts, setFields: n.apply.setFields.slice() },
+    };
+    for (let i = 0; i < N_FIELDS; i++) if (!f.match[i]) f.wildcard[i] = 0;
+    p.add(f);
+  }
+  return p.finish();
 }
 
 /* ---- commands ---- */

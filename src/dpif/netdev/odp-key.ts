@@ -434,9 +434,20 @@ export function formatKeyAttrBody(
     case 'vlan':
       return formatVlanTci(key[W_VLAN0] & 0xffff, mask ? mask[W_VLAN0] & 0xffff : 0xffff, verbose);
     case 'mpls': {
-      const lse = key[W_MPLS0] >>> 0;
-      const lm = m(W_MPLS0);
-      return lm === 0xffffffff || !mask ? formatMplsLse(lse) : formatMplsMasked(lse, lm);
+      // Every entry down to the bottom of the stack (at most 3), all exact or all masked.
+      let n = 1;
+      while (n < 3 && !((key[W_MPLS0 + n - 1] >>> 0) & 0x100)) n++;
+      let exact = !mask;
+      if (mask) {
+        exact = true;
+        for (let i = 0; i < n; i++) if (m(W_MPLS0 + i) !== 0xffffffff) exact = false;
+      }
+      const parts: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const lse = key[W_MPLS0 + i] >>> 0;
+        parts.push(exact ? formatMplsLse(lse) : formatMplsMasked(lse, m(W_MPLS0 + i)));
+      }
+      return parts.join(',');
     }
     case 'tcp_flags': {
       const v = key[W_TCP_FLAGS] & 0xfff;

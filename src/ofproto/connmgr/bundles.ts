@@ -210,7 +210,7 @@ function commit(ctx: HandlerContext, conn: Ofconn, b: OfpBundle): OfpError | nul
       err = sw.groups.groupMod(m);
     } else if (m.type === 'port_mod') {
       // Port mods cannot be undone, so an atomic bundle may not carry one.
-      err = atomic ? new OfpError('OFPBFC_MSG_FAILED') : sw.portMod(m);
+      err = atomic ? new OfpError('OFPBFC_MSG_FAILED') : ctx.portMod(m);
     } else if (m.type === 'packet_out') {
       const send = prepareOut(ctx, m);
       if (send instanceof OfpError) err = send;
@@ -224,6 +224,8 @@ function commit(ctx: HandlerContext, conn: Ofconn, b: OfpBundle): OfpError | nul
     }
   }
   for (const send of sends) send();
+  for (const e of b.entries)
+    if (e.frame.msg.type === 'flow_mod') conn.reportFlowMod(e.frame.msg.command);
   return null;
 }
 

@@ -44,7 +44,9 @@ import {
   type TableModVacancy,
 } from '../openflow/async-status.ts';
 import { encodeMessage } from '../openflow/codec.ts';
+import { isNxtResume } from '../openflow/continuation.ts';
 import { OfpError } from '../openflow/errors.ts';
+import { OFPG_ALL } from '../openflow/group.ts';
 import { DEFAULT_VERSIONS } from '../openflow/hello.ts';
 import { encodeIpfixReply, ipfixStatsRequestKind } from '../openflow/ipfix-stats.ts';
 import {
@@ -56,10 +58,17 @@ import {
   type PacketIn,
   type PortDesc,
 } from '../openflow/messages.ts';
+import { OFPM_ALL } from '../openflow/meter.ts';
 import type { ControllerReason } from '../openflow/ofpact.ts';
 import { isQueueConfigRequest } from '../queue-desc.ts';
-import type { OfSwitch } from './of-switch.ts';
-import { FLOW_REMOVED_BITS, Ofconn, PIN_REASON_BITS, PORT_STATUS_BITS } from './ofconn.ts';
+import type { OfSwitch, PortMod } from './of-switch.ts';
+import {
+  FLOW_REMOVED_BITS,
+  Ofconn,
+  PACKET_IN_BACKLOG_MAX,
+  PIN_REASON_BITS,
+  PORT_STATUS_BITS,
+} from './ofconn.ts';
 import {
   type HandlerContext,
   handleFrame,
@@ -124,6 +133,9 @@ const STRERROR: Record<string, string> = {
 const FAIL_OPEN_PRIORITY = 0xf0f0f0;
 const DEFAULT_PROBE_MS = 5000;
 const OFPPS_LIVE = 4;
+/* Accepted unix-socket connections so far, to name each as OVS does (unix#N). */
+let unixConns = 0;
+const OFPPS_LINK_DOWN = 1;
 /* Flow tables have no flow limit here: OVS's default max_flows, for vacancy percentages. */
 const TABLE_MAX_FLOWS = 0xffffffff;
 /* What OVS would evict by (OFPROTO_EVICTION_FLAGS: other, importance, lifetime). */
@@ -175,6 +187,9 @@ export class Connmgr implements HandlerContext {
   private failOpenTimer: NodeJS.Timeout | null = null;
   private readonly failOpenDelayMs: number | undefined;
   private closed = false;
+  /* The last port-status of each port, to report port-mods as OVS does. */
+  private readonly portSent = new Map<number, PortDesc>();
+  private portModding = false;
   private ssl: TlsOptions | null = null;
   private readonly vacancies = new Map<number, Vacancy>();
   /* While a group or meter mod runs: what its flow removals will tell, held back until its
@@ -273,8 +288,8 @@ export class Connmgr implements HandlerContext {
     const onSock = (sock: Socket) => {
       const peer =
         t.kind === 'punix'
-          ? `${name}<->`
-          : `${t.kind === 'pssl' ? 'ssl' : 'tcp'}:${sock.remoteAddress}:${sock.remotePort}`;
+          ? `${this.sw.name}<->unix#${++unixConns}`
+          : `${this.sw.name}<->${t.kind === 'pssl' ? 'ssl' : 'tcp'}:${sock.remoteAddress}:${sock.remotePort}`;
       const conn = this.adopt(sock, type, peer, cfg);
       if (accepted) {
         accepted.add(conn);
@@ -388,6 +403,10 @@ export class Connmgr implements HandlerContext {
       }
     };
     conn.onRawRequest = (c, raw) => {
+      if (this.sw.resume && isNxtResume(raw)) {
+        this.sw.resume(c, raw);
+        return true;
+      }
       const ipfix = this.sw.ipfixStats ? ipfixStatsRequestKind(raw) : null;
       if (ipfix !== null) {
         const xid = new DataView(raw.buffer, raw.byteOffset).getUint32(4);
@@ -461,10 +480,13 @@ export class Connmgr implements HandlerContext {
     if (!this.hasControllers()) this.flushFlows();
   }
 
-  /** Deletes every flow and re-adds the standalone NORMAL flow where it belongs. */
+  /** Deletes every flow, group and meter (OVS's ofproto_flush__()) and re-adds the
+   * standalone NORMAL flow where it belongs. */
   flushFlows(): void {
     this.failOpenRule = null;
     this.sw.flowTables.flush();
+    this.sw.groups.delete(OFPG_ALL);
+    this.sw.meters.delete(OFPM_ALL);
     this.flushed();
   }
 
@@ -839,6 +861,12 @@ export class Connmgr implements HandlerContext {
       if (c.controllerId !== call.controllerId || !c.wantsAsync('packetIn', bit)) continue;
       // Only connections older than OpenFlow 1.3 hear of misses without a table-miss flow.
       if (call.miss === 'implicit' && c.version >= 4) continue;
+      // A controller that does not read its packet-ins loses the newest, as in OVS (whose
+      // queue for them holds 100), instead of making the switch hold them all.
+      if (c.txBacklog > PACKET_IN_BACKLOG_MAX) {
+        c.packetInsDropped++;
+        continue;
+      }
       const reason = wirePacketInReason(call, c.version);
       let maxLen = call.maxLen;
       if (maxLen === 0xffff && call.reason === 'no_match') maxLen = c.missSendLen;
@@ -895,11 +923,39 @@ export class Connmgr implements HandlerContext {
 
   /** A port-status to every connection that asked (ports come with OF1.1+ semantics). */
   sendPortStatus(reason: 'add' | 'delete' | 'modify', port: PortDesc): void {
+    const last = this.portSent.get(port.portNo);
+    if (reason === 'delete') this.portSent.delete(port.portNo);
+    else this.portSent.set(port.portNo, port);
+    if (reason === 'modify' && last) {
+      // A port-mod changes the configuration first and the link follows: OVS reports the new
+      // configuration with the old link state (not live), then the link state once it changes.
+      if (this.portModding && last.config !== port.config) {
+        this.sendPortStatusNow('modify', { ...port, state: last.state & ~OFPPS_LIVE });
+        if (!((last.state ^ port.state) & OFPPS_LINK_DOWN)) return;
+      } else if (samePortDesc(last, port)) {
+        // OVS sends no port-status that says nothing new.
+        return;
+      }
+    }
+    this.sendPortStatusNow(reason, port);
+  }
+
+  /** A port-mod from a controller (reported as OVS reports it, see sendPortStatus). */
+  portMod(pm: PortMod): OfpError | null {
+    this.portModding = true;
+    try {
+      return this.sw.portMod(pm);
+    } finally {
+      this.portModding = false;
+    }
+  }
+
+  private sendPortStatusNow(reason: 'add' | 'delete' | 'modify', port: PortDesc): void {
     // OVS adds a port before it is live and then says it became live (a modify that only
     // OF1.1+ can tell apart: OF1.0 has no live bit, and OVS sends no modify that looks the
     // same as what it replaces).
     if (reason === 'add' && port.state & OFPPS_LIVE) {
-      this.sendPortStatus('add', { ...port, state: port.state & ~OFPPS_LIVE });
+      this.sendPortStatusNow('add', { ...port, state: port.state & ~OFPPS_LIVE });
       const bit = PORT_STATUS_BITS.modify;
       for (const c of this.conns) {
         if (c.version === 1 || !c.wantsAsync('portStatus', bit)) continue;
@@ -1028,4 +1084,20 @@ function packetMetadata(flow: FlowKey): Match {
     }
   }
   return m;
+}
+
+function samePortDesc(a: PortDesc, b: PortDesc): boolean {
+  return (
+    a.config === b.config &&
+    a.state === b.state &&
+    a.name === b.name &&
+    a.hwAddr[0] === b.hwAddr[0] &&
+    a.hwAddr[1] === b.hwAddr[1] &&
+    a.curr === b.curr &&
+    a.advertised === b.advertised &&
+    a.supported === b.supported &&
+    a.peer === b.peer &&
+    a.currSpeed === b.currSpeed &&
+    a.maxSpeed === b.maxSpeed
+  );
 }

@@ -16,6 +16,7 @@ import type { OfpError } from '../openflow/errors.ts';
 import type { IpfixStats } from '../openflow/ipfix-stats.ts';
 import type { PacketOut, PortDesc, SwitchDesc } from '../openflow/messages.ts';
 import type { PortStats, QueueStats } from '../openflow/stats.ts';
+import type { Ofconn } from './ofconn.ts';
 
 export const OFPP_ANY = 0xffff;
 
@@ -34,6 +35,8 @@ export interface OfSwitch {
   readonly flowTables: FlowTables;
   readonly groups: GroupTable;
   readonly meters: MeterTable;
+  /** An NXT_RESUME from `conn` (codec.ts does not decode it): continue a paused packet. */
+  resume?(conn: Ofconn, raw: Uint8Array): void;
   /** The fragment handling mode (OFPC_FRAG_*) changed: forwarding must follow it. */
   fragHandlingChanged?(): void;
   /** Every OpenFlow port, LOCAL included. */

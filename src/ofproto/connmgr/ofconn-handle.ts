@@ -34,7 +34,7 @@ import type {
 } from '../openflow/messages.ts';
 import type { TableFeatures } from '../openflow/table-features.ts';
 import { bundleAdd, bundleControl } from './bundles.ts';
-import { OFPP_ANY, type OfSwitch } from './of-switch.ts';
+import { OFPP_ANY, type OfSwitch, type PortMod } from './of-switch.ts';
 import { type Ofconn, PIN_REASON_BITS } from './ofconn.ts';
 import type { Ofmonitors } from './ofmonitor.ts';
 import { bridgeTableFeatures } from './table-features.ts';
@@ -64,6 +64,8 @@ export interface HandlerContext {
   setRole(conn: Ofconn, role: 'equal' | 'master' | 'slave'): void;
   /** Runs a group or meter mod; tells the other connections about it if it succeeds. */
   forwardable(source: Ofconn, frame: OfpFrame, apply: () => OfpError | null): OfpError | null;
+  /** Runs a port-mod (port-status messages follow it as OVS sends them). */
+  portMod(pm: PortMod): OfpError | null;
   /** Applies a table-mod's vacancy-event settings. */
   tableMod(tableId: number, vacancy: TableModVacancy): void;
   /** Every visible table's description (OF1.4 table-desc). */
@@ -78,6 +80,7 @@ export interface HandlerContext {
 const TABLE_MISS: readonly (TableMissConfig | null)[] = ['controller', 'continue', 'drop', null];
 const OFPC_INVALID_TTL_TO_CONTROLLER = 1 << 2;
 const OFPC_FRAG_MASK = 0x3;
+const PRE14_PIN_REASONS = 0b111;
 
 /* The OF1.0 switch-features action bitmap OVS advertises: every OF1.0 action. */
 const OF10_ACTIONS = 0xfff;
@@ -199,7 +202,7 @@ function handle(
     case 'packet_out':
       return rejectSlave(conn) ?? sw.packetOut(msg);
     case 'port_mod':
-      return rejectSlave(conn) ?? sw.portMod(msg);
+      return rejectSlave(conn) ?? ctx.portMod(msg);
     case 'group_mod':
     case 'meter_mod': {
       return (
@@ -241,9 +244,17 @@ function handle(
       return roleRequest(ctx, conn, msg, xid);
     case 'role_reply':
       return new OfpError('OFPBRC_BAD_TYPE', msg.type);
-    case 'get_async_request':
-      conn.send({ type: 'get_async_reply', format: 'standard', config: conn.asyncConfig }, xid);
+    case 'get_async_request': {
+      // Before OF1.4 a packet-in mask has bits for no_match, action and invalid_ttl only.
+      const c = conn.asyncConfig;
+      const pin = conn.version < 5 ? PRE14_PIN_REASONS : 0xffffffff;
+      const config = {
+        master: { ...c.master, packetIn: (c.master.packetIn ?? 0) & pin },
+        slave: { ...c.slave, packetIn: (c.slave.packetIn ?? 0) & pin },
+      };
+      conn.send({ type: 'get_async_reply', format: 'standard', config }, xid);
       return null;
+    }
     case 'set_async':
       conn.asyncConfig = {
         master: { ...conn.asyncConfig.master, ...msg.config.master },
@@ -275,9 +286,11 @@ function flowMod(
 ): OfpError | null {
   const prep = prepareFlowMod(conn, msg, raw);
   if (prep instanceof OfpError) return prep;
-  return ctx.monitors.flowMod(conn, xid, prep.fm, () =>
+  const err = ctx.monitors.flowMod(conn, xid, prep.fm, () =>
     ctx.sw.flowTables.flowMod(prep.fm, prep.opts),
   );
+  if (!err) conn.reportFlowMod(prep.fm.command);
+  return err;
 }
 
 export function prepareFlowMod(

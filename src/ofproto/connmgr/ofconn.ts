@@ -20,6 +20,7 @@ import type {
   AsyncConfig,
   AsyncMasks,
   ControllerRole,
+  FlowModCommand,
   OfpFrame,
   OfpMessage,
   PacketInFormat,
@@ -27,8 +28,11 @@ import type {
 import type { TableFeatures } from '../openflow/table-features.ts';
 import type { OfpBundle } from './bundles.ts';
 import type { Pinsched } from './pinsched.ts';
+import { logNegotiated, logVconnMessages, vconnLog } from './vconn-log.ts';
 
 const log = vlog('connmgr');
+const NXT_SET_ASYNC_CONFIG2 = 27;
+const OFPT14_SET_ASYNC = 28;
 
 /** Primary connections are controllers; service ones are listeners such as the mgmt socket. */
 export type OfconnType = 'primary' | 'service';
@@ -92,6 +96,16 @@ export type FrameHandler = (conn: Ofconn, frame: OfpFrame, raw: Uint8Array) => v
 export class Ofconn {
   readonly type: OfconnType;
   readonly name: string;
+  /** The vconn's own name in the vconn log (`unix#3`, `tcp:IP:PORT`), without the bridge. */
+  readonly vconnName: string;
+  /* Flow mods done since the last "flow_mods in the last N s" report (OVS's ofconn counters). */
+  private nAdd = 0;
+  private nDelete = 0;
+  private nModify = 0;
+  private firstOp = 0;
+  private lastOp = 0;
+  private opBackoff = 0;
+  private opTimer: NodeJS.Timeout | null = null;
   /** Negotiated version, 0 until the peer's hello. */
   version = 0;
   role: ControllerRole = 'equal';
@@ -103,6 +117,8 @@ export class Ofconn {
   missSendLen: number;
   asyncConfig: AsyncConfig = defaultAsyncConfig(4);
   controllerId: number;
+  /** Packet-ins not sent because the peer left too much unread (PACKET_IN_BACKLOG_MAX). */
+  packetInsDropped = 0;
   /** Packet-in rate limiter (controller_rate_limit), if configured. */
   pinsched: Pinsched | null = null;
   /** A table-features set request still arriving (multipart "more"). */
@@ -118,6 +134,8 @@ export class Ofconn {
    * what else was sent meanwhile: both wait for the whole reply. */
   private pacer: PacedReply | null = null;
   private pumping = false;
+  /** Reading stopped until the peer takes the replies already queued. */
+  private readPaused = false;
   private waitingDrain = false;
   private readonly heldIn: Uint8Array[] = [];
   private readonly heldOut: Uint8Array[] = [];
@@ -148,6 +166,8 @@ export class Ofconn {
   ) {
     this.type = opts.type;
     this.name = opts.name;
+    const at = opts.name.indexOf('<->');
+    this.vconnName = at < 0 ? opts.name : opts.name.slice(at + 3);
     this.versions = opts.versions;
     this.missSendLen = opts.type === 'primary' ? OFP_DEFAULT_MISS_SEND_LEN : 0;
     this.controllerId = opts.controllerId ?? 0;
@@ -160,6 +180,10 @@ export class Ofconn {
       if (this.waitingDrain) {
         this.waitingDrain = false;
         this.pump();
+      }
+      if (this.readPaused && this.pacer === null && !this.closed) {
+        this.readPaused = false;
+        this.sock.resume();
       }
       this.onDrain?.(this);
     });
@@ -231,6 +255,7 @@ export class Ofconn {
       return;
     }
     this.onTraffic?.(bytes);
+    if (vconnLog.dbgEnabled) logVconnMessages(this.vconnName, 'sent (Success)', bytes);
     if (this.corked) {
       this.corkedOut.push(bytes);
       this.corkedBytes += bytes.length;
@@ -302,6 +327,7 @@ export class Ofconn {
     try {
       done = reply.run((b) => {
         this.onTraffic?.(b);
+        if (vconnLog.dbgEnabled) logVconnMessages(this.vconnName, 'sent (Success)', b);
         this.sock.write(b);
       }, PACED_STEP_BYTES);
     } catch (e) {
@@ -331,7 +357,7 @@ export class Ofconn {
         this.corked = false;
       }
     }
-    if (this.pacer === null && !this.closed) this.sock.resume();
+    if (this.pacer === null && !this.closed && !this.readPaused) this.sock.resume();
   }
 
   private dropPacer(): void {
@@ -343,8 +369,49 @@ export class Ofconn {
     this.heldOutBytes = 0;
   }
 
+  /** Counts a flow mod done for this connection (OVS's ofconn_report_flow_mod()). */
+  reportFlowMod(command: FlowModCommand): void {
+    if (command === 'add') this.nAdd++;
+    else if (command === 'modify' || command === 'modify_strict') this.nModify++;
+    else this.nDelete++;
+    const now = Date.now();
+    if (this.opTimer === null) {
+      this.firstOp = now;
+      // A busy controller is reported every minute or so, not at each flow mod.
+      const at = Math.max(now + 10_000, this.opBackoff);
+      this.opBackoff = at + 60_000;
+      this.opTimer = setTimeout(() => this.logFlowMods(), at - now);
+      this.opTimer.unref();
+    }
+    this.lastOp = now;
+  }
+
+  /* OVS's ofconn_log_flow_mods(): how many flow mods, over what time, of which kinds. */
+  private logFlowMods(): void {
+    if (this.opTimer) clearTimeout(this.opTimer);
+    this.opTimer = null;
+    const n = this.nAdd + this.nDelete + this.nModify;
+    if (n === 0) return;
+    const now = Date.now();
+    const ago = Math.trunc((now - this.firstOp) / 1000);
+    const interval = Math.trunc((this.lastOp - this.firstOp) / 1000);
+    const when =
+      interval === ago
+        ? `in the last ${ago} s`
+        : interval
+          ? `in the ${interval} s starting ${ago} s ago`
+          : `${ago} s ago`;
+    const kinds: string[] = [];
+    if (this.nAdd) kinds.push(`${this.nAdd} adds`);
+    if (this.nDelete) kinds.push(`${this.nDelete} deletes`);
+    if (this.nModify) kinds.push(`${this.nModify} modifications`);
+    log.info(`${this.name}: ${n} flow_mods ${when} (${kinds.join(', ')})`);
+    this.nAdd = this.nDelete = this.nModify = 0;
+  }
+
   close(): void {
     if (this.closed) return;
+    this.logFlowMods();
     this.dropPacer();
     this.uncork();
     this.closed = true;
@@ -357,6 +424,7 @@ export class Ofconn {
 
   private closedByPeer(): void {
     if (this.closed) return;
+    this.logFlowMods();
     this.dropPacer();
     this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
@@ -373,6 +441,12 @@ export class Ofconn {
     } finally {
       this.uncork();
       this.corked = false;
+    }
+    // As OVS stops reading a connection while many of its replies wait to be sent: a peer
+    // that sends requests and never reads the answers cannot make us buffer without end.
+    if (this.sock.writableLength > REPLY_BACKLOG_PAUSE && !this.readPaused && !this.closed) {
+      this.readPaused = true;
+      this.sock.pause();
     }
     noteActivity();
   }
@@ -402,6 +476,7 @@ export class Ofconn {
 
   private receiveMessage(raw: Uint8Array): void {
     this.onTraffic?.(raw);
+    if (vconnLog.dbgEnabled) logVconnMessages(this.vconnName, 'received', raw);
     const v = this.version;
     if (v !== 0 && raw.length === 8 && raw[0] === v && raw[1] === barrierRequestType(v)) {
       this.replyBarrier(raw);
@@ -425,6 +500,7 @@ export class Ofconn {
       }
     }
     if (!r.ok && this.setControllerId(raw)) return;
+    if (!r.ok && this.setAsyncConfig2(raw)) return;
     if (raw[0] === this.version && this.onRawRequest?.(this, raw)) return;
     if (!r.ok) {
       log.dbg(`${this.name}: bad message: ${r.error.message}`);
@@ -465,6 +541,33 @@ export class Ofconn {
     return true;
   }
 
+  /* NXT_SET_ASYNC_CONFIG2 (codec.ts does not know it): OpenFlow 1.4's property-based async
+   * configuration for earlier versions. Its properties are OF1.4 OFPT_SET_ASYNC's, so they
+   * are decoded as one of those and handled as this connection's set_async. */
+  private setAsyncConfig2(raw: Uint8Array): boolean {
+    if (raw.length < 16 || raw[1] !== 4) return false;
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.length);
+    if (v.getUint32(8) !== 0x2320 || v.getUint32(12) !== NXT_SET_ASYNC_CONFIG2) return false;
+    const xid = v.getUint32(4);
+    const as14 = new Uint8Array(raw.length - 8);
+    as14.set(raw.subarray(0, 8));
+    as14.set(raw.subarray(16), 8);
+    as14[0] = 5;
+    as14[1] = OFPT14_SET_ASYNC;
+    as14[2] = as14.length >> 8;
+    as14[3] = as14.length & 0xff;
+    const r = decodeMessage(as14);
+    if (!r.ok) this.sendError(r.error, raw, xid);
+    else if (r.frame.msg.type === 'set_async') {
+      this.onFrame?.(
+        this,
+        { version: this.version, xid, msg: { ...r.frame.msg, format: 'nxt' } },
+        raw,
+      );
+    }
+    return true;
+  }
+
   private receiveHello(raw: Uint8Array, r: ReturnType<typeof decodeMessage>): void {
     if (!r.ok || r.frame.msg.type !== 'hello') {
       log.warn(`${this.name}: received message while expecting hello`);
@@ -489,7 +592,9 @@ export class Ofconn {
       return;
     }
     this.asyncConfig = defaultAsyncConfig(this.version);
-    log.dbg(`${this.name}: negotiated OpenFlow ${versionName(this.version)}`);
+    if (vconnLog.dbgEnabled && r.frame.msg.type === 'hello') {
+      logNegotiated(this.vconnName, this.version, this.versions, r.frame.msg.versions);
+    }
     this.onConnected?.(this);
   }
 
@@ -532,6 +637,11 @@ export class Ofconn {
 }
 
 /* OFPT_BARRIER_REQUEST: 18 in OpenFlow 1.0, 20 from 1.1 on (the reply is one more). */
+/* Unsent replies past which the connection stops reading its peer (OVS: 100 messages). */
+const REPLY_BACKLOG_PAUSE = 1 << 20;
+/** Unsent output past which packet-ins to the connection are dropped (OVS: 100 of them). */
+export const PACKET_IN_BACKLOG_MAX = 1 << 20;
+
 /* What one step of a paced reply emits: a few of a dump's 64 kB replies, about what a unix
  * socket's send buffer holds, so the peer always has the next ones waiting. */
 const PACED_STEP_BYTES = 256 * 1024;

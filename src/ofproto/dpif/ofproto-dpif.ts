@@ -6,6 +6,7 @@
  * the datapath's cached megaflows are revalidated.
  */
 
+import { randomBytes } from 'node:crypto';
 import { MacLearning } from './mac-learning.ts';
 import { type PortVlan, TRUNK_ALL } from './vlan.ts';
 import { type NormalBridge, type NormalPort, normalBridge } from './xlate/normal.ts';
@@ -74,6 +75,7 @@ export class OfprotoDpif implements XBridge {
   private portInfos: DpPortInfo[] = [];
   private bundles: BundleSettings[] = [];
   private readonly portConfig = new Map<number, number>();
+  private readonly queueDscp = new Map<number, ReadonlyMap<number, number>>();
   private readonly names = new Map<number, string>();
 
   /**
@@ -93,11 +95,26 @@ export class OfprotoDpif implements XBridge {
     return this.opts.fragHandling?.() ?? 0;
   }
 
+  /**
+   * The bridge's identity in continuations (OVS's ofproto uuid): random per instance, so a
+   * continuation from before a restart or from another switch is stale.
+   */
+  readonly uuid: Uint8Array = uuidV4();
+
   constructor(private readonly opts: OfprotoDpifOptions) {
     this.name = opts.name;
     this.tables = opts.tables;
     this.groups = opts.groups;
     this.macs = new MacLearning({ clock: opts.now });
+    byUuid.set(uuidKey(this.uuid), new WeakRef(this));
+  }
+
+  /** The bridge a continuation names, if it still exists in this process. */
+  static byUuid(uuid: Uint8Array): OfprotoDpif | null {
+    const k = uuidKey(uuid);
+    const d = byUuid.get(k)?.deref() ?? null;
+    if (d === null) byUuid.delete(k);
+    return d;
   }
 
   portName(ofp: number): string | undefined {
@@ -107,6 +124,22 @@ export class OfprotoDpif implements XBridge {
   /** OpenFlow port config bits (port_mod). */
   getPortConfig(ofp: number): number {
     return this.portConfig.get(ofp) ?? 0;
+  }
+
+  /**
+   * A port's QoS queues that set a DSCP (the Queue table's dscp column): queue id -> DSCP
+   * (0..63). The userspace datapath's skb_priority is the queue id. Null or empty: none.
+   */
+  setQueueDscp(ofp: number, queues: ReadonlyMap<number, number> | null): void {
+    if (!queues || queues.size === 0) {
+      if (!this.queueDscp.delete(ofp)) return;
+    } else {
+      const m = new Map<number, number>();
+      for (const [q, d] of queues) m.set(q >>> 0, (d << 2) & 0xfc);
+      this.queueDscp.set(ofp, m);
+    }
+    this.rebuild();
+    this.opts.onChange();
   }
 
   setPortConfig(ofp: number, config: number): void {
@@ -165,6 +198,7 @@ export class OfprotoDpif implements XBridge {
         noFwd: (cfg & OFPPC_NO_FWD) !== 0,
         noPacketIn: (cfg & OFPPC_NO_PACKET_IN) !== 0,
         live: p.live && (cfg & OFPPC_PORT_DOWN) === 0,
+        dscp: this.queueDscp.get(p.ofpPort),
       });
       this.names.set(p.ofpPort, p.name);
     }
@@ -203,4 +237,20 @@ export class OfprotoDpif implements XBridge {
     this.normal = normalBridge(normalPorts, this.forwardBpdu);
     this.opts.onChange();
   }
+}
+
+/* Bridges by uuid, for NXT_RESUME: weak, so that a destroyed bridge does not linger. */
+const byUuid = new Map<string, WeakRef<OfprotoDpif>>();
+
+function uuidKey(u: Uint8Array): string {
+  return Buffer.from(u).toString('hex');
+}
+
+function uuidV4(): Uint8Array {
+  const u = new Uint8Array(randomBytes(16));
+  // Stored as OVS does, four host-order (little-endian) words: the version nibble is in the
+  // second word's bits 12-15, the variant in the third word's top bits.
+  u[5] = ((u[5] as number) & 0x0f) | 0x40;
+  u[11] = ((u[11] as number) & 0x3f) | 0x80;
+  return u;
 }

@@ -32,9 +32,10 @@ import type { FlowKey } from '../../lib/flow/layout.ts';
 import { FLOW_WORDS, W_CT_STATE, W_IN_PORT, W_TCP_FLAGS } from '../../lib/flow/layout.ts';
 import { slabFlowKey } from '../../lib/flow/match.ts';
 import { type ClockTimer, every, timeMsec } from '../../lib/timeval.ts';
-import { vlog } from '../../lib/vlog.ts';
+import { VlogRateLimit, vlog } from '../../lib/vlog.ts';
 import type { FlowMod } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
+import { applyLearn } from './learn.ts';
 import { NF_OUT_DROP, NF_OUT_MULTI } from './netflow-agent.ts';
 import type { OfprotoDpif } from './ofproto-dpif.ts';
 import { formatTrace, type TraceNode } from './xlate/trace.ts';
@@ -51,6 +52,8 @@ import {
   xlate,
 } from './xlate/xlate.ts';
 
+const ofprotoLog = vlog('ofproto');
+const learnLimitRl = new VlogRateLimit(1, 5);
 const log = vlog('ofproto_dpif_upcall');
 /* OVS logs each flow a revalidator dump returns in module "dpif" at debug level. */
 const dpifLog = vlog('dpif');
@@ -475,13 +478,24 @@ export class Udpif implements UpcallHandler {
     return this.bridges.get(name);
   }
 
+  /* Learned flows: refreshed, installed, or refused at learn's limit (learn.ts). */
+  private applyLearns(mods: XlateResult['flowMods']): void {
+    for (const m of mods) {
+      const b = this.bridges.get(m.bridge);
+      if (!b) continue;
+      const ok = applyLearn(b.dpif.tables, m.fm, m.limit, timeMsec(), (fm) => b.learnFlow(fm));
+      if (!ok && learnLimitRl.admit() !== null)
+        ofprotoLog.info(`Learn limit for flow ${m.fm.newCookie} reached.`);
+    }
+  }
+
   private applySideEffects(r: XlateResult): void {
     for (const l of r.learns) {
       const b = this.bridges.get(l.bridge);
       if (b?.dpif.macs.update(l.learn.mac, l.learn.vlan, l.learn.port, l.learn.isGratArp))
         this.changed();
     }
-    for (const m of r.flowMods) this.bridges.get(m.bridge)?.learnFlow(m.fm);
+    this.applyLearns(r.flowMods);
   }
 
   /* ---------------------------------------------------------------------------------- */
@@ -572,7 +586,7 @@ export class Udpif implements UpcallHandler {
     if (xc.patches.length !== 0) this.creditPatches(xc.patches, dp, db);
     for (const g of xc.groups)
       this.bridges.get(g.bridge)?.creditGroup?.(g.groupId, g.bucket, dp, db);
-    for (const m of xc.flowMods) this.bridges.get(m.bridge)?.learnFlow(m.fm);
+    if (xc.flowMods.length !== 0) this.applyLearns(xc.flowMods);
     const where = this.odpToOfp.get(f.key[W_IN_PORT]);
     where?.bridge.netflowStats?.(f.key, dp, db, f.tcpFlags, f.used, where.ofpPort, xc.nfOut, false);
     // Hits keep their MAC entries fresh. They never move one back: a packet handled since

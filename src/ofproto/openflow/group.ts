@@ -125,10 +125,12 @@ function pullBuckets(
   const list = r.sub(len);
   const out: Bucket[] = [];
   let nextId = 0;
+  // An OpenFlow 1.1-1.4 bucket header is 16 bytes; OpenFlow 1.5's (ofp15_bucket) is 8.
+  const minBucket = layout < 6 ? 16 : 8;
   while (list.remaining > 0) {
-    if (list.remaining < 16) throw new OfpError('OFPGMFC_BAD_BUCKET', 'truncated bucket');
+    if (list.remaining < minBucket) throw new OfpError('OFPGMFC_BAD_BUCKET', 'truncated bucket');
     const blen = list.peekU16();
-    if (blen < 16 || blen % 8 || blen > list.remaining) {
+    if (blen < minBucket || blen % 8 || blen > list.remaining) {
       throw new OfpError('OFPGMFC_BAD_BUCKET', `bucket length ${blen}`);
     }
     const b = list.sub(blen);

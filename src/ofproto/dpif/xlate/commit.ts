@@ -15,6 +15,8 @@ import {
   ETH_TYPE_ARP,
   ETH_TYPE_IP,
   ETH_TYPE_IPV6,
+  ETH_TYPE_MPLS,
+  ETH_TYPE_MPLS_MCAST,
   FLOW_NW_FRAG_LATER,
   FLOW_WORDS,
   type FlowKey,
@@ -23,6 +25,7 @@ import {
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  N_MPLS,
   NW_FRAG_SHIFT,
   W_ARP_SHA,
   W_ARP_THA,
@@ -32,6 +35,7 @@ import {
   W_IPV6_DST,
   W_IPV6_LABEL,
   W_IPV6_SRC,
+  W_MPLS0,
   W_ND_TARGET,
   W_NW,
   W_NW_DST,
@@ -142,6 +146,78 @@ function l4Pending(flow: FlowKey, base: FlowKey): boolean {
 
 const vlanScratch = new Uint32Array(2);
 
+/* ------------------------------------------------------------------------------------ */
+/* MPLS (OVS's commit_mpls_action): the label stacks of base and flow share their bottom
+ * entries; base's others are popped (its top one rewritten with a set when flow has one more
+ * in its place), then flow's extra ones pushed. */
+
+const MPLS_BOS = 0x100;
+
+function isMpls(t: number): boolean {
+  return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MCAST;
+}
+
+function mplsCount(k: FlowKey): number {
+  if (!isMpls(k[W_DL_TYPE] & 0xffff)) return 0;
+  let n = 0;
+  for (let i = 0; i < N_MPLS; i++) {
+    if (k[W_MPLS0 + i] & MPLS_BOS) return i + 1;
+    if (k[W_MPLS0 + i]) n++;
+  }
+  return n;
+}
+
+function mplsCommon(a: FlowKey, an: number, b: FlowKey, bn: number): number {
+  const n = Math.min(an, bn);
+  let common = 0;
+  for (let i = 0; i < n; i++) {
+    if (a[W_MPLS0 + an - 1 - i] !== b[W_MPLS0 + bn - 1 - i]) break;
+    common++;
+  }
+  return common;
+}
+
+function setDlType(k: FlowKey, t: number): void {
+  k[W_DL_TYPE] = ((k[W_DL_TYPE] & ~0xffff) | t) >>> 0;
+}
+
+function commitMpls(flow: FlowKey, base: FlowKey, out: OdpAction[]): void {
+  let baseN = mplsCount(base);
+  const flowN = mplsCount(flow);
+  if (baseN === 0 && flowN === 0) return;
+  let common = mplsCommon(flow, flowN, base, baseN);
+  const flowType = flow[W_DL_TYPE] & 0xffff;
+  while (baseN > common) {
+    if (baseN - 1 === common && flowN > common) {
+      const lse = flow[W_MPLS0 + flowN - baseN];
+      const key = new Uint32Array(FLOW_WORDS);
+      const mask = new Uint32Array(FLOW_WORDS);
+      key[W_MPLS0] = lse;
+      mask[W_MPLS0] = 0xffffffff;
+      out.push({ type: 'set', attr: 'mpls', key, mask, masked: false });
+      base[W_MPLS0] = lse;
+      common++;
+    } else {
+      // Popping the last label of several: the outer pops keep an MPLS ethertype.
+      const t = !isMpls(flowType) && baseN > 1 ? ETH_TYPE_MPLS : flowType;
+      out.push({ type: 'pop_mpls', ethType: t });
+      for (let i = 1; i < baseN; i++) base[W_MPLS0 + i - 1] = base[W_MPLS0 + i];
+      base[W_MPLS0 + baseN - 1] = 0;
+      setDlType(base, flowType);
+      baseN--;
+    }
+  }
+  while (baseN < flowN) {
+    const lse = flow[W_MPLS0 + flowN - baseN - 1];
+    out.push({ type: 'push_mpls', lse, ethType: flowType });
+    // base keeps its L3 fields: a patch port or group bucket may go back to them.
+    for (let i = baseN; i >= 1; i--) base[W_MPLS0 + i] = base[W_MPLS0 + i - 1];
+    base[W_MPLS0] = lse;
+    setDlType(base, flowType);
+    baseN++;
+  }
+}
+
 /** Appends to `out` what makes the datapath's packet (`base`) look like `flow`; updates base. */
 export function commitOdpActions(
   flow: FlowKey,
@@ -150,6 +226,9 @@ export function commitOdpActions(
   out: OdpAction[],
 ): void {
   commitAttr('eth', ETH, flow, base, wc, out);
+  // A packet that stops being MPLS loses its labels before its L3 header can be changed.
+  const mplsFirst = isMpls(base[W_DL_TYPE] & 0xffff) && !isMpls(flow[W_DL_TYPE] & 0xffff);
+  if (mplsFirst) commitMpls(flow, base, out);
   const dlType = flow[W_DL_TYPE] & 0xffff;
   const nwProto = flow[W_NW] & 0xff;
   const isIp = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
@@ -181,6 +260,7 @@ export function commitOdpActions(
   } else if (dlType === ETH_TYPE_ARP) {
     commitAttr('arp', ARP, flow, base, wc, out);
   }
+  if (!mplsFirst) commitMpls(flow, base, out);
   if (flow[W_VLAN0] !== base[W_VLAN0] || flow[W_VLAN1] !== base[W_VLAN1]) {
     vlanScratch[0] = base[W_VLAN0];
     vlanScratch[1] = base[W_VLAN1];

@@ -23,11 +23,12 @@ import {
   getFieldWords,
   setFieldBits,
   setFieldWords,
-  unwildcardField,
 } from '../../../lib/flow/fields.ts';
 import {
   ETH_TYPE_IP,
   ETH_TYPE_IPV6,
+  ETH_TYPE_MPLS,
+  ETH_TYPE_MPLS_MCAST,
   ETH_TYPE_VLAN_8021Q,
   FLOW_NW_FRAG_ANY,
   FLOW_NW_FRAG_LATER,
@@ -36,6 +37,7 @@ import {
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  N_MPLS,
   N_REGS,
   NW_FRAG_SHIFT,
   OFPP_ALL,
@@ -56,8 +58,10 @@ import {
   W_DL_DST,
   W_DL_SRC,
   W_DL_TYPE,
+  W_DP_HASH,
   W_IN_PORT,
   W_METADATA,
+  W_MPLS0,
   W_ND_TARGET,
   W_NW,
   W_NW_DST,
@@ -76,11 +80,21 @@ import { type Match, matchFromFlowAndMask, newSlabWords } from '../../../lib/flo
 import { flowToString, matchToString } from '../../../lib/flow/match-format.ts';
 import { ofpPortToString } from '../../../lib/flow/ofp-port.ts';
 import { VlogRateLimit, vlog } from '../../../lib/vlog.ts';
-import type { FlowMod } from '../../openflow/messages.ts';
+import type { Continuation, FrozenAction, UnrollXlate } from '../../openflow/continuation.ts';
+import type { FlowMod, FlowStatsRequest } from '../../openflow/messages.ts';
 import { noFlowModFlags, OFP_NO_BUFFER } from '../../openflow/messages.ts';
 import type { ControllerReason, Ofpact, Subfield } from '../../openflow/ofpact.ts';
-import { formatOfpact } from '../../openflow/ofpact-format.ts';
+import { debugOfpactType, formatOfpact, formatSubfield } from '../../openflow/ofpact-format.ts';
+import { learnOutcome, type XLearnedRule } from '../learn.ts';
 import { commitOdpActions } from './commit.ts';
+import {
+  CONTINUATION_TOKEN_WORD,
+  continuationToken,
+  freezeUnroll,
+  resumeOf,
+  stackBitsToBytes,
+  stackBytesToBits,
+} from './freeze.ts';
 import {
   bundleIncludesVlan,
   egress,
@@ -112,6 +126,9 @@ export interface XTables {
   lookup(tableId: number, key: FlowKey, wc: FlowKey | null): XRule | null;
   /** A table's table-miss behaviour (OpenFlow 1.1/1.2 table-mod); 'default' when absent. */
   missConfig?(tableId: number): 'default' | 'controller' | 'continue' | 'drop';
+  /** learn(): the flow a learned flow would replace, and the flows counted for its limit. */
+  findExactly?(tableId: number, match: Match, priority: number): XLearnedRule | null;
+  select?(req: FlowStatsRequest): readonly XRule[];
 }
 
 export interface XBucket {
@@ -144,6 +161,11 @@ export interface XPort {
   readonly noPacketIn: boolean;
   /** Administratively up with carrier (fast-failover liveness). */
   readonly live: boolean;
+  /**
+   * The port's QoS queues that set a DSCP (Queue dscp): skb_priority -> DSCP bits as they sit
+   * in the ToS byte (dscp << 2). Absent or empty: none.
+   */
+  readonly dscp?: ReadonlyMap<number, number>;
 }
 
 export interface XBridge {
@@ -169,6 +191,8 @@ export interface XBridge {
   readonly ipfix?: XIpfix | null;
   /** Names OpenFlow ports for traces. */
   portName(ofp: number): string | undefined;
+  /** The bridge's identity in continuations (OVS's ofproto uuid, 16 bytes). */
+  readonly uuid?: Uint8Array;
 }
 
 /** What translation needs of a bridge's IPFIX exporters (OVS's dpif_ipfix getters). */
@@ -223,6 +247,8 @@ export interface ControllerCall {
    * absent when all are zero. The datapath's packet does not carry them.
    */
   readonly meta?: readonly number[];
+  /** A `controller(pause)`: what resuming needs (its token is among `meta`). */
+  readonly continuation?: Continuation;
 }
 
 /** The flow words a packet-in reports besides in_port (OVS's flow metadata). */
@@ -273,7 +299,7 @@ export interface XlatePatch {
   readonly peerPort: number;
 }
 
-/** A group bucket a translation used (bucket: its index in the group's list). */
+/** A group bucket a translation used (bucket: its index in the group's list; -1: all). */
 export interface XlateGroupHit {
   readonly bridge: string;
   readonly groupId: number;
@@ -299,8 +325,12 @@ export interface XlateResult {
   readonly patches: XlatePatch[];
   /** Group buckets used, for the groups' statistics (OVS's XC_GROUP entries). */
   readonly groups: XlateGroupHit[];
-  /** Flows learn() actions add, per bridge. */
-  readonly flowMods: Array<{ readonly bridge: string; readonly fm: FlowMod }>;
+  /** Flows learn() actions add, per bridge (limit: learn's, 0 for none). */
+  readonly flowMods: Array<{
+    readonly bridge: string;
+    readonly fm: FlowMod;
+    readonly limit: number;
+  }>;
   /** Something no megaflow can stand for (learn): every packet must be translated. */
   readonly slow: boolean;
   /** Mirrors that copied the packet, per bridge (bit i = mirror i). */
@@ -355,7 +385,7 @@ class Ctx {
   readonly finTimeouts: XlateFinTimeout[] = [];
   readonly patches: XlatePatch[] = [];
   readonly groups: XlateGroupHit[] = [];
-  readonly flowMods: Array<{ bridge: string; fm: FlowMod }> = [];
+  readonly flowMods: Array<{ bridge: string; fm: FlowMod; limit: number }> = [];
   slow = false;
   bridge: XBridge;
   trace: TraceNode[] | null;
@@ -386,8 +416,21 @@ class Ctx {
   /** Netlink bytes of odp[0..odpCounted), the datapath's limit being 64 kB. */
   odpBytes = 0;
   odpCounted = 0;
+  /* Freezing for a controller(pause) (freeze.ts). */
+  freezing = false;
+  pause: Extract<Ofpact, { type: 'controller' }> | null = null;
+  frozen: FrozenAction[] = [];
+  lastUnroll: UnrollXlate | null = null;
+  /** A resumed packet's datapath in_port (its continuation's NXCPT_ODP_PORT). */
+  odpInPort = 0;
+  /** Resuming a continuation: the datapath's in_port may be another bridge's port. */
+  resumed = false;
+
+  /** The packet's skb_priority before translation (pop_queue's target). */
+  readonly base0SkbPriority: number;
 
   constructor(readonly xin: XlateInput) {
+    this.base0SkbPriority = xin.flow[W_SKB_PRIORITY];
     // The three carved from a shared slab (each 392-byte typed array is a malloc of its own),
     // filled with set(): Uint32Array.from() walks an iterator.
     const all = newSlabWords(3 * FLOW_WORDS);
@@ -441,16 +484,27 @@ export function xlate(xin: XlateInput): XlateResult {
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${ctx.bridge.name}")`);
   // Bridge-wide IPFIX samples on reception, ahead of everything else but sFlow.
   if (!xin.ofpacts) ipfixSample(ctx, ODPP_NONE);
-  mirrorIngress(ctx);
+  const resume = resumeOf(xin.ofpacts);
+  if (!resume) mirrorIngress(ctx);
   const sampling = xin.ofpacts ? 0 : ctx.bridge.sflowSampling;
-  if (xin.ofpacts) {
+  if (resume) {
+    // OVS's xlate_resume: the frozen stack, action set and mirrors, then the frozen actions.
+    ctx.stack = resume.stack.map(stackBytesToBits);
+    for (const v of resume.stack) ctx.stackBytes += v.length + 1;
+    ctx.actionSet = [...resume.actionSet];
+    if (resume.mirrors) ctx.mirrored.set(ctx.bridge.name, resume.mirrors);
+    ctx.odpInPort = resume.odpPort;
+    ctx.resumed = true;
+    doActions(ctx, resume.actions);
+  } else if (xin.ofpacts) {
     ctx.inPacketOut = true;
     doActions(ctx, xin.ofpacts);
     ctx.inPacketOut = false;
   } else {
     tableAction(ctx, 0, true, true, -1, true);
   }
-  if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
+  if (ctx.actionSet.length > 0 && !ctx.error && !ctx.freezing) executeActionSet(ctx);
+  if (ctx.freezing) finishFreezing(ctx);
   if (sampling > 0) sflowSample(ctx, sampling);
   finishWc(ctx);
   // The datapath cannot be trusted with Neighbor Discovery rewrites: OVS slow-paths them.
@@ -629,13 +683,23 @@ function tableAction(
   if (!first) ctx.ruleCookie = oldCookie;
 }
 
-function doActions(ctx: Ctx, acts: readonly Ofpact[]): void {
+function doActions(ctx: Ctx, acts: readonly FrozenAction[]): void {
   if (acts.length === 0) {
     ctx.report('action', 'drop');
     return;
   }
-  for (const a of acts) {
-    if (ctx.error || ctx.exit) break;
+  for (let i = 0; i < acts.length; i++) {
+    const a = acts[i] as FrozenAction;
+    if (ctx.error || ctx.exit) {
+      // Paused: what this frame had left goes into the continuation (OVS's do_xlate_actions).
+      if (ctx.freezing) freezeUnroll(ctx, acts, i);
+      break;
+    }
+    if (a.type === 'unroll_xlate') {
+      ctx.tableId = a.tableId;
+      ctx.ruleCookie = a.cookie;
+      continue;
+    }
     if (ctx.trace)
       ctx.report(
         'action',
@@ -657,12 +721,15 @@ function portLive(ctx: Ctx, port: number): boolean {
 function doAction(ctx: Ctx, a: Ofpact): void {
   const flow = ctx.flow;
   const wc = ctx.wc;
+  // debug_slow (a test action): the flow stays in the userspace slow path, as OVS's.
+  if (debugOfpactType(a) === 'debug_slow') ctx.slow = true;
   switch (a.type) {
     case 'output':
       outputAction(ctx, a.port, a.maxLen);
       break;
     case 'enqueue':
-      outputAction(ctx, a.port, 0);
+      wc[W_SKB_PRIORITY] = 0xffffffff;
+      enqueueAction(ctx, a.port, a.queue);
       break;
     case 'output_trunc':
       outputTruncAction(ctx, a.port, a.maxLen);
@@ -676,6 +743,13 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       break;
     }
     case 'controller':
+      if (a.pause) {
+        // Stops translation here; the continuation goes out when the frames have unwound.
+        ctx.pause = a;
+        ctx.freezing = true;
+        ctx.exit = true;
+        break;
+      }
       // The plain form is what output:CONTROLLER becomes in OpenFlow 1.1+ (and back), so it
       // reports where it ran as that does.
       controllerAction(
@@ -846,7 +920,9 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       flow[W_TUN_ID + 1] = Number(a.tunId & 0xffffffffn);
       break;
     case 'set_queue':
-      // Queues map to skb_priority on datapaths with QoS; none here.
+      // The userspace datapath's queue is its skb_priority (OVS's dpif_netdev_queue_to_priority).
+      wc[W_SKB_PRIORITY] = 0xffffffff;
+      flow[W_SKB_PRIORITY] = a.queue >>> 0;
       break;
     case 'fin_timeout':
       // Applied by the caller, to packets with FIN or RST, now and on later megaflow hits.
@@ -860,6 +936,15 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       }
       break;
     case 'pop_queue':
+      wc[W_SKB_PRIORITY] = 0xffffffff;
+      if (flow[W_SKB_PRIORITY] !== ctx.base0SkbPriority) {
+        flow[W_SKB_PRIORITY] = ctx.base0SkbPriority;
+        ctx.report(
+          'detail',
+          `queue = ${ctx.base0SkbPriority ? `0x${ctx.base0SkbPriority.toString(16)}` : '0'}`,
+        );
+      }
+      break;
     case 'note':
     case 'meter':
     case 'conjunction':
@@ -903,6 +988,7 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       const savedSet = ctx.actionSet;
       ctx.actionSet = [];
       doActions(ctx, a.actions);
+      if (ctx.freezing) finishFreezing(ctx);
       ctx.actionSet = savedSet;
       flow.set(savedFlow);
       ctx.exit = false;
@@ -950,15 +1036,137 @@ function doAction(ctx: Ctx, a: Ofpact): void {
       ctx.exit = true;
       break;
     case 'push_mpls':
+      pushMplsAction(ctx, a.ethertype);
+      break;
     case 'pop_mpls':
+      popMplsAction(ctx, a.ethertype);
+      break;
     case 'set_mpls_label':
+      setMplsLse(ctx, MPLS_LABEL_MASK, (a.label & 0xfffff) << 12);
+      break;
     case 'set_mpls_tc':
+      setMplsLse(ctx, MPLS_TC_MASK, (a.tc & 7) << 9);
+      break;
     case 'set_mpls_ttl':
+      setMplsLse(ctx, MPLS_TTL_MASK, a.ttl & 0xff);
+      break;
     case 'dec_mpls_ttl':
-      ctx.report('warn', `${a.type} is not supported yet, dropping`);
-      ctx.exit = true;
+      if (decMplsTtl(ctx)) ctx.stopList = true;
       break;
   }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* MPLS (OVS's compose_mpls_push/pop_action and flow_push/pop_mpls). Label stack entries are
+ * kept as on the wire: label 31..12, tc 11..9, bottom of stack 8, ttl 7..0. */
+
+const MPLS_LABEL_MASK = 0xfffff000;
+const MPLS_TC_MASK = 0x00000e00;
+const MPLS_BOS_MASK = 0x00000100;
+const MPLS_TTL_MASK = 0x000000ff;
+
+function isMplsEthType(t: number): boolean {
+  return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MCAST;
+}
+
+/** How many label stack entries the flow has, un-wildcarding the bottom-of-stack bits read. */
+function countMplsLabels(flow: FlowKey, wc: FlowKey | null): number {
+  if (!isMplsEthType(flow[W_DL_TYPE] & 0xffff)) return 0;
+  let n = 0;
+  for (let i = 0; i < N_MPLS; i++) {
+    if (wc) wc[W_MPLS0 + i] |= MPLS_BOS_MASK;
+    if (flow[W_MPLS0 + i] & MPLS_BOS_MASK) return i + 1;
+    if (flow[W_MPLS0 + i]) n++;
+  }
+  return n;
+}
+
+function pushMplsAction(ctx: Ctx, ethType: number): void {
+  const flow = ctx.flow;
+  const wc = ctx.wc;
+  const n = countMplsLabels(flow, wc);
+  if (n === 0) {
+    // Header changes still pending belong to the packet under the new label.
+    commitOdpActions(flow, ctx.base, wc, ctx.odp);
+  } else if (n >= N_MPLS) {
+    ctx.report(
+      'error',
+      `dropping packet on which an MPLS push action can't be performed as it would have more MPLS LSEs than the ${N_MPLS} supported.`,
+    );
+    ctx.error = true;
+    ctx.errorText = 'Too many MPLS labels';
+    return;
+  }
+  if (n > 0) {
+    for (let i = 0; i < n; i++) wc[W_MPLS0 + i] = 0xffffffff;
+    for (let i = n; i >= 1; i--) flow[W_MPLS0 + i] = flow[W_MPLS0 + i - 1];
+    flow[W_MPLS0] = (flow[W_MPLS0 + 1] & ~MPLS_BOS_MASK) >>> 0;
+  } else {
+    const dlType = flow[W_DL_TYPE] & 0xffff;
+    // IPv4 or IPv6 explicit null, with the IP header's DSCP and TTL.
+    const label = dlType === ETH_TYPE_IPV6 ? 2 : 0;
+    let tc = 0;
+    let ttl = 64;
+    if (isIpAny(flow)) {
+      tc = ((flow[W_NW] >>> 16) & 0xfc) >>> 2;
+      wc[W_NW] |= 0xfc << 16;
+      const t = (flow[W_NW] >>> 8) & 0xff;
+      if (t) ttl = t;
+      wc[W_NW] |= 0xff << 8;
+    }
+    flow[W_MPLS0] = ((label << 12) | ((tc & 7) << 9) | MPLS_BOS_MASK | ttl) >>> 0;
+    // The L3 and L4 fields are hidden under the label (OVS clears them, and dp_hash).
+    flow.fill(0, W_NW_SRC, FLOW_WORDS);
+    flow[W_DP_HASH] = 0;
+  }
+  flow[W_DL_TYPE] = ((flow[W_DL_TYPE] & ~0xffff) | ethType) >>> 0;
+}
+
+function popMplsAction(ctx: Ctx, ethType: number): void {
+  const flow = ctx.flow;
+  const wc = ctx.wc;
+  const n = countMplsLabels(flow, wc);
+  if (n === 0) return;
+  if (n === N_MPLS) {
+    wc[W_MPLS0 + n - 1] |= MPLS_BOS_MASK;
+    if (!(flow[W_MPLS0 + n - 1] & MPLS_BOS_MASK)) {
+      ctx.report(
+        'error',
+        `dropping packet on which an MPLS pop action can't be performed as it has more MPLS LSEs than the ${N_MPLS} supported.`,
+      );
+      ctx.error = true;
+      ctx.errorText = 'Too many MPLS labels';
+      ctx.odp.length = 0;
+      return;
+    }
+  }
+  for (let i = 1; i < N_MPLS; i++) wc[W_MPLS0 + i] = 0xffffffff;
+  for (let i = 1; i < n; i++) flow[W_MPLS0 + i - 1] = flow[W_MPLS0 + i];
+  flow[W_MPLS0 + n - 1] = 0;
+  flow[W_DL_TYPE] = ((flow[W_DL_TYPE] & ~0xffff) | ethType) >>> 0;
+}
+
+function setMplsLse(ctx: Ctx, mask: number, bits: number): void {
+  const flow = ctx.flow;
+  if (!isMplsEthType(flow[W_DL_TYPE] & 0xffff)) return;
+  ctx.wc[W_MPLS0] |= mask;
+  flow[W_MPLS0] = ((flow[W_MPLS0] & ~mask) | (bits & mask)) >>> 0;
+}
+
+/** dec_mpls_ttl; true when the current action list stops (OVS's "MPLS decrement TTL exception"). */
+function decMplsTtl(ctx: Ctx): boolean {
+  const flow = ctx.flow;
+  if (isMplsEthType(flow[W_DL_TYPE] & 0xffff)) {
+    const ttl = flow[W_MPLS0] & MPLS_TTL_MASK;
+    ctx.wc[W_MPLS0] |= MPLS_TTL_MASK;
+    if (ttl > 1) {
+      flow[W_MPLS0] = ((flow[W_MPLS0] & ~MPLS_TTL_MASK) | (ttl - 1)) >>> 0;
+      return false;
+    }
+    controllerAction(ctx, 'invalid_ttl', 0xffff, 0, undefined);
+  }
+  ctx.report('warn', 'MPLS decrement TTL exception');
+  return true;
 }
 
 function fieldOf(name: string): Field | undefined {
@@ -1012,7 +1220,14 @@ function setFieldAction(ctx: Ctx, name: string, value: number[], mask: number[])
     ctx.wc[W_VLAN0] |= 0xffff;
     fixVlanTpid(flow);
   } else {
-    unwildcardField(ctx.wc, f);
+    // Only the bits written (OVS's mf_mask_field_masked): a load of 8 bits of tcp_src makes
+    // a megaflow, and a set action, of those 8 bits.
+    const m = getFieldWords(ctx.wc, f);
+    setFieldWords(
+      ctx.wc,
+      f,
+      m.map((x, i) => (x | (mask[i] ?? 0)) >>> 0),
+    );
   }
   // Neighbor Discovery fields need an ND message: checking that matches ICMPv6's type and
   // code (OVS's mf_are_prereqs_ok with a mask).
@@ -1092,6 +1307,18 @@ function outputTruncAction(ctx: Ctx, port: number, maxLen: number): void {
 }
 
 /** Output to one OpenFlow port of the current bridge (OVS's compose_output_action). */
+/* OVS's xlate_enqueue_action: an output with skb_priority the queue's for this one packet. */
+function enqueueAction(ctx: Ctx, port: number, queue: number): void {
+  const inPort = ctx.flow[W_IN_PORT];
+  let ofp = port;
+  if (port === OFPP_IN_PORT) ofp = inPort;
+  else if (port === inPort) return;
+  const saved = ctx.flow[W_SKB_PRIORITY];
+  ctx.flow[W_SKB_PRIORITY] = queue >>> 0;
+  composeOutput(ctx, ofp);
+  ctx.flow[W_SKB_PRIORITY] = saved;
+}
+
 function composeOutput(ctx: Ctx, ofp: number): void {
   const port = ctx.bridge.ports.get(ofp);
   if (!port) {
@@ -1107,9 +1334,21 @@ function composeOutput(ctx: Ctx, ofp: number): void {
     return;
   }
   if (port.odpPort === null) return;
+  // A queue with a DSCP marks the IP packets it sends (OVS's dscp_from_skb_priority), for
+  // this output only.
+  const savedNw = ctx.flow[W_NW];
+  if (port.dscp && port.dscp.size > 0) {
+    ctx.wc[W_SKB_PRIORITY] = 0xffffffff;
+    const dscp = port.dscp.get(ctx.flow[W_SKB_PRIORITY]);
+    if (dscp !== undefined) {
+      ctx.wc[W_NW] |= 0xfc << 16;
+      ctx.flow[W_NW] = ((ctx.flow[W_NW] & ~(0xfc << 16)) | ((dscp & 0xfc) << 16)) >>> 0;
+    }
+  }
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
   ipfixSample(ctx, port.odpPort);
   ctx.odp.push({ type: 'output', port: port.odpPort });
+  ctx.flow[W_NW] = savedNw;
   mirrorEgress(ctx, ofp, ctx.flow[W_VLAN0], ctx.flow[W_VLAN1]);
 }
 
@@ -1230,7 +1469,8 @@ function patchOutput(ctx: Ctx, port: XPort): void {
   if (ctx.trace) ctx.trace = traceAdd(ctx.trace, 'bridge', `bridge("${bridge.name}")`);
   // Entering table 0 again counts against the depth limit (tableAction deepens).
   tableAction(ctx, 0, true, true);
-  if (ctx.actionSet.length > 0 && !ctx.error) executeActionSet(ctx);
+  if (ctx.actionSet.length > 0 && !ctx.error && !ctx.freezing) executeActionSet(ctx);
+  if (ctx.freezing) finishFreezing(ctx);
   ctx.exit = false;
   ctx.bridge = savedBridge;
   ctx.trace = savedTrace;
@@ -1301,17 +1541,24 @@ function controllerAction(
   controllerId: number,
   userdata: Uint8Array | undefined,
   implicitMiss?: 'implicit',
+  continuation?: Continuation,
 ): void {
   commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
   let miss: 'explicit' | 'implicit' | undefined = implicitMiss;
-  if (reason === 'action' && ctx.rule !== null && isTableMissRule(ctx.rule)) miss = 'explicit';
+  if (reason === 'action' && ctx.rule !== null && isTableMissRule(ctx.rule) && !continuation)
+    miss = 'explicit';
   let meta: number[] | undefined;
   // Past a patch port the packet-in names the peer's port, which the datapath never saw.
-  if (ctx.flow[W_IN_PORT] !== ctx.xin.flow[W_IN_PORT]) meta = [W_IN_PORT, ctx.flow[W_IN_PORT]];
+  if (ctx.flow[W_IN_PORT] !== ctx.xin.flow[W_IN_PORT] || ctx.resumed)
+    meta = [W_IN_PORT, ctx.flow[W_IN_PORT]];
   for (const w of PIN_META_WORDS) {
     if (ctx.flow[w] === 0) continue;
     meta ??= [];
     meta.push(w, ctx.flow[w]);
+  }
+  if (continuation) {
+    meta ??= [];
+    meta.push(CONTINUATION_TOKEN_WORD, continuationToken(ctx.bridge.name, continuation));
   }
   const id = ctx.xin.controllerId({
     bridge: ctx.bridge.name,
@@ -1323,6 +1570,7 @@ function controllerAction(
     userdata,
     ...(miss ? { miss } : {}),
     ...(meta ? { meta } : {}),
+    ...(continuation ? { continuation } : {}),
   });
   ctx.odp.push({
     type: 'userspace',
@@ -1331,7 +1579,7 @@ function controllerAction(
       kind: 'controller',
       reason: REASON_CODES[reason],
       dontSend: false,
-      continuation: false,
+      continuation: continuation !== undefined,
       recircId: id,
       ruleCookie: ctx.ruleCookie,
       controllerId,
@@ -1340,6 +1588,44 @@ function controllerAction(
     actions: false,
     tunnelOutPort: null,
   });
+}
+
+/**
+ * The end of a pause (OVS's finish_freezing): the packet-in with the frozen state goes where
+ * translation stands, table 0 as OVS reports it; translation of this frame stays stopped.
+ */
+function finishFreezing(ctx: Ctx): void {
+  const pause = ctx.pause;
+  // A plain trace has nobody to resume it: like OVS, it shows no userspace action then.
+  if (pause !== null && (ctx.xin.sideEffects || ctx.xin.trace === null)) {
+    const c: Continuation = {
+      bridge: ctx.bridge.uuid ?? null,
+      stack: ctx.stack.map(stackBitsToBytes),
+      mirrors: ctx.mirrored.get(ctx.bridge.name) ?? 0,
+      conntracked: false,
+      actions: ctx.frozen,
+      actionSet: [...ctx.actionSet],
+      odpPort: ctx.resumed
+        ? ctx.odpInPort
+        : (ctx.xin.bridge.ports.get(ctx.xin.flow[W_IN_PORT] as number)?.odpPort ?? 0),
+    };
+    const table = ctx.tableId;
+    ctx.tableId = 0;
+    controllerAction(
+      ctx,
+      pause.reason,
+      pause.maxLen,
+      pause.controllerId,
+      pause.userdata,
+      undefined,
+      c,
+    );
+    ctx.tableId = table;
+  } else commitOdpActions(ctx.flow, ctx.base, ctx.wc, ctx.odp);
+  ctx.freezing = false;
+  ctx.pause = null;
+  ctx.frozen = [];
+  ctx.lastUnroll = null;
 }
 
 /** About how many bytes an action takes as a netlink attribute (only the 64 kB limit uses it). */
@@ -1496,7 +1782,9 @@ function groupAction(ctx: Ctx, groupId: number): void {
   }
   switch (g.type) {
     case 'all':
-      for (const b of g.buckets) groupBucket(ctx, b, g);
+      // One hit for the group and every bucket (OVS credits an "all" group once a packet).
+      ctx.groups.push({ bridge: ctx.bridge.name, groupId: g.groupId, bucket: -1 });
+      for (const b of g.buckets) groupBucket(ctx, b);
       break;
     case 'indirect':
       if (g.buckets[0]) groupBucket(ctx, g.buckets[0], g);
@@ -1550,6 +1838,7 @@ function groupBucket(ctx: Ctx, b: XBucket, g?: XGroup): void {
   ctx.depth++;
   ctx.inGroup++;
   doActions(ctx, sorted);
+  if (ctx.freezing) finishFreezing(ctx);
   ctx.inGroup--;
   ctx.depth--;
   ctx.flow.set(saved);
@@ -1649,6 +1938,13 @@ function learnAction(ctx: Ctx, a: Extract<Ofpact, { type: 'learn' }>): void {
   const key = new Uint32Array(FLOW_WORDS);
   const mask = new Uint32Array(FLOW_WORDS);
   const ofpacts: Ofpact[] = [];
+  if (a.finIdleTimeout || a.finHardTimeout) {
+    ofpacts.push({
+      type: 'fin_timeout',
+      idleTimeout: a.finIdleTimeout,
+      hardTimeout: a.finHardTimeout,
+    });
+  }
   const srcBits = (src: { subfield: Subfield } | { value: bigint }, nBits: number): bigint => {
     if ('value' in src) return src.value;
     const f = fieldOf(src.subfield.field);
@@ -1679,7 +1975,9 @@ function learnAction(ctx: Ctx, a: Extract<Ofpact, { type: 'learn' }>): void {
         setFieldBits(key, dst, spec.dst.ofs + i, 1, Number((v >> BigInt(i)) & 1n));
         setFieldBits(mask, dst, spec.dst.ofs + i, 1, 1);
       }
-      if (dst.special === 'dl-vlan' || dst.word === W_VLAN0) mask[W_VLAN0] |= VLAN_CFI;
+      // As OVS's match_set_dl_vlan / _dl_vlan_pcp: those two also match "has a VLAN header";
+      // bits of vlan_tci or vlan_vid match only themselves.
+      if (dst.special === 'dl-vlan' || dst.special === 'vlan-pcp') mask[W_VLAN0] |= VLAN_CFI;
     } else {
       const nWords = dst.nWords;
       const value: number[] = new Array(nWords).fill(0);
@@ -1699,6 +1997,11 @@ function learnAction(ctx: Ctx, a: Extract<Ofpact, { type: 'learn' }>): void {
       ofpacts.push({ type: 'set_field', field: dst.name, value, mask: m, raw: 'load' });
     }
   }
+  // A plain ofproto/trace neither learns nor caches, so OVS builds no flow then.
+  if (ctx.trace && !ctx.xin.sideEffects) {
+    ctx.report('warn', 'suppressing side effects, so learn action ignored');
+    return;
+  }
   const fm: FlowMod = {
     command: 'add',
     match: { key, mask },
@@ -1716,13 +2019,33 @@ function learnAction(ctx: Ctx, a: Extract<Ofpact, { type: 'learn' }>): void {
     importance: 0,
     ofpacts,
   };
-  ctx.flowMods.push({ bridge: ctx.bridge.name, fm });
   if (ctx.trace) {
-    ctx.report(
-      'detail',
-      `table=${a.tableId} ${matchToString(fm.match, a.priority)} priority=${a.priority}`,
-    );
+    const m = matchToString(fm.match, 0x8000);
+    let s = `table=${a.tableId}${m ? ` ${m}` : ''} priority=${a.priority}`;
+    if (a.cookie) s += ` cookie=0x${a.cookie.toString(16)}`;
+    if (a.idleTimeout) s += ` idle=${a.idleTimeout}`;
+    if (a.hardTimeout) s += ` hard=${a.hardTimeout}`;
+    if (a.flags.sendFlowRem) s += ' send_flow_rem';
+    s += ` actions=${ofpacts.map((x) => formatOfpact(x)).join(',')}`;
+    ctx.report('detail', s);
   }
+  // Whether the flow goes in decides what result_dst says; the caller applies the same
+  // decision (learn.ts) when it handles the packet.
+  const outcome = a.limit > 0 ? learnOutcome(ctx.bridge.tables, fm, a.limit) : null;
+  const success = outcome?.kind !== 'limit';
+  // Revalidating a flow whose learned flow is gone: with a limit, learning it again may now
+  // fail, so the megaflow must not stand for it (OVS's avoid_caching).
+  if (a.limit > 0 && !ctx.xin.sideEffects && outcome?.kind !== 'refresh') ctx.slow = true;
+  if (a.flags.writeResult && a.resultDst) {
+    const f = fieldOf(a.resultDst.field);
+    if (f) {
+      markSubfield(ctx.wc, f, a.resultDst);
+      setFieldBits(flow, f, a.resultDst.ofs, a.resultDst.nBits, success ? 1 : 0);
+      ctx.report('detail', `${formatSubfield(a.resultDst)} is now ${success ? '0x1' : '0'}`);
+    }
+  }
+  if (success) ctx.flowMods.push({ bridge: ctx.bridge.name, fm, limit: a.limit });
+  else ctx.report('detail', 'Limit exceeded, learn failed');
 }
 
 /** The megaflow of a translation as ofproto/trace prints it. */
