@@ -8,11 +8,9 @@ import { type Match, matchSetField, newMatch } from '../../lib/flow/match.ts';
 import { parseFieldValue, splitActions, splitKeyValues } from '../../lib/flow/match-parse.ts';
 import { ofpPortFromString } from '../../lib/flow/ofp-port.ts';
 import { encodeMessage } from '../../ofproto/openflow/codec.ts';
-import { parseFlowMod } from '../../ofproto/openflow/flow-mod-parse.ts';
 import { encodeFlowMonitorMessage } from '../../ofproto/openflow/flow-monitor.ts';
 import type { FlowMod } from '../../ofproto/openflow/messages.ts';
-import { P_ANY, P_OF15_OXM, usableProtocols } from '../../ofproto/openflow/protocols.ts';
-import { type Ctx, strToPortNo } from './ctx.ts';
+import type { Ctx } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
 import { parseWatch } from './flow-monitor-print.ts';
 import { detachMonitor, startMonitorControl } from './monitor-daemon.ts';
@@ -21,47 +19,6 @@ import { dumpRaw, rawRequest } from './raw-dump.ts';
 import { fatalErrno, type Received, type Vconn } from './vconn.ts';
 
 /* ---- packet-out ---- */
-
-export async function cmdPacketOut(ctx: Ctx, args: string[]): Promise<void> {
-  const name = args[0];
-  const { parseOfpacts } = await import('../../ofproto/openflow/ofpact-parse.ts');
-  const actionsUsable = (ofpacts: FlowMod['ofpacts']): number => {
-    const p = parseFlowMod('actions=drop', 'add');
-    return p.ok ? usableProtocols({ ...p.value, ofpacts }, { tableSpecified: false }) : P_ANY;
-  };
-  if (args.length > 3) {
-    // The old syntax: IN_PORT ACTIONS PACKET...
-    const accept = await ctx.portsToAccept(name);
-    if (ctx.shouldAcceptNames()) await ctx.tableMap(name);
-    const pa = parseOfpacts(args[2], { portNumber: accept });
-    if (!pa.ok) throw new OfctlFatal(pa.error);
-    const inPort = await strToPortNo(ctx, name, args[1]);
-    const { vc } = await ctx.openForFlowMod(name, actionsUsable(pa.value));
-    for (const hex of args.slice(3)) {
-      const data = ethFromHex(hex);
-      if (typeof data === 'string') throw new OfctlFatal(data);
-      const rq = vc.request({
-        type: 'packet_out',
-        bufferId: 0xffffffff,
-        inPort,
-        ofpacts: pa.value,
-        data,
-      });
-      await ctx.transactNoreply(vc, [rq]);
-    }
-    vc.close();
-    return;
-  }
-  if (args.length !== 2) throw new OfctlFatal(`Too many arguments (${args.length + 1})`);
-  const accept = await ctx.namesForParse(name);
-  const po = parsePacketOutStr(args[1], accept, parseOfpacts);
-  // Only OpenFlow 1.5 carries pipeline fields in a packet-out.
-  const usable = actionsUsable(po.ofpacts) & (po.flowMetadata ? P_OF15_OXM : P_ANY);
-  const { vc } = await ctx.openForFlowMod(name, usable);
-  const rq = vc.request({ type: 'packet_out', bufferId: 0xffffffff, ...po });
-  await ctx.transactNoreply(vc, [rq]);
-  vc.close();
-}
 
 /**
  * OVS's parse_ofp_packet_out_str(): "in_port=P packet=HEX actions=..." (a `bundle` file's
