@@ -5,60 +5,13 @@
  * need narrows the versions, as ofpacts_parse_actions() narrows them.
  */
 
-import type { Ofpact } from '../../ofproto/openflow/ofpact.ts';
-import {
-  P_ANY,
-  P_NXM_OXM_ANY,
-  P_OF10_STD_ANY,
-  P_OF11_UP,
-  P_OF13_UP,
-  P_OF15_OXM,
-} from '../../ofproto/openflow/protocols.ts';
+import { actionProtocols, P_ANY, P_OF15_OXM } from '../../ofproto/openflow/protocols.ts';
 import { type Ctx, strToPortNo } from './ctx.ts';
 import { OfctlFatal } from './errors.ts';
 import { ethFromHex, parsePacketOutStr } from './monitor.ts';
 
-/* set_field of these fields has an OpenFlow 1.0 action (mod_dl_src, mod_nw_src...). */
-const LEGACY_SET_FIELDS = new Set([
-  'eth_src',
-  'eth_dst',
-  'ip_src',
-  'ip_dst',
-  'tcp_src',
-  'tcp_dst',
-  'udp_src',
-  'udp_dst',
-  'vlan_vid',
-  'vlan_pcp',
-  'ip_dscp',
-  'nw_tos',
-]);
-
 /** The protocols whose action encodings can carry `acts`, with no consistency check. */
-export function packetOutProtocols(acts: readonly Ofpact[]): number {
-  let p = P_ANY;
-  for (const a of acts) {
-    switch (a.type) {
-      case 'meter':
-        p &= P_OF13_UP;
-        break;
-      case 'push_vlan':
-        p &= P_OF11_UP;
-        break;
-      case 'write_metadata':
-        p &= ~P_OF10_STD_ANY;
-        break;
-      case 'set_field':
-        if (a.raw === 'set_field' && !LEGACY_SET_FIELDS.has(a.field)) p &= P_NXM_OXM_ANY;
-        break;
-      case 'write_actions':
-      case 'clone':
-        p &= packetOutProtocols(a.actions);
-        break;
-    }
-  }
-  return p;
-}
+const packetOutProtocols = actionProtocols;
 
 export async function cmdPacketOut(ctx: Ctx, args: string[]): Promise<void> {
   const name = args[0];

@@ -27,6 +27,10 @@ import {
 } from '../openflow/flow-monitor.ts';
 import type { FlowMod, FlowRemovedReason } from '../openflow/messages.ts';
 import type { Ofpact } from '../openflow/ofpact.ts';
+import { ofpactsEqual } from '../openflow/ofpact-equal.ts';
+
+export { ofpactsEqual };
+
 import type { Ofconn } from './ofconn.ts';
 
 const OFPP_NONE = 0xffff;
@@ -415,34 +419,6 @@ export function looseMatch(rule: Match, target: Match): boolean {
     const m = tm[i];
     if (m === 0) continue;
     if ((m & ~rm[i]) !== 0 || ((rk[i] ^ tk[i]) & m) !== 0) return false;
-  }
-  return true;
-}
-
-/* Structural equality of action lists (OVS compares their encodings). */
-export function ofpactsEqual(a: readonly Ofpact[], b: readonly Ofpact[]): boolean {
-  return a === b || deepEqual(a, b);
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
-    if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b)) return false;
-    const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) {
-      return false;
-    }
   }
   return true;
 }

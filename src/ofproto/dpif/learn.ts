@@ -10,7 +10,10 @@
 
 import type { Match } from '../../lib/flow/match.ts';
 import type { FlowMod, FlowModFlags, FlowStatsRequest } from '../openflow/messages.ts';
-import type { Ofpact } from '../openflow/ofpact.ts';
+import { ofpactsEqual } from '../openflow/ofpact-equal.ts';
+
+export { ofpactsEqual };
+
 import type { XRule, XTables } from './xlate/xlate.ts';
 
 /** A rule as learn compares it with the flow it would install. */
@@ -101,30 +104,4 @@ function sameLearnedFlow(r: XLearnedRule, fm: FlowMod): boolean {
     r.cookie === fm.newCookie &&
     ofpactsEqual(r.ofpacts, fm.ofpacts)
   );
-}
-
-/** Deep equality of action lists (numbers, bigints, strings, arrays, byte arrays). */
-export function ofpactsEqual(a: readonly Ofpact[], b: readonly Ofpact[]): boolean {
-  return valuesEqual(a, b);
-}
-
-function valuesEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
-    if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b)) return false;
-    const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  for (const k of ka) if (!valuesEqual(ra[k], rb[k])) return false;
-  return true;
 }

@@ -149,7 +149,8 @@ const LEGACY_SET_FIELDS = new Set([
   'nw_tos',
 ]);
 
-function actionProtocols(acts: readonly Ofpact[]): number {
+/** The protocols whose action encodings can carry `acts` (no check against a match). */
+export function actionProtocols(acts: readonly Ofpact[]): number {
   let p = P_ANY;
   for (const a of acts) {
     switch (a.type) {
