@@ -50,6 +50,19 @@ interface Seen {
   of13: string[];
 }
 
+/* OFPMP_FLOW (xid 2) for all tables, any port and group, no cookie or match. */
+function flowStatsRequest13(): Uint8Array {
+  const req = new Uint8Array(56);
+  const dv = new DataView(req.buffer);
+  req.set([4, 18, 0, 56, 0, 0, 0, 2, 0, 1]);
+  dv.setUint8(16, 0xff);
+  dv.setUint32(20, 0xffffffff);
+  dv.setUint32(24, 0xffffffff);
+  dv.setUint16(48, 1);
+  dv.setUint16(50, 4);
+  return req;
+}
+
 /* One raw OpenFlow 1.3 connection to the bridge's mgmt socket that sends a flow-stats request,
  * a barrier and an echo in one write, and records the type of every reply with its flags. */
 async function dumpThenModify(
@@ -90,15 +103,7 @@ async function dumpThenModify(
   });
   await new Promise<void>((r) => sock.once('connect', () => r()));
   const hello = encodeMessage({ version: 4, xid: 1, msg: { type: 'hello', versions: [4] } });
-  // OFPMP_FLOW for all tables, any port and group, no cookie or match: the header alone.
-  const req = new Uint8Array(56);
-  const dv = new DataView(req.buffer);
-  req.set([4, 18, 0, 56, 0, 0, 0, 2, 0, 1]);
-  dv.setUint8(16, 0xff);
-  dv.setUint32(20, 0xffffffff);
-  dv.setUint32(24, 0xffffffff);
-  dv.setUint16(48, 1);
-  dv.setUint16(50, 4);
+  const req = flowStatsRequest13();
   // OFPFC_MODIFY of every flow in table 0 to no instructions (drop).
   const mod = new Uint8Array(56);
   const mv = new DataView(mod.buffer);
@@ -175,14 +180,7 @@ describe('paced dumps of 10,000 flows', () => {
     await new Promise<void>((r) => sock.once('connect', () => r()));
     sock.pause();
     const hello = encodeMessage({ version: 4, xid: 1, msg: { type: 'hello', versions: [4] } });
-    const req = new Uint8Array(56);
-    const dv = new DataView(req.buffer);
-    req.set([4, 18, 0, 56, 0, 0, 0, 2, 0, 1]);
-    dv.setUint8(16, 0xff);
-    dv.setUint32(20, 0xffffffff);
-    dv.setUint32(24, 0xffffffff);
-    dv.setUint16(48, 1);
-    dv.setUint16(50, 4);
+    const req = flowStatsRequest13();
     // 4 MiB of echo requests behind the dump: far more than the socket buffers hold.
     const echoes = 1 << 19;
     const flood = new Uint8Array(echoes * 8);
